@@ -1,0 +1,59 @@
+# Ganymede: `make start` runs a hub on http://127.0.0.1:8000/, `make test` runs every test.
+# Each target installs what it needs first (Debian packages, node_modules), so a new machine
+# needs only Node 20 and npm.
+
+SHELL := /bin/bash
+
+# `make start CONFIG=other.yaml` to choose; else ./ganymede.yaml when there is one.
+CONFIG ?= $(if $(wildcard ganymede.yaml),ganymede.yaml,examples/dev.yaml)
+
+.DEFAULT_GOAL := help
+.PHONY: help deps-system-run deps-system-test node_modules build typecheck start test clean distclean
+
+help:
+	@echo 'make start             run the hub with $$(CONFIG) ($(CONFIG))'
+	@echo 'make test              install what is missing, typecheck, run all tests'
+	@echo 'make build             compile src/ to dist/'
+	@echo 'make typecheck         tsc --noEmit'
+	@echo 'make node_modules      npm ci, when package-lock.json changed'
+	@echo 'make deps-system-run   Debian packages for running (jupyterhub-singleuser, a Python kernel)'
+	@echo 'make deps-system-test  ... and for testing (chromium, sqlite3)'
+	@echo 'make clean             remove dist/ and test leftovers; distclean also node_modules/'
+
+deps-system-run:
+	./scripts/install-system-deps.sh run
+
+deps-system-test:
+	./scripts/install-system-deps.sh test
+
+node_modules: node_modules/.stamp
+
+# npm ci empties node_modules/ first, so the stamp is written after it. better-sqlite3 is a native
+# addon: its install script is approved in package.json's allowScripts (npm 11 blocks unapproved
+# ones), and if it still does not load (a blocked script, another Node ABI) it is rebuilt here.
+node_modules/.stamp: package-lock.json
+	npm ci
+	node -e "require('better-sqlite3')" 2>/dev/null || npm rebuild better-sqlite3
+	node -e "require('better-sqlite3')"
+	touch $@
+
+build: node_modules
+	npx tsc -p tsconfig.json
+
+typecheck: node_modules
+	npx tsc -p tsconfig.json --noEmit
+
+start: deps-system-run node_modules build
+	@echo "Ganymede: open http://127.0.0.1:8000/ and log in with any user name (dummy authenticator; admin: admin)"
+	node bin/ganymede.js start --config $(CONFIG)
+
+# The typecheck runs by itself first so that a type error is reported before minutes of tests.
+test: deps-system-test node_modules
+	npx tsc -p tsconfig.json --noEmit
+	npm test
+
+clean:
+	rm -rf dist .test-tmp bench/out
+
+distclean: clean
+	rm -rf node_modules

@@ -1,0 +1,98 @@
+/** What every API and page route needs from the hub, and the shared request helpers (caller, scope checks). */
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { Logger } from 'pino';
+import type { AuthPolicy, Authenticator } from '../auth/authenticator.js';
+import type { HubConfig, ServiceConfig } from '../config/schema.js';
+import type { OAuthRepo } from '../db/repos/oauth.js';
+import type { RoleRepo } from '../db/repos/roles.js';
+import type { ServerRepo } from '../db/repos/servers.js';
+import type { TokenRepo } from '../db/repos/tokens.js';
+import type { UserRepo } from '../db/repos/users.js';
+import type { UserRow } from '../db/schema.js';
+import { HubError } from '../errors.js';
+import type { AccessControl } from '../hub/access.js';
+import type { ServerLifecycle } from '../hub/server-lifecycle.js';
+import type { HubUrls } from '../hub/urls.js';
+import type { Caller, Identity } from '../http/identity.js';
+import type { Sessions } from '../http/session.js';
+import type { RouteTable } from '../proxy/route-table.js';
+import { checkScope, type ScopeTarget } from '../rbac/scopes.js';
+
+export interface HubContext {
+  config: HubConfig;
+  urls: HubUrls;
+  log: Logger;
+  users: UserRepo;
+  servers: ServerRepo;
+  tokens: TokenRepo;
+  roles: RoleRepo;
+  oauth: OAuthRepo;
+  access: AccessControl;
+  identity: Identity;
+  sessions: Sessions;
+  lifecycle: ServerLifecycle;
+  routes: RouteTable;
+  authenticator: Authenticator;
+  policy: AuthPolicy;
+  services: ServiceConfig[];
+  /** Creates (or finds) a user, applying admin_users; used by login and POST /users. */
+  ensureUser(name: string): Promise<UserRow>;
+  startedAt: string;
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    caller: Caller | null;
+  }
+}
+
+export function requireCaller(req: FastifyRequest): Caller {
+  if (!req.caller) throw new HubError(403, 'Missing or invalid credentials');
+  return req.caller;
+}
+
+export function hasGroupFilters(scopes: Set<string>): boolean {
+  for (const s of scopes) if (s.includes('!group=')) return true;
+  return false;
+}
+
+/**
+ * Throws 403 naming the scopes unless the caller holds one of `required` for `target`.
+ * Group membership of the target user is looked up only when the caller has group-filtered scopes.
+ */
+export async function requireScope(
+  ctx: HubContext,
+  req: FastifyRequest,
+  required: string | string[],
+  target: ScopeTarget = {},
+): Promise<Caller> {
+  const caller = requireCaller(req);
+  const list = Array.isArray(required) ? required : [required];
+  const t = await withGroups(ctx, caller, target);
+  for (const scope of list) if (checkScope(caller.scopes, scope, t)) return caller;
+  throw new HubError(403, `Action is not authorized with current scopes; requires any of [${list.join(', ')}]`);
+}
+
+/** Fills target.groups for a user target when group filters could matter. */
+export async function withGroups(ctx: HubContext, caller: Caller, target: ScopeTarget): Promise<ScopeTarget> {
+  if (target.user && !target.groups && hasGroupFilters(caller.scopes)) {
+    const u = await ctx.users.byName(target.user);
+    return { ...target, groups: u ? await ctx.access.userGroups(u) : [] };
+  }
+  return target;
+}
+
+export function may(caller: Caller, scope: string, target: ScopeTarget): boolean {
+  return checkScope(caller.scopes, scope, target);
+}
+
+export async function findUserOr404(ctx: HubContext, name: string): Promise<UserRow> {
+  const user = await ctx.users.byName(name);
+  if (!user) throw new HubError(404, `No such user: ${name}`);
+  return user;
+}
+
+/** Reply helper: JupyterHub answers some writes with an empty text/plain body. */
+export function emptyReply(reply: FastifyReply, status: number): FastifyReply {
+  return reply.code(status).type('text/plain').send('');
+}

@@ -1,0 +1,47 @@
+/** GET /hub/api/ (version), /info, /user (who am I, with scopes). */
+import os from 'node:os';
+import type { FastifyInstance } from 'fastify';
+import { GANYMEDE_VERSION, JUPYTERHUB_API_VERSION } from '../version.js';
+import { expandScopes } from '../rbac/scopes.js';
+import { type HubContext, requireCaller, requireScope } from './context.js';
+import { userModels } from './users.js';
+import { serviceModel } from './services.js';
+
+export function registerRootRoutes(app: FastifyInstance, ctx: HubContext): void {
+  app.get('/', async () => ({ version: JUPYTERHUB_API_VERSION }));
+
+  app.get('/info', async () => {
+    return {
+      version: JUPYTERHUB_API_VERSION,
+      ganymede_version: GANYMEDE_VERSION,
+      python: null,
+      node: process.version,
+      sys_executable: process.execPath,
+      platform: `${os.type()} ${os.release()}`,
+      spawner: { class: ctx.lifecycle.spawnerKind, version: GANYMEDE_VERSION },
+      authenticator: { class: ctx.authenticator.kind, version: GANYMEDE_VERSION },
+    };
+  });
+  // JupyterHub requires read:hub for /info; checked in a hook so the route above stays readable.
+  app.addHook('preHandler', async (req) => {
+    if (req.routeOptions.url === '/info') await requireScope(ctx, req, 'read:hub');
+  });
+
+  app.get('/user', async (req) => {
+    const caller = requireCaller(req);
+    const p = caller.principal;
+    // Every token may identify its owner: add the identify scopes for building the model only.
+    const name = p.kind === 'user' ? p.user.name : p.service.name;
+    const kind = p.kind === 'user' ? 'user' : 'service';
+    const identify = [`read:${kind}s:name!${kind}=${name}`, ...(kind === 'user' ? [`read:users:groups!user=${name}`] : [])];
+    const reported = [...caller.scopes].sort();
+    const viewer = { ...caller, scopes: new Set([...caller.scopes, ...expandScopes(identify)]) };
+    let model: Record<string, unknown>;
+    if (p.kind === 'user') {
+      model = (await userModels(ctx, viewer, [p.user], { includeStoppedServers: false }))[0]!;
+    } else {
+      model = await serviceModel(ctx, viewer, p.service.name);
+    }
+    return { ...model, session_id: caller.token?.session_id ?? caller.sessionId ?? null, scopes: reported };
+  });
+}

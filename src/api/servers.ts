@@ -1,0 +1,132 @@
+/** Starting and stopping servers, and the spawn progress event stream. */
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { ServerRow, UserRow } from '../db/schema.js';
+import { HubError } from '../errors.js';
+import type { JsonObject, ProgressEvent } from '../spawners/spawner.js';
+import { type HubContext, emptyReply, findUserOr404, requireScope } from './context.js';
+
+type ServerParams = { name: string; server?: string };
+
+function logName(user: string, server: string): string {
+  return server ? `${user}:${server}` : user;
+}
+
+function serverTarget(user: string, server: string) {
+  return { user, server: `${user}/${server}` };
+}
+
+/** Named servers: enabled, name valid, under the per-user limit (for new ones). */
+export async function checkNamedServer(ctx: HubContext, user: UserRow, serverName: string, creating: boolean): Promise<void> {
+  if (!serverName) return;
+  if (!ctx.config.allow_named_servers) throw new HubError(400, 'Named servers are not enabled.');
+  if (!/^[^/\\\u0000-\u001f\u007f]{1,255}$/.test(serverName)) throw new HubError(400, `Invalid server name: ${JSON.stringify(serverName)}`);
+  const limit = ctx.config.named_server_limit_per_user;
+  if (creating && limit > 0) {
+    const servers = await ctx.servers.forUser(user.id);
+    if (!servers.some((s) => s.name === serverName) && servers.filter((s) => s.name !== '').length >= limit) {
+      throw new HubError(400, `User ${user.name} already has the maximum of ${limit} named servers.  One must be deleted before a new server can be created`);
+    }
+  }
+}
+
+/** Shared by the API and the spawn page: checks state, parses options, starts. */
+export async function startServer(ctx: HubContext, user: UserRow, serverName: string, options: JsonObject, waitMs?: number): Promise<{ status: 'ready' | 'pending'; server: ServerRow }> {
+  await checkNamedServer(ctx, user, serverName, true);
+  const server = await ctx.servers.ensure(user.id, serverName, ctx.lifecycle.spawnerKind);
+  if (server.phase === 'spawning') return { status: 'pending', server };
+  if (server.phase === 'stopping') throw new HubError(400, `${logName(user.name, serverName)} is pending stop`);
+  if (server.phase === 'running' && (await ctx.lifecycle.pollServer(server, user.name))) {
+    throw new HubError(400, `${logName(user.name, serverName)} is already running`);
+  }
+  const userOptions = await ctx.lifecycle.parseOptions(options, user, await ctx.access.userGroups(user));
+  const fresh = (await ctx.servers.byId(server.id))!;
+  const { status } = await ctx.lifecycle.start(user, fresh, userOptions, waitMs);
+  return { status, server: fresh };
+}
+
+export function registerServerRoutes(app: FastifyInstance, ctx: HubContext): void {
+  const start = async (req: FastifyRequest<{ Params: ServerParams }>, reply: FastifyReply) => {
+    const serverName = req.params.server ?? '';
+    await requireScope(ctx, req, 'servers', serverTarget(req.params.name, serverName));
+    const user = await findUserOr404(ctx, req.params.name);
+    const body = req.body ?? {};
+    if (typeof body !== 'object' || Array.isArray(body)) throw new HubError(400, 'user options must be a JSON object');
+    const { status } = await startServer(ctx, user, serverName, body as JsonObject);
+    return emptyReply(reply, status === 'ready' ? 201 : 202);
+  };
+
+  const stop = async (req: FastifyRequest<{ Params: ServerParams }>, reply: FastifyReply) => {
+    const serverName = req.params.server ?? '';
+    await requireScope(ctx, req, 'delete:servers', serverTarget(req.params.name, serverName));
+    const user = await findUserOr404(ctx, req.params.name);
+    const remove = Boolean((req.body as { remove?: unknown } | undefined)?.remove);
+    if (serverName && !ctx.config.allow_named_servers) throw new HubError(400, 'Named servers are not enabled.');
+    if (!serverName && remove) throw new HubError(400, 'Cannot delete the default server');
+    const server = await ctx.servers.get(user.id, serverName);
+    if (!server) throw new HubError(404, `${user.name} has no server named '${serverName}'`);
+    if (server.phase === 'stopping') {
+      if (remove) void ctx.lifecycle.settled(server.id).then(() => ctx.servers.delete(server.id));
+      return emptyReply(reply, 202);
+    }
+    if (server.phase === 'spawning') throw new HubError(400, `${logName(user.name, serverName)} is pending spawn, please wait`);
+    let result: 'stopped' | 'pending' = 'stopped';
+    if (server.phase === 'running') result = await ctx.lifecycle.stop(user, server);
+    if (remove) {
+      if (result === 'pending') void ctx.lifecycle.settled(server.id).then(() => ctx.servers.delete(server.id));
+      else await ctx.servers.delete(server.id);
+    }
+    return emptyReply(reply, result === 'pending' ? 202 : 204);
+  };
+
+  const progress = async (req: FastifyRequest<{ Params: ServerParams }>, reply: FastifyReply) => {
+    const serverName = req.params.server ?? '';
+    await requireScope(ctx, req, 'read:servers', serverTarget(req.params.name, serverName));
+    const user = await findUserOr404(ctx, req.params.name);
+    const server = await ctx.servers.get(user.id, serverName);
+    if (!server) throw new HubError(404, `${user.name} has no server named '${serverName}'`);
+    const url = ctx.urls.userServer(user.name, serverName);
+    const readyEvent = { progress: 100, ready: true, message: `Server ready at ${url}`, html_message: `Server ready at <a href="${url}">${url}</a>`, url };
+    const failedEvent = (message: string) => ({ progress: 100, failed: true, message: `Spawn failed: ${message}` });
+    const channel = ctx.lifecycle.progress.get(server.id);
+    if (!channel && server.phase !== 'spawning') {
+      if (server.phase === 'running') return sendEvents(reply, [readyEvent]);
+      if (server.failure) return sendEvents(reply, [failedEvent(server.failure)]);
+      throw new HubError(400, `${logName(user.name, serverName)} is not starting...`);
+    }
+    reply.hijack();
+    const res = reply.raw;
+    res.writeHead(200, { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-cache', 'X-Accel-Buffering': 'no' });
+    const write = (e: object) => res.write(`data: ${JSON.stringify(e)}\n\n`);
+    if (!channel) {
+      // Spawning according to the database but started by a previous hub: nothing to stream but the ending.
+      write({ progress: 50, message: 'Server is starting' });
+      res.end();
+      return;
+    }
+    const keepalive = setInterval(() => res.write('\n\n'), 8000);
+    const unsubscribe = channel.subscribe((e: ProgressEvent) => write(e));
+    req.raw.on('close', () => {
+      clearInterval(keepalive);
+      unsubscribe();
+    });
+    const outcome = await channel.done;
+    clearInterval(keepalive);
+    unsubscribe();
+    write(outcome.ready ? readyEvent : failedEvent(outcome.message));
+    res.end();
+  };
+
+  app.post<{ Params: ServerParams }>('/users/:name/server', start);
+  app.post<{ Params: ServerParams }>('/users/:name/servers/:server', start);
+  app.delete<{ Params: ServerParams }>('/users/:name/server', stop);
+  app.delete<{ Params: ServerParams }>('/users/:name/servers/:server', stop);
+  app.get<{ Params: ServerParams }>('/users/:name/server/progress', progress);
+  app.get<{ Params: ServerParams }>('/users/:name/servers/:server/progress', progress);
+}
+
+function sendEvents(reply: FastifyReply, events: object[]): FastifyReply {
+  return reply
+    .type('text/event-stream')
+    .header('Cache-Control', 'no-cache')
+    .send(events.map((e) => `data: ${JSON.stringify(e)}\n\n`).join(''));
+}

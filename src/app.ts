@@ -1,0 +1,276 @@
+/**
+ * Composition root: builds the database, authenticator, spawner, route table, HTTP front server
+ * and Fastify app from the config, and wires them. No behaviour of its own beyond start and stop.
+ */
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import path from 'node:path';
+import type { Duplex } from 'node:stream';
+import { randomBytes } from 'node:crypto';
+import Fastify, { type FastifyInstance } from 'fastify';
+import cookie from '@fastify/cookie';
+import formbody from '@fastify/formbody';
+import proxyaddr from 'proxy-addr';
+import pino, { type Logger } from 'pino';
+import type { HubConfig } from './config/schema.js';
+import { openDatabase, type OpenDatabase } from './db/connect.js';
+import { UserRepo } from './db/repos/users.js';
+import { ServerRepo } from './db/repos/servers.js';
+import { TokenRepo } from './db/repos/tokens.js';
+import { RoleRepo, type RoleSpec } from './db/repos/roles.js';
+import { OAuthRepo } from './db/repos/oauth.js';
+import { isoNow } from './db/time.js';
+import { ConfigError } from './errors.js';
+import { AccessControl } from './hub/access.js';
+import { ServerLifecycle } from './hub/server-lifecycle.js';
+import { HubUrls } from './hub/urls.js';
+import { Identity } from './http/identity.js';
+import { Sessions } from './http/session.js';
+import { describeError, reason } from './http/errors.js';
+import { RouteTable } from './proxy/route-table.js';
+import { Forwarder, type ForwardedInfo } from './proxy/forward.js';
+import { AuthPolicy } from './auth/authenticator.js';
+import { createAuthenticator } from './auth/index.js';
+import { createSpawner } from './spawners/index.js';
+import { DEFAULT_ROLES, resolveServerFilter } from './rbac/roles.js';
+import { validateRole } from './rbac/roles.js';
+import type { HubContext } from './api/context.js';
+import { apiPlugin } from './api/plugin.js';
+import { oauthPlugin } from './oauth/provider.js';
+import { registerLoginRoutes, createHubLogin } from './web/login.js';
+import { registerPageRoutes } from './web/pages.js';
+import { registerStaticRoutes } from './web/static-files.js';
+import { renderErrorPage } from './web/render.js';
+import { GANYMEDE_VERSION } from './version.js';
+import { ServiceRunner } from './services/services.js';
+
+export interface Hub {
+  /** Public URL, from bind_url. */
+  url: string;
+  ctx: HubContext;
+  listen(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export function resolveDataPaths(config: HubConfig): { dataDir: string; dbUrl: string } {
+  const dataDir = path.resolve(config.data_dir);
+  return { dataDir, dbUrl: config.db_url ?? `sqlite:///${path.join(dataDir, 'ganymede.sqlite')}` };
+}
+
+/** The cookie secret from config, or kept in <data_dir>/cookie_secret (created with mode 0600). */
+function loadCookieSecret(config: HubConfig, dataDir: string): Buffer {
+  if (config.cookie_secret) {
+    if (!/^[0-9a-fA-F]+$/.test(config.cookie_secret)) throw new ConfigError('cookie_secret: must be hex (e.g. from `openssl rand -hex 32`)');
+    return Buffer.from(config.cookie_secret, 'hex');
+  }
+  const file = path.join(dataDir, 'cookie_secret');
+  if (existsSync(file)) {
+    chmodSync(file, 0o600);
+    return Buffer.from(readFileSync(file, 'utf8').trim(), 'hex');
+  }
+  const secret = randomBytes(32);
+  writeFileSync(file, secret.toString('hex') + '\n', { mode: 0o600 });
+  return secret;
+}
+
+function validateRoles(config: HubConfig): void {
+  const merged = new Map(mergeRoleSpecs(config).map((r) => [r.name, r]));
+  for (const [i, role] of config.load_roles.entries()) {
+    const errors = validateRole({ name: role.name, scopes: merged.get(role.name)!.scopes });
+    if (errors.length) throw new ConfigError(`load_roles.${i} (${role.name}): ${errors.join('; ')}`);
+  }
+  for (const [i, svc] of config.services.entries()) {
+    if (!svc.url && !svc.command && !svc.api_token) throw new ConfigError(`services.${i} (${svc.name}): needs at least one of url, command or api_token`);
+  }
+}
+
+/** Default roles plus load_roles; a load_roles entry for a default role adds members and keeps its scopes unless it sets some. */
+function mergeRoleSpecs(config: HubConfig): RoleSpec[] {
+  const specs = new Map<string, RoleSpec>(
+    DEFAULT_ROLES.map((r) => [r.name, { name: r.name, description: r.description ?? '', scopes: [...r.scopes], users: [], groups: [], services: [] }]),
+  );
+  for (const r of config.load_roles) {
+    const base = specs.get(r.name);
+    specs.set(r.name, base ? { ...r, description: r.description || base.description, scopes: r.scopes.length ? r.scopes : base.scopes } : r);
+  }
+  return [...specs.values()];
+}
+
+export async function createHub(config: HubConfig, options: { log?: Logger } = {}): Promise<Hub> {
+  const log = options.log ?? pino({ level: config.log_level, base: { app: 'ganymede' } });
+  validateRoles(config);
+  const { dataDir, dbUrl } = resolveDataPaths(config);
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  const secret = loadCookieSecret(config, dataDir);
+  const database: OpenDatabase = await openDatabase(dbUrl);
+  const db = database.db;
+  const urls = new HubUrls(config);
+  const users = new UserRepo(db);
+  const servers = new ServerRepo(db);
+  const tokens = new TokenRepo(db);
+  const roles = new RoleRepo(db);
+  const oauth = new OAuthRepo(db);
+  const access = new AccessControl(roles, users);
+  const sessions = new Sessions(secret, urls, config.cookie_max_age_days * 86400);
+  const identity = new Identity({ tokens, users, roles, access, sessions });
+  const routes = new RouteTable();
+  const spawner = createSpawner(config.spawner, dataDir, log.child({ component: 'spawner' }));
+  const authenticator = createAuthenticator(config.authenticator);
+  const policy = new AuthPolicy(config.authenticator);
+  const serverRole = DEFAULT_ROLES.find((r) => r.name === 'server')!;
+  const lifecycle = new ServerLifecycle({
+    config,
+    urls,
+    servers,
+    tokens,
+    oauth,
+    spawner,
+    routes,
+    log: log.child({ component: 'servers' }),
+    serverTokenScopes: (userName, serverName) => [...resolveServerFilter(serverRole.scopes, `${userName}/${serverName}`)],
+    userGroups: (userId) => users.groupNames(userId),
+  });
+
+  const ensureUser = async (name: string) => {
+    const existing = await users.byName(name);
+    if (existing) {
+      if (policy.isAdmin(name) && !existing.admin) {
+        await users.update(existing.id, { admin: true });
+        access.invalidate();
+        return (await users.byId(existing.id))!;
+      }
+      return existing;
+    }
+    const created = await users.create(name, policy.isAdmin(name), spawner.kind);
+    if (created.admin) access.invalidate();
+    return created;
+  };
+
+  // Config is applied to the database at every start: default roles, load_roles, services, admins.
+  for (const name of policy.adminNames) await ensureUser(name);
+  const serviceRunner = new ServiceRunner(config.services, { urls, tokens, roles, oauth, routes, log: log.child({ component: 'services' }) });
+  await serviceRunner.register();
+  await roles.syncFromConfig(mergeRoleSpecs(config), async (name) => (await ensureUser(name)).id);
+  access.invalidate();
+
+  const ctx: HubContext = {
+    config, urls, log, users, servers, tokens, roles, oauth, access, identity, sessions, lifecycle, routes,
+    authenticator, policy, services: config.services, ensureUser, startedAt: isoNow(),
+  };
+
+  const forwarder = new Forwarder({
+    onError: (err, req, res) => {
+      const m = routes.match(req.url ?? '/');
+      log.warn({ url: req.url, err: err.message }, 'proxy target unreachable');
+      // The server may have died: check it now rather than at the next poll.
+      if (m?.value.kind === 'user') void lifecycle.pollOnce().catch(() => undefined);
+      if (res && !res.headersSent) {
+        res.writeHead(503, { 'Content-Type': 'application/json' });
+        res.end(JSON.stringify({ status: 503, message: `The server at ${m?.prefix ?? req.url} is not answering` }));
+      } else {
+        res?.destroy();
+      }
+    },
+    onActivity: (prefix) => routes.recordActivity(prefix),
+  });
+  const trust = proxyaddr.compile(config.trusted_proxies);
+  const forwardedInfo = (req: http.IncomingMessage): ForwardedInfo => {
+    const remote = req.socket.remoteAddress ?? '';
+    const trusted = remote !== '' && trust(remote, 0);
+    const header = (name: string) => {
+      const v = req.headers[name];
+      return typeof v === 'string' ? v.split(',')[0]!.trim() : undefined;
+    };
+    const encrypted = (req.socket as { encrypted?: boolean }).encrypted === true;
+    return {
+      proto: trusted && header('x-forwarded-proto') === 'https' ? 'https' : trusted && header('x-forwarded-proto') === 'http' ? 'http' : encrypted ? 'https' : 'http',
+      host: (trusted ? header('x-forwarded-host') : undefined) ?? req.headers.host ?? '',
+      clientIp: remote,
+    };
+  };
+
+  let server!: http.Server;
+  const app: FastifyInstance = Fastify({
+    logger: false,
+    trustProxy: config.trusted_proxies,
+    ignoreTrailingSlash: true,
+    bodyLimit: 10 * 1024 * 1024,
+    serverFactory: (handler) => {
+      server = http.createServer({ keepAliveTimeout: 65_000 }, (req, res) => {
+        const url = req.url ?? '/';
+        const q = url.indexOf('?');
+        const m = routes.match(q >= 0 ? url.slice(0, q) : url);
+        if (m) forwarder.web(req, res, m.value.target, m.prefix, forwardedInfo(req));
+        else handler(req, res);
+      });
+      server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
+        const m = routes.match((req.url ?? '/').split('?')[0]!);
+        if (m) return forwarder.ws(req, socket, head, m.value.target, m.prefix, forwardedInfo(req));
+        socket.end('HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\nConnection: close\r\n\r\nThe server is not running\n');
+      });
+      return server;
+    },
+  });
+  await app.register(cookie, { secret });
+  app.setErrorHandler((err, req, reply) => renderErrorPage(ctx, req, reply, describeError(err, log, req)));
+  app.setNotFoundHandler((req, reply) => renderErrorPage(ctx, req, reply, { status: 404, message: `${reason(404)}: ${req.url.split('?')[0]}`, headers: {} }));
+
+  const hubLogin = createHubLogin(ctx);
+  await app.register(apiPlugin, { prefix: urls.api.slice(0, -1), ctx });
+  await app.register(oauthPlugin, { prefix: `${urls.api}oauth2`, ctx });
+  await app.register(
+    async (pages) => {
+      await pages.register(formbody);
+      registerStaticRoutes(pages);
+      registerLoginRoutes(pages, ctx, hubLogin);
+      authenticator.registerRoutes?.(pages, hubLogin);
+      registerPageRoutes(pages, ctx);
+    },
+    { prefix: urls.hub.slice(0, -1) },
+  );
+  // /user/<name>/… with no route: the server is not running; the hub decides what to do.
+  app.all(`${urls.base}user/*`, async (req, reply) => reply.redirect(urls.hub + req.url.slice(urls.base.length), 302));
+  if (urls.base !== '/') app.get(urls.base.slice(0, -1), async (_req, reply) => reply.redirect(urls.hub, 302));
+  app.get(urls.base, async (_req, reply) => reply.redirect(urls.hub, 302));
+
+  let activityTimer: NodeJS.Timeout | null = null;
+  const flushActivity = async () => {
+    for (const [prefix, when] of routes.drainActivity()) {
+      const route = routes.get(prefix);
+      if (!route || route.kind !== 'user') continue;
+      const ts = new Date(when).toISOString();
+      await servers.touch(route.id, ts);
+      if (route.userId !== undefined) await users.touch(route.userId, ts);
+    }
+  };
+
+  return {
+    url: config.bind_url,
+    ctx,
+    async listen() {
+      const { reattached, lost } = await lifecycle.reattach();
+      if (reattached || lost) log.info({ reattached, lost }, 'servers from the previous run');
+      lifecycle.startPolling();
+      const every = Math.max(1, Math.min(config.last_activity_interval, 60)) * 1000;
+      activityTimer = setInterval(() => void flushActivity().catch((err) => log.error({ err }, 'activity flush failed')), every);
+      activityTimer.unref();
+      await app.ready();
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(urls.listenPort, urls.listenHost, () => resolve());
+      });
+      serviceRunner.launchManaged();
+      log.info({ url: config.bind_url, version: GANYMEDE_VERSION, db: database.description, spawner: spawner.kind, authenticator: authenticator.kind }, 'Ganymede is running');
+    },
+    async close() {
+      if (activityTimer) clearInterval(activityTimer);
+      await flushActivity().catch(() => undefined);
+      await lifecycle.shutdown();
+      await serviceRunner.stop();
+      forwarder.close();
+      server.closeAllConnections?.();
+      await app.close();
+      await database.close();
+    },
+  };
+}

@@ -1,0 +1,100 @@
+/** `ganymede generate-config` and docs/configuration.md: every key with its default and description, walked from the schema. */
+import { z } from 'zod';
+import { stringify } from 'yaml';
+import { configSchema } from './schema.js';
+
+interface KeyDoc {
+  path: string;
+  description: string;
+  defaultValue: unknown;
+  hasDefault: boolean;
+  nested: KeyDoc[];
+  /** For lists of mappings (services, load_roles): the keys of one item. */
+  itemKeys: KeyDoc[];
+}
+
+type AnySchema = z.ZodType;
+
+function unwrap(schema: AnySchema): { inner: AnySchema; defaultValue: unknown; hasDefault: boolean } {
+  let inner = schema;
+  let defaultValue: unknown;
+  let hasDefault = false;
+  for (;;) {
+    const def = (inner as unknown as { _zod: { def: { type: string; innerType?: AnySchema; defaultValue?: unknown } } })._zod.def;
+    if (def.type === 'default') {
+      hasDefault = true;
+      defaultValue = def.defaultValue;
+      inner = def.innerType!;
+    } else if (def.type === 'optional') {
+      inner = def.innerType!;
+    } else {
+      return { inner, defaultValue, hasDefault };
+    }
+  }
+}
+
+function describeObject(schema: z.ZodObject, prefix: string): KeyDoc[] {
+  return Object.entries(schema.shape).map(([key, field]) => {
+    const f = field as AnySchema;
+    const { inner, defaultValue, hasDefault } = unwrap(f);
+    const p = prefix ? `${prefix}.${key}` : key;
+    const nested = inner instanceof z.ZodObject ? describeObject(inner, p) : [];
+    const element = inner instanceof z.ZodArray ? (inner.element as AnySchema) : null;
+    const itemKeys = element instanceof z.ZodObject ? describeObject(element, `${p}[]`) : [];
+    return { path: p, description: f.description ?? '', defaultValue, hasDefault, nested, itemKeys };
+  });
+}
+
+export function configKeyDocs(): KeyDoc[] {
+  return describeObject(configSchema, '');
+}
+
+/** A complete YAML config file: every key set to its default, optional keys commented out, one comment line each. */
+export function generateConfigYaml(): string {
+  const lines: string[] = [
+    '# Ganymede configuration. Every key is shown with its default.',
+    '# ${NAME} in a string is replaced by the environment variable NAME.',
+    '',
+  ];
+  const emit = (docs: KeyDoc[], indent: string): void => {
+    for (const d of docs) {
+      const key = d.path.split('.').pop()!;
+      if (d.description) lines.push(`${indent}# ${d.description}`);
+      if (d.nested.length > 0) {
+        lines.push(`${indent}${key}:`);
+        emit(d.nested, indent + '  ');
+      } else if (d.hasDefault) {
+        // JSON is valid YAML and keeps lists and maps on one line.
+        const value = typeof d.defaultValue === 'object' ? JSON.stringify(d.defaultValue) : stringify(d.defaultValue).trimEnd();
+        lines.push(`${indent}${key}: ${value}`);
+        if (d.itemKeys.length > 0) {
+          lines.push(`${indent}# each item of ${key}:`);
+          d.itemKeys.forEach((k, i) => {
+            const itemKey = k.path.split('.').pop()!;
+            const def = k.hasDefault ? ` (default ${JSON.stringify(k.defaultValue)})` : '';
+            lines.push(`${indent}#   ${i === 0 ? '- ' : '  '}${itemKey}: ${k.description}${def}`);
+          });
+        }
+      } else {
+        lines.push(`${indent}# ${key}:`);
+      }
+    }
+  };
+  emit(configKeyDocs(), '');
+  return lines.join('\n') + '\n';
+}
+
+/** Markdown table of every key, for docs/configuration.md. */
+export function generateConfigMarkdown(): string {
+  const rows: string[] = ['| key | default | description |', '|---|---|---|'];
+  const walk = (docs: KeyDoc[]): void => {
+    for (const d of docs) {
+      const def = d.nested.length > 0 ? '' : d.hasDefault ? '`' + JSON.stringify(d.defaultValue) + '`' : '(none)';
+      rows.push(`| \`${d.path}\` | ${def} | ${d.description.replace(/\|/g, '\\|')} |`);
+      walk(d.nested);
+      walk(d.itemKeys);
+    }
+  };
+  walk(configKeyDocs());
+  return rows.join('\n') + '\n';
+}

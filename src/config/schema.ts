@@ -1,0 +1,109 @@
+/**
+ * Every configuration key, its type, its default and a one-line description, in one place.
+ * `ganymede generate-config` and docs/configuration.md are generated from this file, so a key
+ * documented here is a key that exists, and the other way round.
+ * Names follow JupyterHub's where a JupyterHub admin would look for them.
+ */
+import { z } from 'zod';
+
+const seconds = (def: number, doc: string) => z.number().nonnegative().default(def).describe(doc);
+const stringList = (doc: string) => z.array(z.string()).default([]).describe(doc);
+
+const scopeList = z.array(z.string());
+
+export const roleSchema = z
+  .object({
+    name: z.string().min(1).describe('role name'),
+    description: z.string().default('').describe('what the role is for'),
+    scopes: scopeList.default([]).describe('scopes the role grants, e.g. admin:servers!group=physics'),
+    users: stringList('user names that get the role'),
+    groups: stringList('group names whose members get the role'),
+    services: stringList('service names that get the role'),
+  })
+  .strict();
+
+export const serviceSchema = z
+  .object({
+    name: z.string().regex(/^[a-zA-Z0-9][a-zA-Z0-9._-]*$/, 'letters, digits, ".", "_" and "-" only').describe('service name; its proxy route is /services/{name}/'),
+    api_token: z.string().min(8).optional().describe('token the service uses for the API (generated for managed services when absent)'),
+    url: z.string().url().optional().describe('where the service listens; the hub proxies /services/{name}/ there'),
+    command: z.array(z.string()).optional().describe('command the hub runs and keeps running (a managed service)'),
+    environment: z.record(z.string(), z.string()).default({}).describe('extra environment for a managed service'),
+    cwd: z.string().optional().describe('working directory of a managed service'),
+    oauth_client_id: z.string().optional().describe('OAuth client id (default service-{name})'),
+    oauth_redirect_uri: z.string().optional().describe('OAuth redirect URI (default {url path}/oauth_callback)'),
+    oauth_no_confirm: z.boolean().default(true).describe('skip the OAuth confirmation page for this service'),
+    display: z.boolean().default(true).describe('show the service on the home page'),
+    info: z.record(z.string(), z.string()).default({}).describe('extra information shown in the service model'),
+  })
+  .strict();
+
+export const authenticatorSchema = z
+  .object({
+    class: z.enum(['dummy', 'null']).default('dummy').describe('dummy: any name logs in (optionally with one shared password); null: no login form, API tokens only'),
+    password: z.string().optional().describe('dummy: the shared password every user must type (none: any password)'),
+    admin_users: stringList('users who are admins'),
+    allowed_users: stringList('if not empty, only these users (and admins) may log in'),
+    blocked_users: stringList('users who may never log in'),
+  })
+  .strict();
+
+export const spawnerSchema = z
+  .object({
+    class: z.enum(['local-process']).default('local-process').describe('where servers run'),
+    cmd: z.array(z.string()).min(1).default(['jupyterhub-singleuser']).describe('the single-user server command'),
+    args: stringList('extra arguments to cmd'),
+    environment: z.record(z.string(), z.string()).default({}).describe('extra environment for every server ({username} is expanded)'),
+    env_keep: z
+      .array(z.string())
+      .default(['PATH', 'PYTHONPATH', 'CONDA_ROOT', 'CONDA_DEFAULT_ENV', 'VIRTUAL_ENV', 'LANG', 'LC_ALL', 'JUPYTERHUB_SINGLEUSER_APP'])
+      .describe("the hub's own environment variables passed through to servers"),
+    cwd: z.string().optional().describe('per-user working directory, {username} expanded (default <data_dir>/users/{username})'),
+    notebook_dir: z.string().optional().describe('root directory of the file browser (JUPYTERHUB_ROOT_DIR); default the working directory'),
+    default_url: z.string().default('').describe('where the server sends people first, e.g. /lab or /tree'),
+    start_timeout: seconds(60, 'seconds a server may take to start before the spawn fails'),
+    http_timeout: seconds(30, 'seconds a started server may take to answer HTTP'),
+    stop_timeout: seconds(10, 'seconds between SIGTERM and SIGKILL when a server stops'),
+    poll_interval: seconds(30, 'seconds between checks that running servers are still alive'),
+    ip: z.string().default('127.0.0.1').describe('address servers listen on'),
+    port_range: z.tuple([z.number().int().min(1024), z.number().int().max(65535)]).default([49152, 65535]).describe('ports servers may listen on'),
+    mem_limit: z.string().optional().describe('memory limit passed as MEM_LIMIT (e.g. 2G)'),
+    cpu_limit: z.number().positive().optional().describe('CPU limit passed as CPU_LIMIT'),
+  })
+  .strict();
+
+export const configSchema = z
+  .object({
+    bind_url: z.string().url().default('http://127.0.0.1:8000/').describe('public address; its path is the base URL (e.g. http://0.0.0.0:8000/jh/)'),
+    hub_connect_url: z.string().url().optional().describe('URL servers use to reach the hub API (default: bind_url, with 127.0.0.1 for 0.0.0.0)'),
+    trusted_proxies: z
+      .array(z.string())
+      .default(['127.0.0.1', '::1'])
+      .describe('addresses of reverse proxies whose X-Forwarded-Proto/Host/For headers are believed'),
+    data_dir: z.string().default('./data').describe('where the database, cookie secret and user directories live'),
+    db_url: z.string().optional().describe('database URL (default sqlite:///<data_dir>/ganymede.sqlite)'),
+    cookie_secret: z.string().min(32).optional().describe('hex secret signing cookies (default: generated into <data_dir>/cookie_secret, mode 0600)'),
+    cookie_max_age_days: z.number().positive().default(14).describe('how long a login lasts'),
+    log_level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info').describe('log verbosity'),
+    authenticator: authenticatorSchema.default(authenticatorSchema.parse({})).describe('how people log in'),
+    spawner: spawnerSchema.default(spawnerSchema.parse({})).describe('how servers are started'),
+    allow_named_servers: z.boolean().default(false).describe('let users run more than one server'),
+    named_server_limit_per_user: z.number().int().nonnegative().default(0).describe('most named servers a user may have (0 = no limit)'),
+    services: z.array(serviceSchema).default([]).describe('services, as JupyterHub\'s c.JupyterHub.services'),
+    load_roles: z.array(roleSchema).default([]).describe("roles, as JupyterHub's c.JupyterHub.load_roles"),
+    last_activity_interval: seconds(300, 'seconds between updates of last_activity from proxy traffic'),
+    concurrent_spawn_limit: z.number().int().nonnegative().default(100).describe('most servers starting at once (0 = no limit)'),
+    active_server_limit: z.number().int().nonnegative().default(0).describe('most servers running or starting at once (0 = no limit)'),
+    api_page_default_limit: z.number().int().positive().default(50).describe('page size of list endpoints when none is asked'),
+    api_page_max_limit: z.number().int().positive().default(200).describe('largest page size a client may ask'),
+    cleanup_servers: z.boolean().default(true).describe('stop user servers when the hub shuts down (false: leave them running and reattach)'),
+    oauth_token_expires_in: seconds(14 * 24 * 3600, 'lifetime of OAuth access tokens issued to servers and services'),
+  })
+  .strict();
+
+export type HubConfigInput = z.input<typeof configSchema>;
+export type HubConfig = z.output<typeof configSchema>;
+export type ServiceConfig = z.output<typeof serviceSchema>;
+export type RoleConfig = z.output<typeof roleSchema>;
+export type SpawnerConfig = z.output<typeof spawnerSchema>;
+export type AuthenticatorConfig = z.output<typeof authenticatorSchema>;

@@ -1,0 +1,58 @@
+/** Opens the database named by db_url and brings its schema up to date. */
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import SQLite from 'better-sqlite3';
+import { Kysely, Migrator, SqliteDialect, type Migration, type MigrationProvider } from 'kysely';
+import { ConfigError } from '../errors.js';
+import type { Database } from './schema.js';
+import * as m001 from './migrations/001-initial.js';
+
+const MIGRATIONS: Record<string, Migration> = {
+  '001-initial': m001,
+};
+
+class StaticMigrations implements MigrationProvider {
+  async getMigrations(): Promise<Record<string, Migration>> {
+    return MIGRATIONS;
+  }
+}
+
+export interface OpenDatabase {
+  db: Kysely<Database>;
+  /** Human-readable description for logs (no credentials). */
+  description: string;
+  close(): Promise<void>;
+}
+
+/** `sqlite:///relative.sqlite`, `sqlite:////absolute/path.sqlite`, `sqlite:///:memory:` (as SQLAlchemy, which JupyterHub admins know). */
+export function sqlitePathFromUrl(dbUrl: string): string {
+  const m = /^sqlite:\/\/\/(.*)$/.exec(dbUrl);
+  if (!m) throw new ConfigError(`db_url: unsupported database URL ${JSON.stringify(dbUrl.replace(/\/\/[^@/]*@/, '//***@'))} (supported: sqlite:///path)`);
+  return m[1] === ':memory:' ? ':memory:' : m[1]!;
+}
+
+export async function openDatabase(dbUrl: string): Promise<OpenDatabase> {
+  const file = sqlitePathFromUrl(dbUrl);
+  if (file !== ':memory:') mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+  const sqlite = new SQLite(file);
+  sqlite.pragma('journal_mode = WAL');
+  sqlite.pragma('synchronous = NORMAL');
+  sqlite.pragma('foreign_keys = ON');
+  sqlite.pragma('busy_timeout = 5000');
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+  await migrate(db);
+  return {
+    db,
+    description: `sqlite:${file}`,
+    close: () => db.destroy(),
+  };
+}
+
+export async function migrate(db: Kysely<Database>): Promise<void> {
+  const migrator = new Migrator({ db, provider: new StaticMigrations() });
+  const { error, results } = await migrator.migrateToLatest();
+  const failed = results?.find((r) => r.status === 'Error');
+  if (error || failed) {
+    throw new Error(`database migration ${failed?.migrationName ?? ''} failed: ${String(error)}`);
+  }
+}

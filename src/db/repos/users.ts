@@ -1,0 +1,152 @@
+/** Users and their group memberships. */
+import { randomUUID } from 'node:crypto';
+import type { Kysely } from 'kysely';
+import type { Database, UserRow } from '../schema.js';
+import { isoNow } from '../time.js';
+
+export interface UserListQuery {
+  offset: number;
+  limit: number;
+  nameFilter?: string;
+  /** 'active': has a server starting/running/stopping; 'ready': has a running server; 'inactive': neither. */
+  state?: 'active' | 'ready' | 'inactive';
+  /** Restrict to these names (from a filtered scope); undefined = all. */
+  names?: Set<string>;
+  groupIds?: number[];
+}
+
+export class UserRepo {
+  constructor(private readonly db: Kysely<Database>) {}
+
+  byName(name: string): Promise<UserRow | undefined> {
+    return this.db.selectFrom('users').selectAll().where('name', '=', name).executeTakeFirst();
+  }
+
+  byId(id: number): Promise<UserRow | undefined> {
+    return this.db.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst();
+  }
+
+  byCookieId(cookieId: string): Promise<UserRow | undefined> {
+    return this.db.selectFrom('users').selectAll().where('cookie_id', '=', cookieId).executeTakeFirst();
+  }
+
+  /** Creates the user with an empty default server record; returns the existing user if the name is taken. */
+  async create(name: string, admin: boolean, spawnerKind: string): Promise<UserRow> {
+    return this.db.transaction().execute(async (tx) => {
+      const existing = await tx.selectFrom('users').selectAll().where('name', '=', name).executeTakeFirst();
+      if (existing) return existing;
+      const row = await tx
+        .insertInto('users')
+        .values({ name, admin: admin ? 1 : 0, created: isoNow(), last_activity: null, cookie_id: randomUUID(), auth_state: null })
+        .returningAll()
+        .executeTakeFirstOrThrow();
+      await tx.insertInto('servers').values({ user_id: row.id, name: '', phase: 'stopped', spawner: spawnerKind }).execute();
+      return row;
+    });
+  }
+
+  /** Creates many users in one transaction; names that exist are skipped. Returns the created rows. */
+  async createMany(names: string[], admin: boolean, spawnerKind: string): Promise<UserRow[]> {
+    return this.db.transaction().execute(async (tx) => {
+      const created: UserRow[] = [];
+      const now = isoNow();
+      for (const name of names) {
+        const existing = await tx.selectFrom('users').select('id').where('name', '=', name).executeTakeFirst();
+        if (existing) continue;
+        const row = await tx
+          .insertInto('users')
+          .values({ name, admin: admin ? 1 : 0, created: now, last_activity: null, cookie_id: randomUUID(), auth_state: null })
+          .returningAll()
+          .executeTakeFirstOrThrow();
+        await tx.insertInto('servers').values({ user_id: row.id, name: '', phase: 'stopped', spawner: spawnerKind }).execute();
+        created.push(row);
+      }
+      return created;
+    });
+  }
+
+  async update(id: number, patch: { name?: string; admin?: boolean; last_activity?: string }): Promise<void> {
+    const values: Partial<Pick<UserRow, 'name' | 'admin' | 'last_activity'>> = {};
+    if (patch.name !== undefined) values.name = patch.name;
+    if (patch.admin !== undefined) values.admin = patch.admin ? 1 : 0;
+    if (patch.last_activity !== undefined) values.last_activity = patch.last_activity;
+    if (Object.keys(values).length === 0) return;
+    await this.db.updateTable('users').set(values).where('id', '=', id).execute();
+  }
+
+  /** Only moves last_activity forward. */
+  async touch(id: number, when: string): Promise<void> {
+    await this.db
+      .updateTable('users')
+      .set({ last_activity: when })
+      .where('id', '=', id)
+      .where((eb) => eb.or([eb('last_activity', 'is', null), eb('last_activity', '<', when)]))
+      .execute();
+  }
+
+  async rotateCookieId(id: number): Promise<void> {
+    await this.db.updateTable('users').set({ cookie_id: randomUUID() }).where('id', '=', id).execute();
+  }
+
+  async delete(id: number): Promise<void> {
+    await this.db.deleteFrom('users').where('id', '=', id).execute();
+  }
+
+  async list(q: UserListQuery): Promise<{ rows: UserRow[]; total: number }> {
+    let query = this.db.selectFrom('users');
+    if (q.nameFilter) query = query.where('name', 'like', `${q.nameFilter.replace(/[\\%_]/g, (c) => '\\' + c)}%`);
+    if (q.names) query = query.where('name', 'in', q.names.size ? [...q.names] : ['\u0000']);
+    if (q.state === 'active' || q.state === 'ready') {
+      const phases = q.state === 'ready' ? (['running'] as const) : (['spawning', 'running', 'stopping'] as const);
+      query = query.where('id', 'in', (eb) => eb.selectFrom('servers').select('user_id').where('phase', 'in', [...phases]));
+    } else if (q.state === 'inactive') {
+      query = query.where('id', 'not in', (eb) => eb.selectFrom('servers').select('user_id').where('phase', '!=', 'stopped'));
+    }
+    const totalRow = await query.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+    const rows = await query.selectAll().orderBy('id').offset(q.offset).limit(q.limit).execute();
+    return { rows, total: Number(totalRow.n) };
+  }
+
+  async groupNames(userId: number): Promise<string[]> {
+    const rows = await this.db
+      .selectFrom('user_groups')
+      .innerJoin('groups', 'groups.id', 'user_groups.group_id')
+      .select('groups.name')
+      .where('user_groups.user_id', '=', userId)
+      .orderBy('groups.name')
+      .execute();
+    return rows.map((r) => r.name);
+  }
+
+  /** Group names for many users at once (for list endpoints). */
+  async groupNamesFor(userIds: number[]): Promise<Map<number, string[]>> {
+    const out = new Map<number, string[]>();
+    if (userIds.length === 0) return out;
+    const rows = await this.db
+      .selectFrom('user_groups')
+      .innerJoin('groups', 'groups.id', 'user_groups.group_id')
+      .select(['user_groups.user_id', 'groups.name'])
+      .where('user_groups.user_id', 'in', userIds)
+      .orderBy('groups.name')
+      .execute();
+    for (const r of rows) {
+      const list = out.get(r.user_id) ?? [];
+      list.push(r.name);
+      out.set(r.user_id, list);
+    }
+    return out;
+  }
+
+  /** Names of the members of these groups. */
+  async namesInGroups(groupNames: string[]): Promise<string[]> {
+    if (groupNames.length === 0) return [];
+    const rows = await this.db
+      .selectFrom('user_groups')
+      .innerJoin('groups', 'groups.id', 'user_groups.group_id')
+      .innerJoin('users', 'users.id', 'user_groups.user_id')
+      .select('users.name')
+      .where('groups.name', 'in', groupNames)
+      .execute();
+    return rows.map((r) => r.name);
+  }
+}

@@ -1,0 +1,158 @@
+/**
+ * The database's tables, as Kysely types. Timestamps are ISO 8601 UTC strings with 'Z'
+ * (what the API returns); JSON columns are TEXT holding JSON. Booleans are 0/1 integers
+ * so that the same schema runs on SQLite and PostgreSQL.
+ */
+import type { Generated, Insertable, Selectable, Updateable } from 'kysely';
+
+export interface UsersTable {
+  id: Generated<number>;
+  name: string;
+  admin: number;
+  created: string;
+  last_activity: string | null;
+  /** Rotated at logout-everywhere; the login cookie holds it. */
+  cookie_id: string;
+  /** JSON; null when the authenticator keeps none. */
+  auth_state: string | null;
+}
+
+export type ServerPhase = 'stopped' | 'spawning' | 'running' | 'stopping';
+
+export interface ServersTable {
+  id: Generated<number>;
+  user_id: number;
+  /** '' for the default server. */
+  name: string;
+  phase: ServerPhase;
+  /** Spawner kind that owns spawner_state. */
+  spawner: string;
+  /** JSON SpawnerState. */
+  spawner_state: Generated<string>;
+  /** Upstream base, e.g. http://127.0.0.1:53211 (null unless running). */
+  target: string | null;
+  started: string | null;
+  last_activity: string | null;
+  /** JSON user options. */
+  user_options: Generated<string>;
+  /** Why the last spawn failed (shown on the progress stream and in the API). */
+  failure: string | null;
+  /** The API token the running server holds (revoked when it stops). */
+  api_token_id: number | null;
+}
+
+export interface GroupsTable {
+  id: Generated<number>;
+  name: string;
+  /** JSON object. */
+  properties: string;
+}
+
+export interface UserGroupsTable {
+  user_id: number;
+  group_id: number;
+}
+
+export interface RolesTable {
+  id: Generated<number>;
+  name: string;
+  description: string;
+  /** JSON string[]. */
+  scopes: string;
+  /** 'config' for roles from load_roles or defaults (re-applied at start), 'api' otherwise. */
+  managed_by: string;
+}
+
+export interface UserRolesTable {
+  user_id: number;
+  role_id: number;
+}
+export interface GroupRolesTable {
+  group_id: number;
+  role_id: number;
+}
+export interface ServiceRolesTable {
+  service_id: number;
+  role_id: number;
+}
+
+export interface ServicesTable {
+  id: Generated<number>;
+  name: string;
+  /** 1 while it is in the current config. */
+  from_config: number;
+}
+
+export interface ApiTokensTable {
+  id: Generated<number>;
+  /** SHA-256 hex of the token; the token itself is never stored. */
+  hashed: string;
+  /** First 4 characters, shown to identify a token. */
+  prefix: string;
+  user_id: number | null;
+  service_id: number | null;
+  /** 'api' (created by a person or an API call), 'server' (a server's own token), 'oauth' (issued by the OAuth provider), 'service' (from config). */
+  kind: string;
+  note: string;
+  /** JSON string[] as requested (expanded against the owner's scopes at use). */
+  scopes: string;
+  /** OAuth client the token was issued to ('jupyterhub' for the hub itself). */
+  client_id: string;
+  session_id: string | null;
+  created: string;
+  expires_at: string | null;
+  last_activity: string | null;
+}
+
+export interface OAuthClientsTable {
+  /** The client id, e.g. jupyterhub-user-alice. */
+  id: string;
+  description: string;
+  /** SHA-256 hex of the client secret. */
+  secret_hash: string;
+  redirect_uri: string;
+  /** JSON string[] of scopes the client may be granted. */
+  allowed_scopes: string;
+}
+
+export interface OAuthCodesTable {
+  id: Generated<number>;
+  code_hash: string;
+  client_id: string;
+  user_id: number;
+  redirect_uri: string;
+  /** JSON string[] */
+  scopes: string;
+  session_id: string | null;
+  expires_at: string;
+}
+
+export interface KvTable {
+  key: string;
+  value: string;
+}
+
+export interface Database {
+  users: UsersTable;
+  servers: ServersTable;
+  groups: GroupsTable;
+  user_groups: UserGroupsTable;
+  roles: RolesTable;
+  user_roles: UserRolesTable;
+  group_roles: GroupRolesTable;
+  service_roles: ServiceRolesTable;
+  services: ServicesTable;
+  api_tokens: ApiTokensTable;
+  oauth_clients: OAuthClientsTable;
+  oauth_codes: OAuthCodesTable;
+  kv: KvTable;
+}
+
+export type UserRow = Selectable<UsersTable>;
+export type NewUser = Insertable<UsersTable>;
+export type ServerRow = Selectable<ServersTable>;
+export type ServerUpdate = Updateable<ServersTable>;
+export type TokenRow = Selectable<ApiTokensTable>;
+export type GroupRow = Selectable<GroupsTable>;
+export type RoleRow = Selectable<RolesTable>;
+export type OAuthClientRow = Selectable<OAuthClientsTable>;

@@ -1,0 +1,79 @@
+/** Finds who is calling: an API token (header or ?token=), or the browser's login cookie. */
+import type { FastifyRequest } from 'fastify';
+import type { AccessControl, Principal } from '../hub/access.js';
+import type { RoleRepo } from '../db/repos/roles.js';
+import type { TokenRepo } from '../db/repos/tokens.js';
+import type { UserRepo } from '../db/repos/users.js';
+import type { TokenRow } from '../db/schema.js';
+import { isExpired, isoNow } from '../db/time.js';
+import type { Sessions } from './session.js';
+
+export interface Caller {
+  principal: Principal;
+  /** Expanded scopes this request may use. */
+  scopes: Set<string>;
+  /** The token used, or null for the login cookie. */
+  token: TokenRow | null;
+  /** The session the token or cookie belongs to. */
+  sessionId: string | null;
+}
+
+const AUTH_HEADER = /^(?:token|bearer)\s+(\S+)\s*$/i;
+/** Don't write last_activity for a token more often than this. */
+const TOKEN_TOUCH_MS = 60_000;
+
+export function tokenFromRequest(req: FastifyRequest): string | null {
+  const h = req.headers.authorization;
+  if (h) {
+    const m = AUTH_HEADER.exec(h);
+    if (m) return m[1]!;
+  }
+  const q = req.query as Record<string, unknown> | undefined;
+  if (q && typeof q.token === 'string' && q.token) return q.token;
+  return null;
+}
+
+export class Identity {
+  private touched = new Map<number, number>();
+
+  constructor(
+    private readonly d: { tokens: TokenRepo; users: UserRepo; roles: RoleRepo; access: AccessControl; sessions: Sessions },
+  ) {}
+
+  /** The caller by token; undefined when no token was sent; null when a token was sent but is not valid. */
+  async byToken(token: string): Promise<Caller | null> {
+    const row = await this.d.tokens.byToken(token);
+    if (!row || isExpired(row.expires_at)) return null;
+    let principal: Principal;
+    if (row.user_id !== null) {
+      const user = await this.d.users.byId(row.user_id);
+      if (!user) return null;
+      principal = { kind: 'user', user };
+    } else if (row.service_id !== null) {
+      const service = await this.d.roles.serviceById(row.service_id);
+      if (!service) return null;
+      principal = { kind: 'service', service };
+    } else {
+      return null;
+    }
+    this.touchToken(row.id);
+    return { principal, scopes: await this.d.access.tokenScopes(row, principal), token: row, sessionId: row.session_id };
+  }
+
+  async byCookie(req: FastifyRequest): Promise<Caller | null> {
+    const cookieId = this.d.sessions.loginCookieId(req);
+    if (!cookieId) return null;
+    const user = await this.d.users.byCookieId(cookieId);
+    if (!user) return null;
+    const principal: Principal = { kind: 'user', user };
+    return { principal, scopes: await this.d.access.userScopes(user), token: null, sessionId: this.d.sessions.existingSessionId(req) };
+  }
+
+  private touchToken(id: number): void {
+    const now = Date.now();
+    const last = this.touched.get(id) ?? 0;
+    if (now - last < TOKEN_TOUCH_MS) return;
+    this.touched.set(id, now);
+    void this.d.tokens.touch(id, isoNow()).catch(() => undefined);
+  }
+}

@@ -1,0 +1,83 @@
+/**
+ * Browser sessions: the signed, HttpOnly login cookie (holding the user's cookie_id, as JupyterHub does),
+ * a session id cookie (ties OAuth tokens issued during this login to the session, so logout revokes them),
+ * and XSRF tokens derived from the session id (stateless: HMAC of the session id under the cookie secret).
+ */
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { HubUrls } from '../hub/urls.js';
+
+export const LOGIN_COOKIE = 'jupyterhub-hub-login';
+export const SESSION_COOKIE = 'jupyterhub-session-id';
+
+export class Sessions {
+  constructor(
+    private readonly secret: Buffer,
+    private readonly urls: HubUrls,
+    private readonly maxAgeSeconds: number,
+  ) {}
+
+  private secure(req: FastifyRequest): boolean {
+    return req.protocol === 'https';
+  }
+
+  /** The session id of this browser, creating one (and its cookie) when absent. */
+  sessionId(req: FastifyRequest, reply: FastifyReply): string {
+    const existing = req.cookies[SESSION_COOKIE];
+    if (existing && /^[0-9a-f]{32}$/.test(existing)) return existing;
+    const id = randomBytes(16).toString('hex');
+    reply.setCookie(SESSION_COOKIE, id, { path: this.urls.base, httpOnly: true, sameSite: 'lax', secure: this.secure(req) });
+    req.cookies[SESSION_COOKIE] = id;
+    return id;
+  }
+
+  /** The session id if the browser has one (never creates). */
+  existingSessionId(req: FastifyRequest): string | null {
+    const v = req.cookies[SESSION_COOKIE];
+    return v && /^[0-9a-f]{32}$/.test(v) ? v : null;
+  }
+
+  setLogin(req: FastifyRequest, reply: FastifyReply, cookieId: string): void {
+    reply.setCookie(LOGIN_COOKIE, cookieId, {
+      path: this.urls.hub,
+      httpOnly: true,
+      sameSite: 'lax',
+      secure: this.secure(req),
+      signed: true,
+      maxAge: this.maxAgeSeconds,
+    });
+  }
+
+  /** The cookie_id from a valid signed login cookie, or null. */
+  loginCookieId(req: FastifyRequest): string | null {
+    const raw = req.cookies[LOGIN_COOKIE];
+    if (!raw) return null;
+    const res = req.unsignCookie(raw);
+    return res.valid && res.value ? res.value : null;
+  }
+
+  clear(reply: FastifyReply): void {
+    reply.clearCookie(LOGIN_COOKIE, { path: this.urls.hub });
+    reply.clearCookie(SESSION_COOKIE, { path: this.urls.base });
+  }
+
+  xsrfToken(sessionId: string): string {
+    return createHmac('sha256', this.secret).update(`xsrf:${sessionId}`).digest('hex').slice(0, 40);
+  }
+
+  /** True when the request carries the XSRF token of its session (form field `_xsrf`, header `X-XSRFToken`, or query `_xsrf`). */
+  checkXsrf(req: FastifyRequest): boolean {
+    const sid = this.existingSessionId(req);
+    if (!sid) return false;
+    const body = req.body as Record<string, unknown> | undefined;
+    const query = req.query as Record<string, unknown> | undefined;
+    const given =
+      (typeof req.headers['x-xsrftoken'] === 'string' ? req.headers['x-xsrftoken'] : undefined) ??
+      (body && typeof body === 'object' && typeof body._xsrf === 'string' ? body._xsrf : undefined) ??
+      (query && typeof query._xsrf === 'string' ? query._xsrf : undefined);
+    if (!given) return false;
+    const expected = Buffer.from(this.xsrfToken(sid));
+    const got = Buffer.from(given);
+    return got.length === expected.length && timingSafeEqual(got, expected);
+  }
+}

@@ -1,0 +1,120 @@
+/**
+ * Who holds which scopes: users (their roles, their groups' roles, the admin flag), services
+ * (their roles) and tokens (what was asked, intersected with what the owner holds).
+ * Owner scope sets are cached and dropped whenever roles, groups or the admin flag change.
+ */
+import type { RoleRepo } from '../db/repos/roles.js';
+import type { UserRepo } from '../db/repos/users.js';
+import type { TokenRow, UserRow } from '../db/schema.js';
+import { DEFAULT_ROLES } from '../rbac/roles.js';
+import { excessTokenScopes, expandScopes, intersectScopes, resolveSelf, resolveTokenScopes, type ScopeOwner } from '../rbac/scopes.js';
+
+export type Principal =
+  | { kind: 'user'; user: UserRow }
+  | { kind: 'service'; service: { id: number; name: string } };
+
+function ownerRef(p: Principal): ScopeOwner {
+  return p.kind === 'user' ? { kind: 'user', name: p.user.name } : { kind: 'service', name: p.service.name };
+}
+
+const ROLE_SCOPES = new Map(DEFAULT_ROLES.map((r) => [r.name, r.scopes]));
+
+export class AccessControl {
+  private ownerCache = new Map<string, { scopes: Set<string>; groups: string[] }>();
+
+  constructor(
+    private readonly roles: RoleRepo,
+    private readonly users: UserRepo,
+  ) {}
+
+  /** Call after any change to roles, role members, groups or admin flags. */
+  invalidate(): void {
+    this.ownerCache.clear();
+  }
+
+  /** Role names a user has, as the user model shows them (the default `user` role, `admin` from the flag, then assigned roles). */
+  async userRoleNames(user: UserRow): Promise<string[]> {
+    const names = new Set(['user']);
+    if (user.admin) names.add('admin');
+    for (const n of await this.roles.userRoleNames(user.id)) names.add(n);
+    return [...names].sort();
+  }
+
+  /** Every scope a user holds, expanded (sub-scopes included, `self` resolved). */
+  async userScopes(user: UserRow): Promise<Set<string>> {
+    return (await this.userEntry(user)).scopes;
+  }
+
+  async userGroups(user: UserRow): Promise<string[]> {
+    return (await this.userEntry(user)).groups;
+  }
+
+  private async userEntry(user: UserRow): Promise<{ scopes: Set<string>; groups: string[] }> {
+    const key = `u:${user.id}:${user.admin}`;
+    const hit = this.ownerCache.get(key);
+    if (hit) return hit;
+    const raw = [...(ROLE_SCOPES.get('user') ?? [])];
+    if (user.admin) raw.push(...(ROLE_SCOPES.get('admin') ?? []));
+    raw.push(...(await this.roles.scopesOfUser(user.id)));
+    const groups = await this.users.groupNames(user.id);
+    const entry = { scopes: expandScopes(resolveSelf(raw, { kind: 'user', name: user.name })), groups };
+    this.ownerCache.set(key, entry);
+    return entry;
+  }
+
+  async serviceScopes(service: { id: number; name: string }): Promise<Set<string>> {
+    const key = `s:${service.id}`;
+    const hit = this.ownerCache.get(key);
+    if (hit) return hit.scopes;
+    const raw = await this.roles.scopesOfService(service.id);
+    const entry = { scopes: expandScopes(resolveSelf(raw, { kind: 'service', name: service.name })), groups: [] };
+    this.ownerCache.set(key, entry);
+    return entry.scopes;
+  }
+
+  async ownerScopes(p: Principal): Promise<Set<string>> {
+    return p.kind === 'user' ? this.userScopes(p.user) : this.serviceScopes(p.service);
+  }
+
+  /** A token's effective scopes: its requested scopes (empty = `inherit`) intersected with its owner's. */
+  async tokenScopes(token: Pick<TokenRow, 'scopes'>, p: Principal): Promise<Set<string>> {
+    const owner = await this.ownerScopes(p);
+    const requested = JSON.parse(token.scopes) as string[];
+    if (requested.length === 0 || requested.includes('inherit')) return owner;
+    const groups = await this.groupsOfUsersNamedIn([owner, new Set(requested)]);
+    return resolveTokenScopes(requested, owner, { owner: ownerRef(p), userGroups: (n) => groups.get(n) ?? [] });
+  }
+
+  /** Requested scopes that `holder` does not have (empty when a token with them may be made for `p`). */
+  async excessScopes(requested: string[], holder: ReadonlySet<string>, p: Principal): Promise<string[]> {
+    const wanted = requested.includes('inherit') ? [...(await this.ownerScopes(p))] : requested;
+    const groups = await this.groupsOfUsersNamedIn([new Set(holder), new Set(wanted)]);
+    return [...excessTokenScopes(wanted, holder, { owner: ownerRef(p), userGroups: (n) => groups.get(n) ?? [] })].sort();
+  }
+
+  /**
+   * Intersects two expanded scope sets. Filters like `!user=alice` against `!group=physics` need
+   * alice's groups: they are loaded first for every user the scopes name, so the pure function can look them up.
+   */
+  async intersect(a: Set<string>, b: Set<string>): Promise<Set<string>> {
+    const groups = await this.groupsOfUsersNamedIn([a, b]);
+    return intersectScopes(a, b, (name) => groups.get(name) ?? []);
+  }
+
+  private async groupsOfUsersNamedIn(sets: Set<string>[]): Promise<Map<string, string[]>> {
+    const out = new Map<string, string[]>();
+    if (!sets.some((set) => [...set].some((s) => s.includes('!group=')))) return out;
+    const names = new Set<string>();
+    for (const set of sets) {
+      for (const s of set) {
+        const m = /!(user|server)=([^/]+)/.exec(s);
+        if (m) names.add(m[2]!);
+      }
+    }
+    for (const name of names) {
+      const u = await this.users.byName(name);
+      out.set(name, u ? await this.userGroups(u) : []);
+    }
+    return out;
+  }
+}

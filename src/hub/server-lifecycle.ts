@@ -1,0 +1,363 @@
+/**
+ * Starting, stopping, watching and reattaching user servers. The servers row is the source of
+ * truth; this module moves it between phases (stopped → spawning → running → stopping → stopped)
+ * with atomic transitions, keeps the route table in step, and feeds the progress stream.
+ */
+import type { Logger } from 'pino';
+import type { HubConfig } from '../config/schema.js';
+import type { ServerRow, UserRow } from '../db/schema.js';
+import type { ServerRepo } from '../db/repos/servers.js';
+import type { TokenRepo } from '../db/repos/tokens.js';
+import type { OAuthRepo } from '../db/repos/oauth.js';
+import { isoNow } from '../db/time.js';
+import { HubError } from '../errors.js';
+import type { RouteTable } from '../proxy/route-table.js';
+import { buildServerEnv, oauthAccessScopes } from '../spawners/env.js';
+import type { JsonObject, Spawner, SpawnerState, UserOptions } from '../spawners/spawner.js';
+import { ProgressBoard, type ProgressChannel } from './progress.js';
+import { HubUrls } from './urls.js';
+
+export interface LifecycleDeps {
+  config: HubConfig;
+  urls: HubUrls;
+  servers: ServerRepo;
+  tokens: TokenRepo;
+  oauth: OAuthRepo;
+  spawner: Spawner;
+  routes: RouteTable;
+  log: Logger;
+  /** Scopes of a server's own API token (the `server` role, resolved for this server). */
+  serverTokenScopes(userName: string, serverName: string): string[];
+  userGroups(userId: number): Promise<string[]>;
+}
+
+export interface StartOutcome {
+  /** 'ready' when the server was up within the wait; 'pending' when it is still starting. */
+  status: 'ready' | 'pending';
+}
+
+/** How long API calls wait for a spawn or stop before answering 202, as JupyterHub's slow_spawn_timeout. */
+const SLOW_WAIT_MS = 10_000;
+
+function logName(userName: string, serverName: string): string {
+  return serverName ? `${userName}:${serverName}` : userName;
+}
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const t = setTimeout(resolve, ms);
+    signal?.addEventListener('abort', () => {
+      clearTimeout(t);
+      reject(signal.reason);
+    }, { once: true });
+  });
+}
+
+export class ServerLifecycle {
+  readonly progress = new ProgressBoard();
+  private stopping = new Map<number, Promise<void>>();
+  private spawnAborts = new Map<number, AbortController>();
+  private pollTimer: NodeJS.Timeout | null = null;
+
+  constructor(private readonly d: LifecycleDeps) {}
+
+  get spawnerKind(): string {
+    return this.d.spawner.kind;
+  }
+
+  async optionsForm(user: UserRow, groups: string[]): Promise<string | undefined> {
+    return this.d.spawner.optionsForm?.({ id: user.id, name: user.name, admin: user.admin === 1, groups });
+  }
+
+  routePrefix(userName: string, serverName: string): string {
+    return this.d.urls.userServer(userName, serverName);
+  }
+
+  /**
+   * Starts a server (the row must exist and belong to `user`). Resolves once the server is ready or
+   * SLOW_WAIT_MS passed; throws HubError for a server already running/pending or over a limit,
+   * and for a spawn that failed within the wait.
+   */
+  async start(user: UserRow, server: ServerRow, userOptions: UserOptions, waitMs = SLOW_WAIT_MS): Promise<StartOutcome> {
+    const name = logName(user.name, server.name);
+    const { config } = this.d;
+    if (config.concurrent_spawn_limit > 0 && this.progress.pendingCount >= config.concurrent_spawn_limit) {
+      throw new HubError(429, 'Too many users trying to log in right now. Try again in 30 seconds.', { 'Retry-After': '30' });
+    }
+    if (config.active_server_limit > 0 && (await this.d.servers.countActive()) >= config.active_server_limit) {
+      throw new HubError(429, 'Active user limit exceeded. Try again in a few minutes.', { 'Retry-After': '60' });
+    }
+    const moved = await this.d.servers.transition(server.id, ['stopped'], 'spawning', {
+      failure: null,
+      user_options: JSON.stringify(userOptions),
+      spawner: this.d.spawner.kind,
+      started: isoNow(),
+      target: null,
+    });
+    if (!moved) {
+      const now = await this.d.servers.byId(server.id);
+      if (now?.phase === 'spawning') return { status: 'pending' };
+      if (now?.phase === 'running') throw new HubError(400, `${name} is already running`);
+      throw new HubError(400, `${name} is pending ${now?.phase === 'stopping' ? 'stop' : 'spawn'}`);
+    }
+    const channel = this.progress.open(server.id);
+    const spawnDone = this.runSpawn(user, server, userOptions, channel);
+    const outcome = await Promise.race([spawnDone, sleep(waitMs).then(() => null)]);
+    if (outcome === null) return { status: 'pending' };
+    if (!outcome.ready) throw new HubError(500, outcome.message);
+    return { status: 'ready' };
+  }
+
+  private async runSpawn(user: UserRow, server: ServerRow, userOptions: UserOptions, channel: ProgressChannel): Promise<{ ready: true } | { ready: false; message: string }> {
+    const { config, log } = this.d;
+    const name = logName(user.name, server.name);
+    const prefix = this.routePrefix(user.name, server.name);
+    const abort = new AbortController();
+    this.spawnAborts.set(server.id, abort);
+    const timeout = setTimeout(
+      () => abort.abort(new Error(`Server didn't start within ${config.spawner.start_timeout} seconds`)),
+      config.spawner.start_timeout * 1000,
+    );
+    let state: SpawnerState = {};
+    let tokenId: number | null = null;
+    try {
+      channel.push({ progress: 0, message: 'Server requested' });
+      const { token, row } = await this.d.tokens.create({
+        owner: { userId: user.id },
+        kind: 'server',
+        note: `Server at ${prefix}`,
+        scopes: this.d.serverTokenScopes(user.name, server.name),
+      });
+      tokenId = row.id;
+      await this.d.servers.update(server.id, { api_token_id: tokenId });
+      await this.d.oauth.upsertClient({
+        id: HubUrls.serverClientId(user.name, server.name),
+        description: `Server at ${prefix}`,
+        secret: token,
+        redirectUri: `${prefix}oauth_callback`,
+        allowedScopes: oauthAccessScopes(user.name, server.name),
+      });
+      const env = buildServerEnv({ config: config.spawner, urls: this.d.urls, userName: user.name, serverName: server.name, apiToken: token, admin: user.admin === 1 });
+      const previousState = JSON.parse(server.spawner_state) as SpawnerState;
+      const result = await this.d.spawner.start(
+        {
+          user: { id: user.id, name: user.name, admin: user.admin === 1, groups: await this.d.userGroups(user.id) },
+          serverName: server.name,
+          env,
+          servicePrefix: prefix,
+          userOptions,
+          previousState,
+        },
+        {
+          progress: (e) => channel.push(e),
+          saveState: async (s) => {
+            state = s;
+            await this.d.servers.update(server.id, { spawner_state: JSON.stringify(s) });
+          },
+        },
+        abort.signal,
+      );
+      state = result.state;
+      await this.waitForHttp(result.target + prefix, abort.signal);
+      const moved = await this.d.servers.transition(server.id, ['spawning'], 'running', {
+        target: result.target,
+        spawner_state: JSON.stringify(state),
+        started: isoNow(),
+        last_activity: isoNow(),
+      });
+      if (!moved) throw new Error('the spawn was cancelled');
+      this.addRoute(user, server.id, server.name, result.target);
+      log.info({ server: name, target: result.target }, 'server ready');
+      const outcome = { ready: true } as const;
+      channel.finish(outcome);
+      return outcome;
+    } catch (err) {
+      const message = abort.signal.aborted && abort.signal.reason instanceof Error ? abort.signal.reason.message : (err as Error).message;
+      log.warn({ server: name, err: message }, 'spawn failed');
+      try {
+        await this.d.spawner.stop(state, { graceSeconds: config.spawner.stop_timeout });
+      } catch (stopErr) {
+        log.error({ server: name, err: (stopErr as Error).message }, 'cleanup after failed spawn failed');
+      }
+      if (tokenId !== null) await this.d.tokens.delete(tokenId);
+      this.d.routes.remove(prefix);
+      await this.d.servers.update(server.id, { phase: 'stopped', target: null, failure: message, api_token_id: null, spawner_state: JSON.stringify(state) });
+      const outcome = { ready: false, message } as const;
+      channel.finish(outcome);
+      return outcome;
+    } finally {
+      clearTimeout(timeout);
+      this.spawnAborts.delete(server.id);
+      // Keep the finished channel briefly so late subscribers see the ending; the row has it after that.
+      setTimeout(() => this.progress.close(server.id, channel), 30_000).unref();
+    }
+  }
+
+  private addRoute(user: Pick<UserRow, 'id' | 'name'>, serverId: number, serverName: string, target: string): void {
+    this.d.routes.add(this.routePrefix(user.name, serverName), {
+      target,
+      kind: 'user',
+      id: serverId,
+      userId: user.id,
+      data: { user: user.name, server_name: serverName },
+    });
+  }
+
+  /** Any HTTP answer below 500 from the server's prefix means it is up (a 302 to login is fine). */
+  private async waitForHttp(url: string, signal: AbortSignal): Promise<void> {
+    const deadline = Date.now() + this.d.config.spawner.http_timeout * 1000;
+    let delay = 10;
+    let lastError = '';
+    while (Date.now() < deadline) {
+      signal.throwIfAborted();
+      try {
+        const res = await fetch(url, { redirect: 'manual', signal: AbortSignal.any([signal, AbortSignal.timeout(5000)]) });
+        await res.body?.cancel();
+        if (res.status < 500) return;
+        lastError = `HTTP ${res.status}`;
+      } catch (err) {
+        signal.throwIfAborted();
+        lastError = (err as Error).message;
+      }
+      await sleep(delay, signal);
+      delay = Math.min(delay * 2, 250);
+    }
+    throw new Error(`Server at ${url} didn't respond in ${this.d.config.spawner.http_timeout} seconds (${lastError})`);
+  }
+
+  /**
+   * Stops a server. Resolves 'stopped' when done within the wait, 'pending' otherwise.
+   * A spawn under way is cancelled.
+   */
+  async stop(user: UserRow, server: ServerRow, waitMs = SLOW_WAIT_MS): Promise<'stopped' | 'pending'> {
+    const existing = this.stopping.get(server.id);
+    if (existing) return 'pending';
+    const moved = await this.d.servers.transition(server.id, ['running'], 'stopping');
+    if (!moved) {
+      const now = await this.d.servers.byId(server.id);
+      if (now?.phase === 'spawning') {
+        this.spawnAborts.get(server.id)?.abort(new Error('Spawn cancelled'));
+        return 'pending';
+      }
+      return 'stopped';
+    }
+    const done = this.runStop(user, server.id).finally(() => this.stopping.delete(server.id));
+    this.stopping.set(server.id, done);
+    const finished = await Promise.race([done.then(() => true), sleep(waitMs).then(() => false)]);
+    return finished ? 'stopped' : 'pending';
+  }
+
+  private async runStop(user: Pick<UserRow, 'name'>, serverId: number): Promise<void> {
+    const row = await this.d.servers.byId(serverId);
+    if (!row) return;
+    const name = logName(user.name, row.name);
+    this.d.routes.remove(this.routePrefix(user.name, row.name));
+    try {
+      await this.d.spawner.stop(JSON.parse(row.spawner_state) as SpawnerState, { graceSeconds: this.d.config.spawner.stop_timeout });
+    } catch (err) {
+      this.d.log.error({ server: name, err: (err as Error).message }, 'stopping server failed');
+    }
+    if (row.api_token_id !== null) await this.d.tokens.delete(row.api_token_id);
+    await this.d.servers.update(serverId, { phase: 'stopped', target: null, api_token_id: null });
+    this.d.log.info({ server: name }, 'server stopped');
+  }
+
+  /** Waits for a stop under way (tests, shutdown). */
+  async settled(serverId: number): Promise<void> {
+    await this.stopping.get(serverId);
+    const ch = this.progress.get(serverId);
+    if (ch) await ch.done;
+  }
+
+  /** At start: rebuild routes from the database, reattaching to servers that still run. */
+  async reattach(): Promise<{ reattached: number; lost: number }> {
+    const rows = await this.d.servers.inPhases(['running', 'spawning', 'stopping']);
+    let reattached = 0;
+    let lost = 0;
+    await Promise.all(
+      rows.map(async (row) => {
+        const state = JSON.parse(row.spawner_state) as SpawnerState;
+        if (row.phase === 'running' && row.target) {
+          const polled = await this.d.spawner.poll(state).catch(() => ({ running: false as const }));
+          if (polled.running) {
+            this.addRoute({ id: row.user_id, name: row.user_name }, row.id, row.name, row.target);
+            reattached++;
+            return;
+          }
+        }
+        // A spawn or stop interrupted by the restart, or a server that died meanwhile: make sure it is gone.
+        lost++;
+        await this.d.spawner.stop(state, { graceSeconds: this.d.config.spawner.stop_timeout }).catch(() => undefined);
+        if (row.api_token_id !== null) await this.d.tokens.delete(row.api_token_id);
+        await this.d.servers.update(row.id, {
+          phase: 'stopped',
+          target: null,
+          api_token_id: null,
+          failure: row.phase === 'spawning' ? 'The hub restarted while the server was starting' : row.failure,
+        });
+      }),
+    );
+    return { reattached, lost };
+  }
+
+  /** Periodically checks running servers; a server that died loses its route and is marked stopped. */
+  startPolling(): void {
+    const every = this.d.config.spawner.poll_interval * 1000;
+    if (every <= 0) return;
+    const tick = async (): Promise<void> => {
+      try {
+        await this.pollOnce();
+      } catch (err) {
+        this.d.log.error({ err: (err as Error).message }, 'server poll failed');
+      }
+      this.pollTimer = setTimeout(() => void tick(), every);
+      this.pollTimer.unref();
+    };
+    this.pollTimer = setTimeout(() => void tick(), every);
+    this.pollTimer.unref();
+  }
+
+  async pollOnce(): Promise<void> {
+    const rows = await this.d.servers.inPhases(['running']);
+    await Promise.all(
+      rows.map(async (row) => {
+        const polled = await this.d.spawner.poll(JSON.parse(row.spawner_state) as SpawnerState);
+        if (polled.running) return;
+        // Only act if it is still 'running' (not stopped by someone else meanwhile).
+        if (!(await this.d.servers.transition(row.id, ['running'], 'stopping'))) return;
+        const detail = polled.exitCode !== undefined && polled.exitCode !== null ? ` with exit code ${polled.exitCode}` : '';
+        this.d.log.warn({ server: logName(row.user_name, row.name) }, `server stopped unexpectedly${detail}`);
+        await this.runStop({ name: row.user_name }, row.id);
+        await this.d.servers.update(row.id, { failure: `Server stopped unexpectedly${detail}` });
+      }),
+    );
+  }
+
+  /** Checks one server right now (used before answering "already running"). */
+  async pollServer(row: ServerRow, userName: string): Promise<boolean> {
+    if (row.phase !== 'running') return false;
+    const polled = await this.d.spawner.poll(JSON.parse(row.spawner_state) as SpawnerState);
+    if (polled.running) return true;
+    if (await this.d.servers.transition(row.id, ['running'], 'stopping')) await this.runStop({ name: userName }, row.id);
+    return false;
+  }
+
+  /** Hub shutdown: stop polling; stop every server when cleanup is on, else leave them running for reattach. */
+  async shutdown(): Promise<void> {
+    if (this.pollTimer) clearTimeout(this.pollTimer);
+    for (const c of this.spawnAborts.values()) c.abort(new Error('The hub is shutting down'));
+    const pendingSpawns = [...this.spawnAborts.keys()].map((id) => this.progress.get(id)?.done);
+    await Promise.all(pendingSpawns);
+    if (this.d.config.cleanup_servers) {
+      const rows = await this.d.servers.inPhases(['running', 'stopping']);
+      await Promise.all(rows.map((r) => this.stopping.get(r.id) ?? this.runStop({ name: r.user_name }, r.id)));
+    }
+    await Promise.all(this.stopping.values());
+  }
+
+  /** For spawner options: JSON body of the API or form data. */
+  async parseOptions(input: JsonObject, user: UserRow, groups: string[]): Promise<UserOptions> {
+    if (!this.d.spawner.parseOptions) return input;
+    return this.d.spawner.parseOptions(input, { id: user.id, name: user.name, admin: user.admin === 1, groups });
+  }
+}

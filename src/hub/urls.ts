@@ -1,0 +1,60 @@
+/** Every URL the hub builds, derived once from bind_url (its path is the base URL). */
+import type { HubConfig } from '../config/schema.js';
+
+/** Percent-encodes one path segment as JupyterHub's url_escape_path does (quote with safe '@~'). */
+export function escapePathSegment(s: string): string {
+  return encodeURIComponent(s)
+    .replace(/[!'()*]/g, (c) => '%' + c.charCodeAt(0).toString(16).toUpperCase())
+    .replace(/%40/g, '@');
+}
+
+export class HubUrls {
+  /** e.g. '/' or '/jh/' */
+  readonly base: string;
+  /** base + 'hub/' */
+  readonly hub: string;
+  /** base + 'hub/api/' */
+  readonly api: string;
+  readonly listenHost: string;
+  readonly listenPort: number;
+  /** The hub API as servers reach it (JUPYTERHUB_API_URL), without trailing slash. */
+  readonly internalApiUrl: string;
+
+  constructor(config: Pick<HubConfig, 'bind_url' | 'hub_connect_url'>) {
+    const bind = new URL(config.bind_url);
+    this.base = bind.pathname.endsWith('/') ? bind.pathname : bind.pathname + '/';
+    this.hub = this.base + 'hub/';
+    this.api = this.hub + 'api/';
+    this.listenHost = bind.hostname.replace(/^\[|\]$/g, '');
+    this.listenPort = Number(bind.port || (bind.protocol === 'https:' ? 443 : 80));
+    let connect: URL;
+    if (config.hub_connect_url) {
+      connect = new URL(config.hub_connect_url);
+    } else {
+      connect = new URL(bind.href);
+      if (connect.hostname === '0.0.0.0' || connect.hostname === '[::]') connect.hostname = '127.0.0.1';
+    }
+    this.internalApiUrl = `${connect.protocol}//${connect.host}${this.api.slice(0, -1)}`;
+  }
+
+  /** /user/alice/ or /user/alice/gpu/ */
+  userServer(userName: string, serverName = ''): string {
+    return `${this.base}user/${escapePathSegment(userName)}/${serverName ? escapePathSegment(serverName) + '/' : ''}`;
+  }
+
+  progress(userName: string, serverName = ''): string {
+    const u = escapePathSegment(userName);
+    return serverName
+      ? `${this.api}users/${u}/servers/${escapePathSegment(serverName)}/progress`
+      : `${this.api}users/${u}/server/progress`;
+  }
+
+  service(name: string): string {
+    return `${this.base}services/${escapePathSegment(name)}/`;
+  }
+
+  /** JupyterHub's OAuth client id for a server. */
+  static serverClientId(userName: string, serverName = ''): string {
+    return serverName ? `jupyterhub-user-${escapePathSegment(userName)}-${escapePathSegment(serverName)}` : `jupyterhub-user-${escapePathSegment(userName)}`;
+  }
+}

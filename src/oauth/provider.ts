@@ -1,0 +1,155 @@
+/**
+ * OAuth 2 authorization-code provider at /hub/api/oauth2/{authorize,token}: how user servers and
+ * OAuth services log a browser in through the hub (JupyterHub's HubOAuth flow).
+ * Written by hand because the flow is two small endpoints over our own token store; a generic
+ * OAuth server library would add its own storage model to map onto ours.
+ */
+import { timingSafeEqual } from 'node:crypto';
+import formbody from '@fastify/formbody';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { HubContext } from '../api/context.js';
+import { hashToken } from '../db/repos/tokens.js';
+import type { OAuthClientRow, UserRow } from '../db/schema.js';
+import { HubError } from '../errors.js';
+import { describeError } from '../http/errors.js';
+import { describeScope, expandScopes } from '../rbac/scopes.js';
+import { renderErrorPage, pageContext, redirectToLogin } from '../web/render.js';
+import { oauthConfirmPage } from '../web/templates/index.js';
+
+type AuthorizeParams = { client_id?: string; redirect_uri?: string; response_type?: string; state?: string; scope?: string };
+
+class OAuthError extends Error {
+  constructor(readonly status: number, readonly error: string, readonly description: string) {
+    super(description);
+  }
+}
+
+function sameHash(a: string, b: string): boolean {
+  const x = Buffer.from(a);
+  const y = Buffer.from(b);
+  return x.length === y.length && timingSafeEqual(x, y);
+}
+
+export async function oauthPlugin(app: FastifyInstance, opts: { ctx: HubContext }): Promise<void> {
+  const { ctx } = opts;
+  await app.register(formbody);
+  app.setErrorHandler((err, req, reply) => {
+    if (err instanceof OAuthError) return reply.code(err.status).send({ error: err.error, error_description: err.description });
+    const info = describeError(err, ctx.log, req);
+    if (req.url.includes('/token')) return reply.code(info.status).send({ error: 'invalid_request', error_description: info.message });
+    return renderErrorPage(ctx, req, reply, info);
+  });
+
+  /** Checks the request against the registered client and works out what to grant. */
+  async function prepare(req: FastifyRequest, params: AuthorizeParams, user: UserRow): Promise<{ client: OAuthClientRow; scopes: string[] }> {
+    if (!params.client_id) throw new HubError(400, 'Missing client_id');
+    const client = await ctx.oauth.client(params.client_id);
+    if (!client) throw new HubError(400, `No such OAuth client: ${params.client_id}`);
+    if (params.response_type !== 'code') throw new HubError(400, 'Only response_type=code is supported');
+    const redirect = params.redirect_uri ?? client.redirect_uri;
+    if (!redirectMatches(redirect, client.redirect_uri)) throw new HubError(400, 'redirect_uri does not match the registered one for this client');
+    const allowed = JSON.parse(client.allowed_scopes) as string[];
+    const asked = params.scope ? params.scope.split(/[\s+]+/).filter(Boolean) : allowed;
+    const requested = asked.filter((s) => allowed.includes(s) || s.startsWith('read:users:name!user') || s === 'identify');
+    const userScopes = await ctx.access.userScopes(user);
+    const granted = await ctx.access.intersect(expandScopes(requested.filter((s) => s !== 'identify')), userScopes);
+    const accessScopes = allowed.filter((s) => s.startsWith('access:'));
+    if (accessScopes.length > 0 && !accessScopes.some((s) => granted.has(s))) {
+      throw new HubError(403, `You do not have permission to access ${client.description || client.id}`);
+    }
+    void req;
+    return { client, scopes: [...granted].filter((s) => requested.includes(s) || s.startsWith('access:')).sort() };
+  }
+
+  async function issueCode(reply: FastifyReply, req: FastifyRequest, params: AuthorizeParams, user: UserRow, client: OAuthClientRow, scopes: string[]): Promise<FastifyReply> {
+    const code = await ctx.oauth.createCode({
+      clientId: client.id,
+      userId: user.id,
+      redirectUri: params.redirect_uri ?? client.redirect_uri,
+      scopes,
+      sessionId: ctx.sessions.sessionId(req, reply),
+    });
+    const target = new URL(params.redirect_uri ?? client.redirect_uri, 'http://placeholder');
+    target.searchParams.set('code', code);
+    if (params.state !== undefined) target.searchParams.set('state', params.state);
+    const location = target.origin === 'http://placeholder' ? target.pathname + target.search : target.href;
+    return reply.redirect(location, 302);
+  }
+
+  /** The user's own servers and services marked oauth_no_confirm skip the confirmation page. */
+  function needsConfirmation(client: OAuthClientRow, user: UserRow): boolean {
+    if (client.id.startsWith(`jupyterhub-user-`) && client.id.startsWith(`jupyterhub-user-${encodeURIComponent(user.name)}`)) return false;
+    const svc = ctx.services.find((s) => (s.oauth_client_id ?? `service-${s.name}`) === client.id);
+    return !(svc?.oauth_no_confirm ?? false);
+  }
+
+  app.get<{ Querystring: AuthorizeParams }>('/authorize', async (req, reply) => {
+    const caller = await ctx.identity.byCookie(req);
+    if (!caller || caller.principal.kind !== 'user') return redirectToLogin(ctx, req, reply);
+    const user = caller.principal.user;
+    const { client, scopes } = await prepare(req, req.query, user);
+    if (!needsConfirmation(client, user)) return issueCode(reply, req, req.query, user, client, scopes);
+    const pc = pageContext(ctx, req, reply, user);
+    return reply.type('text/html').send(
+      oauthConfirmPage(pc, {
+        clientName: client.description || client.id,
+        scopeDescriptions: scopes.map((s) => `${s}: ${describeScope(s.split('!')[0]!)}`),
+        formAction: req.url,
+        hidden: {},
+      }),
+    );
+  });
+
+  app.post<{ Querystring: AuthorizeParams }>('/authorize', async (req, reply) => {
+    const caller = await ctx.identity.byCookie(req);
+    if (!caller || caller.principal.kind !== 'user') return redirectToLogin(ctx, req, reply);
+    if (!ctx.sessions.checkXsrf(req)) throw new HubError(403, 'XSRF check failed: reload the page and try again');
+    const user = caller.principal.user;
+    const { client, scopes } = await prepare(req, req.query, user);
+    return issueCode(reply, req, req.query, user, client, scopes);
+  });
+
+  app.post('/token', async (req) => {
+    const body = (req.body ?? {}) as Record<string, string | undefined>;
+    let clientId = body.client_id;
+    let secret = body.client_secret;
+    const basic = /^Basic\s+(\S+)$/i.exec(req.headers.authorization ?? '');
+    if (basic) {
+      const [id, sec] = Buffer.from(basic[1]!, 'base64').toString('utf8').split(':');
+      clientId = decodeURIComponent(id ?? '');
+      secret = decodeURIComponent(sec ?? '');
+    }
+    if (body.grant_type !== 'authorization_code') throw new OAuthError(400, 'unsupported_grant_type', 'Only grant_type=authorization_code is supported');
+    if (!clientId || !secret) throw new OAuthError(401, 'invalid_client', 'Client authentication failed');
+    const client = await ctx.oauth.client(clientId);
+    if (!client || !sameHash(hashToken(secret), client.secret_hash)) throw new OAuthError(401, 'invalid_client', 'Client authentication failed');
+    if (!body.code) throw new OAuthError(400, 'invalid_request', 'Missing code');
+    const grant = await ctx.oauth.consumeCode(body.code);
+    if (!grant || grant.clientId !== client.id) throw new OAuthError(400, 'invalid_grant', 'Invalid or expired authorization code');
+    if (body.redirect_uri && !redirectMatches(body.redirect_uri, grant.redirectUri)) throw new OAuthError(400, 'invalid_grant', 'redirect_uri does not match');
+    const expiresIn = ctx.config.oauth_token_expires_in;
+    const { token } = await ctx.tokens.create({
+      owner: { userId: grant.userId },
+      kind: 'oauth',
+      note: `OAuth token for ${client.description || client.id}`,
+      scopes: grant.scopes.length ? grant.scopes : ['read:users:name!user'],
+      clientId: client.id,
+      sessionId: grant.sessionId,
+      expiresIn: expiresIn || null,
+    });
+    return { access_token: token, token_type: 'Bearer', expires_in: expiresIn || undefined, scope: grant.scopes.join(' ') };
+  });
+}
+
+/** Redirect URIs match on path (and host when both are absolute), as JupyterHub's relative redirect URIs require. */
+function redirectMatches(given: string, registered: string): boolean {
+  if (given === registered) return true;
+  try {
+    const g = new URL(given, 'http://x');
+    const r = new URL(registered, 'http://x');
+    const absoluteBoth = /^https?:/.test(given) && /^https?:/.test(registered);
+    return g.pathname === r.pathname && (!absoluteBoth || g.host === r.host);
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,55 @@
+/** The proxy's routing table: path prefix → running server or service, plus activity seen on each route. */
+import { RouteTrie } from './route-trie.js';
+
+export interface RouteTarget {
+  /** Upstream base URL, e.g. http://127.0.0.1:53211 */
+  target: string;
+  kind: 'user' | 'service';
+  /** servers.id for user routes, services.id for service routes. */
+  id: number;
+  userId?: number;
+  /** For GET /hub/api/proxy: the JupyterHub-style route data. */
+  data: Record<string, string>;
+}
+
+export class RouteTable {
+  private readonly trie = new RouteTrie<RouteTarget>();
+  /** prefix → last time traffic went through it (ms), drained by the activity flusher. */
+  private activity = new Map<string, number>();
+
+  add(prefix: string, route: RouteTarget): void {
+    this.trie.add(prefix, route);
+  }
+
+  remove(prefix: string): void {
+    this.trie.remove(prefix);
+    this.activity.delete(prefix);
+  }
+
+  get(prefix: string): RouteTarget | undefined {
+    return this.trie.get(prefix);
+  }
+
+  match(path: string): { prefix: string; value: RouteTarget } | undefined {
+    return this.trie.match(path);
+  }
+
+  entries(): Array<[string, RouteTarget]> {
+    return this.trie.entries();
+  }
+
+  get size(): number {
+    return this.trie.size;
+  }
+
+  recordActivity(prefix: string): void {
+    this.activity.set(prefix, Date.now());
+  }
+
+  /** Returns and clears activity recorded since the last call. */
+  drainActivity(): Map<string, number> {
+    const out = this.activity;
+    this.activity = new Map();
+    return out;
+  }
+}

@@ -1,0 +1,12 @@
+/** Builds the configured spawner. */
+import type { Logger } from 'pino';
+import type { SpawnerConfig } from '../config/schema.js';
+import { LocalProcessSpawner } from './local-process/index.js';
+import type { Spawner } from './spawner.js';
+
+export function createSpawner(config: SpawnerConfig, dataDir: string, log: Logger): Spawner {
+  switch (config.class) {
+    case 'local-process':
+      return new LocalProcessSpawner({ ...config, dataDir }, log);
+  }
+}

@@ -1,0 +1,81 @@
+/**
+ * The one interface every place-to-run-servers implements (local processes, Slurm jobs,
+ * Kubernetes pods). A Spawner object holds no per-server state: everything it needs to
+ * find a server again is the JSON `state` it returns, which the hub keeps in the database
+ * (the `servers.spawner_state` column). That is what lets a restarted hub reattach, and
+ * what lets a batch spawner whose start is a queued job save the job id before it waits.
+ */
+
+export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
+export type JsonObject = { [key: string]: JsonValue };
+
+/** Per-server persisted spawner state (pid, port, job id, pod name...). */
+export type SpawnerState = JsonObject;
+
+/** User options chosen in the options form or sent as the JSON body of `POST /users/{name}/server`. */
+export type UserOptions = JsonObject;
+
+/** One event of the spawn progress stream (`GET /hub/api/users/{name}/server/progress`). */
+export interface ProgressEvent {
+  /** 0..100 */
+  progress: number;
+  message: string;
+  html_message?: string;
+}
+
+/** Everything a spawner needs to start one server. Built by the hub; the spawner must not reach into the database. */
+export interface SpawnRequest {
+  user: { id: number; name: string; admin: boolean; groups: string[] };
+  /** '' for the default server. */
+  serverName: string;
+  /** Environment the server must get: every JUPYTERHUB_* variable, the admin's `environment`, and nothing secret in logs. */
+  env: Record<string, string>;
+  /** The path prefix the server serves under, e.g. `/user/alice/` (`JUPYTERHUB_SERVICE_PREFIX`). */
+  servicePrefix: string;
+  userOptions: UserOptions;
+  /** State left from a previous run of this server (may be `{}`); spawners that keep e.g. a volume name reuse it. */
+  previousState: SpawnerState;
+}
+
+/** What a spawner reports while it starts; the hub forwards events to the progress stream and persists state at once. */
+export interface SpawnReporter {
+  progress(event: ProgressEvent): void;
+  /**
+   * Persist state before `start` resolves (e.g. the pid right after fork, the job id right after sbatch),
+   * so that a hub that dies mid-spawn can still find and stop what was started.
+   */
+  saveState(state: SpawnerState): Promise<void>;
+}
+
+export interface StartResult {
+  /** Where the proxy sends this server's traffic: scheme, host and port, e.g. `http://127.0.0.1:53211`. The path prefix is kept as requested. */
+  target: string;
+  state: SpawnerState;
+}
+
+export type PollResult =
+  | { running: true }
+  | { running: false; exitCode?: number | null; message?: string };
+
+export interface StopOptions {
+  /** Seconds to wait after the polite signal before forcing. */
+  graceSeconds: number;
+}
+
+export interface Spawner {
+  /** The config `class` name, e.g. `local-process`. */
+  readonly kind: string;
+  /**
+   * Start the server and resolve once it is reachable at `target` (the hub then also checks it answers HTTP).
+   * `signal` aborts when the hub gives up (start_timeout, user cancelled, shutdown): clean up whatever was started.
+   */
+  start(request: SpawnRequest, reporter: SpawnReporter, signal: AbortSignal): Promise<StartResult>;
+  /** Is the server described by `state` still alive? Must be cheap: the hub polls every server periodically. */
+  poll(state: SpawnerState): Promise<PollResult>;
+  /** Stop the server described by `state`; resolve when it is gone. Idempotent. */
+  stop(state: SpawnerState, options: StopOptions): Promise<void>;
+  /** HTML of the options form for `/hub/spawn`, or undefined when the spawner has no options. */
+  optionsForm?(user: SpawnRequest['user']): Promise<string | undefined>;
+  /** Turn form fields or API JSON into validated user options; throw HubError(400) naming the field on bad input. */
+  parseOptions?(input: JsonObject, user: SpawnRequest['user']): Promise<UserOptions>;
+}

@@ -1,0 +1,79 @@
+/** /hub/login and /hub/logout, and finishing a login for any authenticator. */
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { HubContext } from '../api/context.js';
+import type { AuthResult, HubLogin } from '../auth/authenticator.js';
+import { normalizeUsername } from '../auth/authenticator.js';
+import type { UserRow } from '../db/schema.js';
+import { HubError } from '../errors.js';
+import { loginPage } from './templates/index.js';
+import { pageContext, safeNext } from './render.js';
+
+/** Where a person goes after logging in when no `next` was given: their server (starting it), as JupyterHub's redirect_to_server. */
+export async function defaultNextUrl(ctx: HubContext, user: UserRow): Promise<string> {
+  const server = await ctx.servers.get(user.id, '');
+  if (server?.phase === 'running') return ctx.urls.userServer(user.name);
+  return `${ctx.urls.hub}spawn`;
+}
+
+export function createHubLogin(ctx: HubContext): HubLogin {
+  return {
+    async completeLogin(req: FastifyRequest, reply: FastifyReply, result: AuthResult, next: string): Promise<void> {
+      const name = normalizeUsername(result.name);
+      if (!ctx.policy.isAllowed(name)) throw new HubError(403, `User ${name} is not allowed to use this hub`);
+      let user = await ctx.ensureUser(name);
+      if (result.admin !== undefined && (result.admin ? 1 : 0) !== user.admin && !ctx.policy.isAdmin(name)) {
+        await ctx.users.update(user.id, { admin: result.admin });
+        ctx.access.invalidate();
+        user = (await ctx.users.byId(user.id))!;
+      }
+      ctx.sessions.sessionId(req, reply);
+      ctx.sessions.setLogin(req, reply, user.cookie_id);
+      ctx.log.info({ user: user.name }, 'user logged in');
+      await reply.redirect(safeNext(ctx, next) ?? (await defaultNextUrl(ctx, user)), 302);
+    },
+  };
+}
+
+type LoginQuery = { next?: string };
+
+export function registerLoginRoutes(app: FastifyInstance, ctx: HubContext, hubLogin: HubLogin): void {
+  const show = (req: FastifyRequest, reply: FastifyReply, status: number, opts: { username?: string; error?: string }) => {
+    const form = ctx.authenticator.loginForm;
+    if (!form) throw new HubError(404, 'This hub has no login page: use an API token');
+    const next = safeNext(ctx, (req.query as LoginQuery).next) ?? '';
+    return reply
+      .code(status)
+      .type('text/html; charset=utf-8')
+      .send(loginPage(pageContext(ctx, req, reply, null), { next, username: opts.username, error: opts.error, passwordRequired: form.passwordRequired }));
+  };
+
+  app.get<{ Querystring: LoginQuery }>('/login', async (req, reply) => {
+    const caller = await ctx.identity.byCookie(req);
+    if (caller?.principal.kind === 'user') {
+      return reply.redirect(safeNext(ctx, req.query.next) ?? (await defaultNextUrl(ctx, caller.principal.user)), 302);
+    }
+    return show(req, reply, 200, {});
+  });
+
+  app.post<{ Querystring: LoginQuery; Body: Record<string, string> }>('/login', async (req, reply) => {
+    if (!ctx.authenticator.loginForm) throw new HubError(404, 'This hub has no login page: use an API token');
+    if (!ctx.sessions.checkXsrf(req)) return show(req, reply, 403, { error: 'Your session expired. Please try again.' });
+    const body = (req.body ?? {}) as Record<string, string>;
+    const username = typeof body.username === 'string' ? body.username : '';
+    const result = await ctx.authenticator.authenticate({ ...body, username, password: typeof body.password === 'string' ? body.password : '' });
+    if (!result || !ctx.policy.isAllowed(normalizeUsername(result.name))) {
+      ctx.log.warn({ user: username.slice(0, 100) }, 'failed login');
+      return show(req, reply, 403, { username, error: 'Invalid username or password' });
+    }
+    await hubLogin.completeLogin(req, reply, result, req.query.next ?? '');
+    return reply;
+  });
+
+  app.get('/logout', async (req, reply) => {
+    const sid = ctx.sessions.existingSessionId(req);
+    // OAuth tokens handed to servers during this session stop working at logout.
+    if (sid) await ctx.tokens.deleteSession(sid);
+    ctx.sessions.clear(reply);
+    return reply.redirect(ctx.authenticator.loginForm ? `${ctx.urls.hub}login` : ctx.urls.base, 302);
+  });
+}

@@ -1,0 +1,229 @@
+/** The logged-in pages: home, spawn (+ options form), spawn-pending, token, and the redirects into user servers. */
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { HubContext } from '../api/context.js';
+import { may } from '../api/context.js';
+import { startServer } from '../api/servers.js';
+import type { ServerRow, UserRow } from '../db/schema.js';
+import { tokenApiId } from '../db/repos/tokens.js';
+import { HubError } from '../errors.js';
+import type { Caller } from '../http/identity.js';
+import type { JsonObject } from '../spawners/spawner.js';
+import { escapePathSegment } from '../hub/urls.js';
+import { homePage, spawnFormPage, spawnPendingPage, tokenPage, raw, type ServerView } from './templates/index.js';
+import { pageContext, redirectToLogin, safeNext } from './render.js';
+import { defaultNextUrl } from './login.js';
+
+type UserServerParams = { user?: string; server?: string };
+
+async function loggedIn(ctx: HubContext, req: FastifyRequest): Promise<(Caller & { principal: { kind: 'user'; user: UserRow } }) | null> {
+  const caller = await ctx.identity.byCookie(req);
+  return caller && caller.principal.kind === 'user' ? (caller as Caller & { principal: { kind: 'user'; user: UserRow } }) : null;
+}
+
+function html(reply: FastifyReply, body: string, status = 200): FastifyReply {
+  return reply.code(status).type('text/html; charset=utf-8').header('Cache-Control', 'no-store').send(body);
+}
+
+function serverView(ctx: HubContext, userName: string, s: ServerRow): ServerView {
+  return {
+    name: s.name,
+    ready: s.phase === 'running',
+    pending: s.phase === 'spawning' ? 'spawn' : s.phase === 'stopping' ? 'stop' : null,
+    url: ctx.urls.userServer(userName, s.name),
+    lastActivity: s.last_activity,
+  };
+}
+
+/** The user whose server a /hub/spawn… URL names, checking the caller may act on it. */
+async function targetUser(ctx: HubContext, caller: Caller & { principal: { kind: 'user'; user: UserRow } }, params: UserServerParams, scope: string): Promise<UserRow> {
+  const me = caller.principal.user;
+  if (!params.user || params.user === me.name) return me;
+  const user = await ctx.users.byName(params.user);
+  const groups = user ? await ctx.access.userGroups(user) : [];
+  if (!may(caller, scope, { user: params.user, groups, server: `${params.user}/${params.server ?? ''}` })) {
+    throw new HubError(403, `You do not have permission to manage ${params.user}'s servers`);
+  }
+  if (!user) throw new HubError(404, `No such user: ${params.user}`);
+  return user;
+}
+
+function pendingUrl(ctx: HubContext, user: string, server: string, next?: string | null): string {
+  const base = `${ctx.urls.hub}spawn-pending/${escapePathSegment(user)}${server ? '/' + escapePathSegment(server) : ''}`;
+  return next ? `${base}?next=${encodeURIComponent(next)}` : base;
+}
+
+function formToOptions(body: Record<string, unknown>): JsonObject {
+  const out: JsonObject = {};
+  for (const [k, v] of Object.entries(body)) {
+    if (k === '_xsrf') continue;
+    if (typeof v === 'string') out[k] = v;
+    else if (Array.isArray(v)) out[k] = v.map(String);
+  }
+  return out;
+}
+
+export function registerPageRoutes(app: FastifyInstance, ctx: HubContext): void {
+  app.get('/health', async (_req, reply) => reply.type('application/json').send({ status: 'ok' }));
+
+  app.get('/', async (req, reply) => {
+    const caller = await loggedIn(ctx, req);
+    if (!caller) return reply.redirect(ctx.authenticator.loginForm ? `${ctx.urls.hub}login` : `${ctx.urls.hub}home`, 302);
+    return reply.redirect(await defaultNextUrl(ctx, caller.principal.user), 302);
+  });
+
+  app.get('/home', async (req, reply) => {
+    const caller = await loggedIn(ctx, req);
+    if (!caller) return redirectToLogin(ctx, req, reply);
+    const user = caller.principal.user;
+    const servers = await ctx.servers.forUser(user.id);
+    const def = servers.find((s) => s.name === '') ?? (await ctx.servers.ensure(user.id, '', ctx.lifecycle.spawnerKind));
+    return html(
+      reply,
+      homePage(pageContext(ctx, req, reply, user), {
+        defaultServer: serverView(ctx, user.name, def),
+        namedServers: servers.filter((s) => s.name !== '').map((s) => serverView(ctx, user.name, s)),
+        allowNamedServers: ctx.config.allow_named_servers,
+        services: ctx.services.filter((s) => s.display && s.url).map((s) => ({ name: s.name, url: ctx.urls.service(s.name) })),
+      }),
+    );
+  });
+
+  const spawnGet = async (req: FastifyRequest<{ Params: UserServerParams; Querystring: { next?: string } }>, reply: FastifyReply) => {
+    const caller = await loggedIn(ctx, req);
+    if (!caller) return redirectToLogin(ctx, req, reply);
+    const user = await targetUser(ctx, caller, req.params, 'servers');
+    const serverName = req.params.server ?? '';
+    const next = safeNext(ctx, req.query.next);
+    const existing = await ctx.servers.get(user.id, serverName);
+    if (existing?.phase === 'running') return reply.redirect(next ?? ctx.urls.userServer(user.name, serverName), 302);
+    if (existing?.phase === 'spawning') return reply.redirect(pendingUrl(ctx, user.name, serverName, next), 302);
+    const form = await ctx.lifecycle.optionsForm(user, await ctx.access.userGroups(user));
+    if (form) {
+      return html(reply, spawnFormPage(pageContext(ctx, req, reply, caller.principal.user), { userName: user.name, serverName, formHtml: raw(form), actionUrl: req.url }));
+    }
+    await startServer(ctx, user, serverName, {}, 0);
+    return reply.redirect(pendingUrl(ctx, user.name, serverName, next), 302);
+  };
+
+  const spawnPost = async (req: FastifyRequest<{ Params: UserServerParams; Querystring: { next?: string } }>, reply: FastifyReply) => {
+    const caller = await loggedIn(ctx, req);
+    if (!caller) return redirectToLogin(ctx, req, reply);
+    if (!ctx.sessions.checkXsrf(req)) throw new HubError(403, 'XSRF check failed: reload the page and try again');
+    const user = await targetUser(ctx, caller, req.params, 'servers');
+    const serverName = req.params.server ?? '';
+    const options = formToOptions((req.body ?? {}) as Record<string, unknown>);
+    try {
+      await startServer(ctx, user, serverName, options, 0);
+    } catch (err) {
+      const form = await ctx.lifecycle.optionsForm(user, await ctx.access.userGroups(user));
+      if (err instanceof HubError && err.status === 400 && form) {
+        return html(reply, spawnFormPage(pageContext(ctx, req, reply, caller.principal.user), { userName: user.name, serverName, formHtml: raw(form), actionUrl: req.url, error: err.message }), 400);
+      }
+      throw err;
+    }
+    return reply.redirect(pendingUrl(ctx, user.name, serverName, safeNext(ctx, req.query.next)), 302);
+  };
+
+  for (const path of ['/spawn', '/spawn/:user', '/spawn/:user/:server']) {
+    app.get(path, spawnGet);
+    app.post(path, spawnPost);
+  }
+
+  const pending = async (req: FastifyRequest<{ Params: UserServerParams; Querystring: { next?: string } }>, reply: FastifyReply) => {
+    const caller = await loggedIn(ctx, req);
+    if (!caller) return redirectToLogin(ctx, req, reply);
+    const user = await targetUser(ctx, caller, req.params, 'read:servers');
+    const serverName = req.params.server ?? '';
+    const server = await ctx.servers.get(user.id, serverName);
+    if (!server) throw new HubError(404, `${user.name} has no server named '${serverName}'`);
+    const serverUrl = ctx.urls.userServer(user.name, serverName);
+    const next = safeNext(ctx, req.query.next) ?? serverUrl;
+    if (server.phase === 'running') return reply.redirect(next, 302);
+    if (server.phase !== 'spawning' && !server.failure) return reply.redirect(`${ctx.urls.hub}spawn/${escapePathSegment(user.name)}${serverName ? '/' + escapePathSegment(serverName) : ''}`, 302);
+    return html(
+      reply,
+      spawnPendingPage(pageContext(ctx, req, reply, caller.principal.user), {
+        userName: user.name,
+        serverName,
+        progressUrl: ctx.urls.progress(user.name, serverName),
+        nextUrl: next,
+      }),
+    );
+  };
+  app.get('/spawn-pending/:user', pending);
+  app.get('/spawn-pending/:user/:server', pending);
+
+  app.get('/token', async (req, reply) => {
+    const caller = await loggedIn(ctx, req);
+    if (!caller) return redirectToLogin(ctx, req, reply);
+    const user = caller.principal.user;
+    const rows = (await ctx.tokens.forUser(user.id)).filter((r) => r.kind !== 'server' && (!r.expires_at || Date.parse(r.expires_at) > Date.now()));
+    const apiTokens = rows.filter((r) => r.kind === 'api');
+    const byClient = new Map<string, typeof rows>();
+    for (const r of rows.filter((r) => r.kind === 'oauth')) byClient.set(r.client_id, [...(byClient.get(r.client_id) ?? []), r]);
+    const oauthClients = [];
+    for (const [clientId, list] of byClient) {
+      const client = await ctx.oauth.client(clientId);
+      const last = list.map((r) => r.last_activity).filter((x): x is string => Boolean(x)).sort().pop() ?? null;
+      oauthClients.push({ clientName: client?.description || clientId, tokenIds: list.map(tokenApiId), lastActivity: last });
+    }
+    return html(
+      reply,
+      tokenPage(pageContext(ctx, req, reply, user), {
+        userName: user.name,
+        tokens: apiTokens.map((r) => ({
+          id: tokenApiId(r),
+          note: r.note,
+          scopes: JSON.parse(r.scopes) as string[],
+          created: r.created,
+          lastActivity: r.last_activity,
+          expiresAt: r.expires_at,
+        })),
+        oauthClients,
+      }),
+    );
+  });
+
+  // /hub/user-redirect/<path> → /user/<me>/<path>: links that work for whoever clicks them.
+  app.get<{ Params: { '*': string } }>('/user-redirect/*', async (req, reply) => {
+    const caller = await loggedIn(ctx, req);
+    if (!caller) return redirectToLogin(ctx, req, reply);
+    const q = req.url.indexOf('?');
+    return reply.redirect(ctx.urls.userServer(caller.principal.user.name) + req.params['*'] + (q >= 0 ? req.url.slice(q) : ''), 302);
+  });
+
+  // /hub/user/<name>/<path>: reached when /user/<name>/… has no route (the server is not running).
+  app.all<{ Params: { user: string; '*': string } }>('/user/:user/*', async (req, reply) => {
+    const caller = await loggedIn(ctx, req);
+    if (!caller) return redirectToLogin(ctx, req, reply);
+    const rest = req.params['*'] ?? '';
+    const q = req.url.indexOf('?');
+    const query = q >= 0 ? req.url.slice(q) : '';
+    const owner = await ctx.users.byName(req.params.user);
+    const groups = owner ? await ctx.access.userGroups(owner) : [];
+    // Named server if the first segment names one of the owner's servers.
+    const first = rest.split('/')[0] ?? '';
+    const servers = owner ? await ctx.servers.forUser(owner.id) : [];
+    const named = ctx.config.allow_named_servers && first ? servers.find((s) => s.name === decodeURIComponent(first)) : undefined;
+    const server = named ?? servers.find((s) => s.name === '');
+    const serverName = server?.name ?? '';
+    if (!owner || !may(caller, 'access:servers', { user: req.params.user, groups, server: `${req.params.user}/${serverName}` })) {
+      throw new HubError(403, `You do not have access to ${req.params.user}'s server`);
+    }
+    const userPath = `${ctx.urls.base}user/${escapePathSegment(owner.name)}/${rest}${query}`;
+    if (server?.phase === 'running') {
+      // The route exists now (it was added after this request was routed): go back, but never loop.
+      const count = Number(new URLSearchParams(query).get('redirects') ?? '0');
+      if (count >= 3) throw new HubError(503, `${owner.name}'s server is not answering through the proxy`);
+      const u = new URL(userPath, 'http://x');
+      u.searchParams.set('redirects', String(count + 1));
+      return reply.redirect(u.pathname + u.search, 302);
+    }
+    if (server?.phase === 'spawning') return reply.redirect(pendingUrl(ctx, owner.name, serverName, userPath), 302);
+    const wantsHtml = (req.headers.accept ?? '').includes('text/html');
+    if (req.method !== 'GET' || !wantsHtml) {
+      return reply.code(424).type('application/json').send({ status: 424, message: `${owner.name}'s server ${serverName ? `'${serverName}' ` : ''}is not running` });
+    }
+    return reply.redirect(`${ctx.urls.hub}spawn/${escapePathSegment(owner.name)}${serverName ? '/' + escapePathSegment(serverName) : ''}?next=${encodeURIComponent(userPath)}`, 302);
+  });
+}

@@ -1,0 +1,41 @@
+/** Glue between routes and templates: the page context, error pages, the login redirect. */
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { HubContext } from '../api/context.js';
+import type { UserRow } from '../db/schema.js';
+import type { ErrorInfo } from '../http/errors.js';
+import { errorPage, type PageContext } from './templates/index.js';
+
+export function pageContext(ctx: HubContext, req: FastifyRequest, reply: FastifyReply, user: UserRow | null): PageContext {
+  const sid = ctx.sessions.sessionId(req, reply);
+  return {
+    baseUrl: ctx.urls.base,
+    user: user ? { name: user.name, admin: user.admin === 1 } : null,
+    xsrfToken: ctx.sessions.xsrfToken(sid),
+    staticUrl: (p: string) => `${ctx.urls.hub}static/${p}`,
+  };
+}
+
+export async function renderErrorPage(ctx: HubContext, req: FastifyRequest, reply: FastifyReply, info: ErrorInfo): Promise<FastifyReply> {
+  let user: UserRow | null = null;
+  try {
+    const caller = await ctx.identity.byCookie(req);
+    if (caller?.principal.kind === 'user') user = caller.principal.user;
+  } catch {
+    // The error page must render even when the database is the problem.
+  }
+  return reply
+    .code(info.status)
+    .headers(info.headers)
+    .type('text/html; charset=utf-8')
+    .send(errorPage(pageContext(ctx, req, reply, user), { status: info.status, message: info.message }));
+}
+
+/** Only local paths may be a `next` target (no open redirects). */
+export function safeNext(ctx: HubContext, next: unknown): string | null {
+  if (typeof next !== 'string' || !next.startsWith('/') || next.startsWith('//') || next.includes('\\')) return null;
+  return next.startsWith(ctx.urls.base) ? next : null;
+}
+
+export function redirectToLogin(ctx: HubContext, req: FastifyRequest, reply: FastifyReply): FastifyReply {
+  return reply.redirect(`${ctx.urls.hub}login?next=${encodeURIComponent(req.url)}`, 302);
+}

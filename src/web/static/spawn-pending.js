@@ -1,0 +1,78 @@
+// The spawn-pending page: follows the progress event stream, then opens the server or shows why it failed.
+(function () {
+  'use strict';
+  var root = document.getElementById('spawn-pending');
+  if (!root) return;
+  var nextUrl = root.dataset.nextUrl;
+  var bar = document.getElementById('progress-bar');
+  var status = document.getElementById('progress-message');
+  var log = document.getElementById('progress-log');
+  var errorBox = document.getElementById('spawn-error');
+  var errorMessage = document.getElementById('spawn-error-message');
+  var finished = false;
+
+  /** The text of a message: `message`, else the text (never the markup) of `html_message`. */
+  function textOf(event) {
+    if (typeof event.message === 'string' && event.message) return event.message;
+    if (typeof event.html_message === 'string' && event.html_message) {
+      return new DOMParser().parseFromString(event.html_message, 'text/html').body.textContent || '';
+    }
+    return '';
+  }
+
+  /** Only a path on this site (no scheme, no //host) may be navigated to. */
+  function localPath(url) {
+    return typeof url === 'string' && url.charAt(0) === '/' && url.charAt(1) !== '/' && url.indexOf('\\') === -1 ? url : null;
+  }
+
+  function showProgress(event) {
+    if (typeof event.progress === 'number') {
+      var value = Math.max(0, Math.min(100, event.progress));
+      bar.value = value;
+      bar.textContent = Math.round(value) + '%';
+    }
+    var text = textOf(event);
+    if (text) {
+      status.textContent = text;
+      var item = document.createElement('li');
+      item.textContent = text;
+      log.appendChild(item);
+      log.scrollTop = log.scrollHeight;
+    }
+  }
+
+  var source = new EventSource(root.dataset.progressUrl);
+
+  source.onmessage = function (message) {
+    var event;
+    try {
+      event = JSON.parse(message.data);
+    } catch (e) {
+      return;
+    }
+    showProgress(event);
+    if (event.ready) {
+      finished = true;
+      source.close();
+      bar.value = 100;
+      window.location.assign(localPath(nextUrl) || localPath(event.url) || window.location.href);
+    } else if (event.failed) {
+      finished = true;
+      source.close();
+      bar.classList.add('failed');
+      errorMessage.textContent = textOf(event) || 'The server failed to start.';
+      errorBox.hidden = false;
+      status.textContent = 'Start-up failed.';
+    }
+  };
+
+  // The stream ended (or broke) without a verdict: the page itself knows where things stand now.
+  source.onerror = function () {
+    if (finished) return;
+    finished = true;
+    source.close();
+    setTimeout(function () {
+      window.location.reload();
+    }, 1500);
+  };
+})();

@@ -1,0 +1,10 @@
+/** The hub's pages: pure functions from view data to complete HTML documents. */
+export { html, raw, escapeHtml, SafeHtml, type Interpolation } from './html.js';
+export { page, type PageContext } from './layout.js';
+export { loginPage, type LoginView } from './login.js';
+export { homePage, type HomeView, type ServerView } from './home.js';
+export { spawnPendingPage, type SpawnPendingView } from './spawn-pending.js';
+export { spawnFormPage, type SpawnFormView } from './spawn-form.js';
+export { tokenPage, type TokenPageView, type TokenView, type OAuthGrantView } from './token.js';
+export { errorPage, type ErrorView } from './error.js';
+export { oauthConfirmPage, type OAuthConfirmView } from './oauth-authorize.js';

@@ -1,0 +1,60 @@
+/** The document around every page: head (meta tags read by the scripts), nav bar, main column. */
+import { hubPath } from './components.js';
+import { html, type SafeHtml } from './html.js';
+
+export type PageContext = {
+  /** e.g. '/' or '/jh/' */
+  baseUrl: string;
+  user: { name: string; admin: boolean } | null;
+  xsrfToken: string;
+  /** URL of a file of src/web/static, e.g. staticUrl('ganymede.css') */
+  staticUrl(path: string): string;
+};
+
+function navBar(ctx: PageContext): SafeHtml {
+  const user = ctx.user;
+  return html`<header class="topbar">
+  <nav class="topbar-inner" aria-label="Main">
+    <a class="brand" href="${hubPath(ctx, 'home')}"><img src="${ctx.staticUrl('logo.svg')}" alt="" width="24" height="24">Ganymede</a>
+    ${user &&
+    html`<ul class="nav-links">
+      <li><a href="${hubPath(ctx, 'home')}">Home</a></li>
+      <li><a href="${hubPath(ctx, 'token')}">Token</a></li>
+    </ul>
+    <div class="nav-user">
+      <span class="user-name" title="Signed in as ${user.name}">${user.name}</span>
+      <a class="btn btn-small" href="${hubPath(ctx, 'logout')}">Logout</a>
+    </div>`}
+  </nav>
+</header>`;
+}
+
+/**
+ * A complete HTML document. `scripts` are file names under the static path, loaded with `defer`
+ * after ganymede.js (the shared helpers they use).
+ */
+export function page(ctx: PageContext, title: string, body: SafeHtml, scripts: readonly string[] = []): string {
+  const allScripts = ['ganymede.js', ...scripts];
+  const doc = html`<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="color-scheme" content="light dark">
+<meta name="base-url" content="${ctx.baseUrl}">
+<meta name="xsrf-token" content="${ctx.xsrfToken}">
+<title>${title} · Ganymede</title>
+<link rel="icon" href="${ctx.staticUrl('logo.svg')}" type="image/svg+xml">
+<link rel="stylesheet" href="${ctx.staticUrl('ganymede.css')}">
+${allScripts.map((s) => html`<script src="${ctx.staticUrl(s)}" defer></script>\n`)}</head>
+<body>
+<a class="skip-link" href="#main">Skip to content</a>
+${navBar(ctx)}
+<main id="main" class="container">
+${body}
+</main>
+</body>
+</html>
+`;
+  return doc.toString();
+}

@@ -1,0 +1,36 @@
+/** The login form of authenticators that take a user name (and a password). */
+import { errorAlert, hubPath, xsrfField } from './components.js';
+import { html } from './html.js';
+import { page, type PageContext } from './layout.js';
+
+export type LoginView = {
+  /** Where to go after logging in; already checked to be a local path. */
+  next: string;
+  username?: string;
+  error?: string;
+  passwordRequired: boolean;
+  /** Plain text shown above the form (escaped, not HTML). */
+  announcement?: string;
+};
+
+export function loginPage(ctx: PageContext, view: LoginView): string {
+  const action = `${hubPath(ctx, 'login')}?next=${encodeURIComponent(view.next)}`;
+  const body = html`<section class="card card-narrow" aria-labelledby="login-title">
+  <h1 id="login-title">Sign in</h1>
+  ${view.announcement && html`<div class="alert alert-info">${view.announcement}</div>`}
+  ${view.error && errorAlert(view.error, 'login-error')}
+  <form method="post" action="${action}" class="stack">
+    ${xsrfField(ctx)}
+    <div class="field">
+      <label for="username_input">Username</label>
+      <input id="username_input" name="username" type="text" value="${view.username ?? ''}" autocomplete="username" autocapitalize="none" autocorrect="off" spellcheck="false" required autofocus>
+    </div>
+    <div class="field">
+      <label for="password_input">Password${!view.passwordRequired && html` <span class="muted">(optional)</span>`}</label>
+      <input id="password_input" name="password" type="password" autocomplete="current-password"${view.passwordRequired && html` required`}>
+    </div>
+    <button id="login_submit" type="submit" class="btn btn-primary btn-block">Sign in</button>
+  </form>
+</section>`;
+  return page(ctx, 'Sign in', body);
+}

@@ -1,0 +1,221 @@
+/**
+ * Runs the hub as a child process, as a user would (`src/cli.ts start --config FILE`), for
+ * integration and browser tests. Every hub started here is killed when the test process exits,
+ * so a failing test never leaves one behind.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { rmSync } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { stringify } from 'yaml';
+import { freePort } from './ports.js';
+import { tempDir } from './tmp.js';
+
+/** The repository root: the hub's working directory. */
+export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+const CLI = path.join(REPO_ROOT, 'src', 'cli.ts');
+// tsx by absolute URL, so that `--import` finds it whatever the child's working directory.
+const TSX = import.meta.resolve('tsx');
+const HEALTH_TIMEOUT_MS = 30_000;
+const STOP_TIMEOUT_MS = 10_000;
+const VERBOSE = process.env.GANYMEDE_TEST_VERBOSE === '1';
+
+export interface HubOptions {
+  /** Merged over the defaults: bind_url http://127.0.0.1:<free port>/, data_dir <new temp dir>, log_level warn. */
+  config: Record<string, unknown>;
+  /** Reuse an existing data dir (restart tests); by default a new one is made and removed at exit. */
+  dataDir?: string;
+  /** Added to this process's environment. */
+  env?: Record<string, string>;
+}
+
+export interface ApiInit {
+  method?: string;
+  /** Sent as `Authorization: token <token>`. */
+  token?: string;
+  /** Sent as JSON. */
+  body?: unknown;
+  headers?: Record<string, string>;
+}
+
+export interface ApiResponse {
+  status: number;
+  headers: Headers;
+  /** The body parsed as JSON, or null when it is empty or not JSON. */
+  json: any;
+  text: string;
+}
+
+export interface HubProcess {
+  /** The bind_url, ending with `/`. */
+  url: string;
+  port: number;
+  dataDir: string;
+  /** `<dataDir>/ganymede.yaml`, the config the hub was started with. */
+  configPath: string;
+  proc: ChildProcess;
+  /** Everything the hub wrote so far. */
+  stdout(): string;
+  stderr(): string;
+  /** Sends `signal` (SIGTERM), SIGKILL after 10 s; resolves with the exit code (null if killed by a signal). */
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+  /** Calls `<url>hub/api<path>`, e.g. api('/users/alice', { method: 'POST', token }). */
+  api(path: string, init?: ApiInit): Promise<ApiResponse>;
+}
+
+/** Children still running, killed when this process exits; temp data dirs removed then too. */
+const children = new Set<ChildProcess>();
+const ownedDirs = new Set<string>();
+process.on('exit', () => {
+  for (const child of children) {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  }
+  for (const dir of ownedDirs) rmSync(dir, { recursive: true, force: true });
+});
+
+/** A child running `src/cli.ts` through tsx, its output collected (and mirrored with GANYMEDE_TEST_VERBOSE=1). */
+function spawnCli(args: string[], opts: { env?: Record<string, string>; cwd?: string }) {
+  const env: NodeJS.ProcessEnv = { ...process.env, ...opts.env };
+  // Set by `node --test` for its own children; the hub is not one of them.
+  delete env.NODE_TEST_CONTEXT;
+  const proc = spawn(process.execPath, ['--import', TSX, CLI, ...args], {
+    cwd: opts.cwd ?? REPO_ROOT,
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  children.add(proc);
+  const out = { stdout: '', stderr: '' };
+  proc.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
+    out.stdout += chunk;
+    if (VERBOSE) process.stderr.write(chunk);
+  });
+  proc.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
+    out.stderr += chunk;
+    if (VERBOSE) process.stderr.write(chunk);
+  });
+  // Resolves at 'close', when all output has been read, but at most a second after 'exit': a
+  // single-user server that outlives the hub may hold the hub's stdout open.
+  const closed = new Promise<number | null>((resolve) => {
+    proc.once('error', (err) => {
+      out.stderr += `${err.message}\n`;
+      children.delete(proc);
+      resolve(null);
+    });
+    proc.once('exit', (code) => {
+      children.delete(proc);
+      const grace = setTimeout(() => resolve(code), 1_000);
+      proc.once('close', () => {
+        clearTimeout(grace);
+        resolve(code);
+      });
+    });
+  });
+  return { proc, out, closed };
+}
+
+/** Runs `src/cli.ts <args>` to its end, e.g. runCli(['generate-config']) or a start that must fail. */
+export async function runCli(
+  args: string[],
+  opts: { env?: Record<string, string>; cwd?: string } = {},
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const { out, closed } = spawnCli(args, opts);
+  const code = await closed;
+  return { code, ...out };
+}
+
+/** Starts a hub and resolves once `GET <url>hub/health` answers 200; rejects with its stderr if it exits first. */
+export async function startHub(options: HubOptions): Promise<HubProcess> {
+  let dataDir = options.dataDir;
+  if (!dataDir) {
+    dataDir = (await tempDir('ganymede-hub-')).path;
+    ownedDirs.add(dataDir);
+  }
+  const given = typeof options.config.bind_url === 'string' ? options.config.bind_url : undefined;
+  const config = {
+    bind_url: given ?? `http://127.0.0.1:${await freePort()}/`,
+    data_dir: dataDir,
+    log_level: 'warn',
+    ...options.config,
+  };
+  const bind = new URL(config.bind_url);
+  const url = bind.href.endsWith('/') ? bind.href : `${bind.href}/`;
+  const port = Number(bind.port || (bind.protocol === 'https:' ? 443 : 80));
+  await mkdir(dataDir, { recursive: true });
+  const configPath = path.join(dataDir, 'ganymede.yaml');
+  await writeFile(configPath, stringify(config));
+
+  const { proc, out, closed } = spawnCli(['start', '--config', configPath], { env: options.env });
+  // Not kept alive by the hub: a test that forgets stop() still ends, and the exit handler kills it.
+  proc.unref();
+  for (const stream of [proc.stdout, proc.stderr]) (stream as unknown as { unref(): void }).unref();
+
+  const hub: HubProcess = {
+    url,
+    port,
+    dataDir,
+    configPath,
+    proc,
+    stdout: () => out.stdout,
+    stderr: () => out.stderr,
+    stop: (signal = 'SIGTERM') => stopProcess(proc, closed, signal),
+    api: (apiPath, init) => callApi(`${url}hub/api${apiPath}`, init),
+  };
+  try {
+    await waitForHealth(`${url}hub/health`, closed, () => out.stderr);
+  } catch (err) {
+    await hub.stop('SIGKILL');
+    throw err;
+  }
+  return hub;
+}
+
+async function waitForHealth(healthUrl: string, closed: Promise<number | null>, stderr: () => string): Promise<void> {
+  let exited: number | null | undefined;
+  void closed.then((code) => {
+    exited = code;
+  });
+  const deadline = Date.now() + HEALTH_TIMEOUT_MS;
+  while (Date.now() < deadline) {
+    if (exited !== undefined) throw new Error(`hub exited with code ${exited} before it was ready:\n${stderr()}`);
+    try {
+      const res = await fetch(healthUrl, { signal: AbortSignal.timeout(2_000) });
+      await res.arrayBuffer();
+      if (res.status === 200) return;
+    } catch {
+      // Not listening yet.
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`hub did not answer ${healthUrl} with 200 within ${HEALTH_TIMEOUT_MS} ms:\n${stderr()}`);
+}
+
+async function stopProcess(proc: ChildProcess, closed: Promise<number | null>, signal: NodeJS.Signals): Promise<number | null> {
+  if (proc.exitCode !== null || proc.signalCode !== null) return closed;
+  proc.kill(signal);
+  const force = setTimeout(() => proc.kill('SIGKILL'), STOP_TIMEOUT_MS);
+  try {
+    return await closed;
+  } finally {
+    clearTimeout(force);
+  }
+}
+
+async function callApi(url: string, init: ApiInit = {}): Promise<ApiResponse> {
+  const headers: Record<string, string> = { ...init.headers };
+  if (init.token) headers.Authorization = `token ${init.token}`;
+  if (init.body !== undefined) headers['Content-Type'] = 'application/json';
+  const res = await fetch(url, {
+    method: init.method ?? 'GET',
+    headers,
+    body: init.body === undefined ? undefined : JSON.stringify(init.body),
+  });
+  const text = await res.text();
+  let json: any = null;
+  try {
+    json = text ? JSON.parse(text) : null;
+  } catch {
+    // Not JSON (an HTML error page, say): callers read `text`.
+  }
+  return { status: res.status, headers: res.headers, json, text };
+}
