@@ -193,7 +193,7 @@ export async function createHub(config: HubConfig, options: { log?: Logger } = {
   const app: FastifyInstance = Fastify({
     logger: false,
     trustProxy: config.trusted_proxies,
-    ignoreTrailingSlash: true,
+    routerOptions: { ignoreTrailingSlash: true },
     bodyLimit: 10 * 1024 * 1024,
     serverFactory: (handler) => {
       server = http.createServer({ keepAliveTimeout: 65_000 }, (req, res) => {
@@ -230,7 +230,6 @@ export async function createHub(config: HubConfig, options: { log?: Logger } = {
   );
   // /user/<name>/… with no route: the server is not running; the hub decides what to do.
   app.all(`${urls.base}user/*`, async (req, reply) => reply.redirect(urls.hub + req.url.slice(urls.base.length), 302));
-  if (urls.base !== '/') app.get(urls.base.slice(0, -1), async (_req, reply) => reply.redirect(urls.hub, 302));
   app.get(urls.base, async (_req, reply) => reply.redirect(urls.hub, 302));
 
   let activityTimer: NodeJS.Timeout | null = null;

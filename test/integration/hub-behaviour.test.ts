@@ -1,0 +1,148 @@
+/**
+ * The hub's behaviour with a fast mock server: base URL, reverse-proxy headers, named servers,
+ * pagination, activity, crash detection and managed services.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import { freePort } from '../helpers/ports.js';
+import { startHub } from '../helpers/hub-process.js';
+import { ADMIN_TOKEN, adminServiceConfig, processAlive, readEventStream, waitFor } from '../helpers/fixtures.js';
+
+const MOCK = path.resolve('test/fixtures/mock-singleuser.mjs');
+const ECHO_SERVICE = path.resolve('test/fixtures/echo-service.mjs');
+
+test('hub behaviour under a base URL', { timeout: 120_000 }, async (t) => {
+  const port = await freePort();
+  const servicePort = await freePort();
+  const base = adminServiceConfig();
+  const hub = await startHub({
+    config: {
+      ...base,
+      bind_url: `http://127.0.0.1:${port}/jh/`,
+      allow_named_servers: true,
+      named_server_limit_per_user: 2,
+      spawner: { class: 'local-process', cmd: [process.execPath, MOCK], poll_interval: 1 },
+      services: [
+        ...(base.services as object[]),
+        { name: 'echo', url: `http://127.0.0.1:${servicePort}`, command: [process.execPath, ECHO_SERVICE] },
+      ],
+      load_roles: [...(base.load_roles as object[]), { name: 'lister', scopes: ['list:users', 'read:users:name'], services: ['echo'] }],
+    },
+  });
+  t.after(() => hub.stop());
+  const api = (p: string, init: { method?: string; body?: unknown; token?: string; headers?: Record<string, string> } = {}) =>
+    fetch(`${hub.url}hub/api${p}`, {
+      method: init.method ?? 'GET',
+      headers: { Authorization: `token ${init.token ?? ADMIN_TOKEN}`, ...(init.headers ?? {}) },
+      body: init.body === undefined ? undefined : JSON.stringify(init.body),
+    });
+
+  await t.test('everything lives under the base URL', async () => {
+    assert.equal(hub.url, `http://127.0.0.1:${port}/jh/`);
+    const root = await fetch(`${hub.url}hub/api/`);
+    assert.equal(root.status, 200);
+    assert.equal(root.headers.get('x-jupyterhub-version'), ((await root.json()) as { version: string }).version);
+    const top = await fetch(hub.url, { redirect: 'manual' });
+    assert.equal(top.status, 302);
+    assert.equal(top.headers.get('location'), '/jh/hub/');
+    const outside = await fetch(`http://127.0.0.1:${port}/hub/api/`);
+    assert.equal(outside.status, 404);
+  });
+
+  await t.test('behind a TLS proxy: cookies are Secure and redirects keep the base URL', async () => {
+    const res = await fetch(`${hub.url}hub/login`, { headers: { 'X-Forwarded-Proto': 'https', 'X-Forwarded-Host': 'hub.example.org' } });
+    assert.equal(res.status, 200);
+    const cookies = res.headers.getSetCookie();
+    assert.ok(cookies.length > 0 && cookies.every((c) => /;\s*Secure/i.test(c) && /HttpOnly/i.test(c)), cookies.join(' | '));
+    const plain = await fetch(`${hub.url}hub/login`);
+    assert.ok(plain.headers.getSetCookie().every((c) => !/;\s*Secure/i.test(c)));
+  });
+
+  await t.test('users list: pagination form, state filter', async () => {
+    const created = await api('/users', { method: 'POST', body: { usernames: ['u1', 'u2', 'u3'] } });
+    assert.equal(created.status, 201);
+    const page = await api('/users?limit=2', { headers: { Accept: 'application/jupyterhub-pagination+json' } });
+    const body = (await page.json()) as { items: Array<{ name: string }>; _pagination: { total: number; next: { offset: number } | null } };
+    assert.equal(body.items.length, 2);
+    assert.equal(body._pagination.total, 3);
+    assert.equal(body._pagination.next?.offset, 2);
+    const plain = (await (await api('/users')).json()) as unknown[];
+    assert.ok(Array.isArray(plain) && plain.length === 3);
+    const again = await api('/users', { method: 'POST', body: { usernames: ['u1'] } });
+    assert.equal(again.status, 409);
+  });
+
+  await t.test('named servers: start, progress, limit, stop and remove', async () => {
+    const start = await api('/users/u1/servers/gpu', { method: 'POST', body: {} });
+    assert.ok([201, 202].includes(start.status));
+    const events = await readEventStream(await api('/users/u1/servers/gpu/progress'));
+    assert.equal(events.at(-1)!.url, '/jh/user/u1/gpu/');
+    const through = await fetch(`${hub.url}user/u1/gpu/env`);
+    assert.equal(through.status, 200);
+    const env = ((await through.json()) as { env: Record<string, string> }).env;
+    assert.equal(env.JUPYTERHUB_SERVICE_PREFIX, '/jh/user/u1/gpu/');
+    assert.equal(env.JUPYTERHUB_SERVER_NAME, 'gpu');
+    assert.equal(env.JUPYTERHUB_BASE_URL, '/jh/');
+    assert.equal(env.JUPYTERHUB_CLIENT_ID, 'jupyterhub-user-u1-gpu');
+    assert.equal(env.JUPYTERHUB_OAUTH_CALLBACK_URL, '/jh/user/u1/gpu/oauth_callback');
+    assert.deepEqual(JSON.parse(env.JUPYTERHUB_OAUTH_ACCESS_SCOPES!), ['access:servers!server=u1/gpu', 'access:servers!user=u1']);
+    assert.match(env.JUPYTERHUB_API_URL!, /\/jh\/hub\/api$/);
+    assert.match(env.JUPYTERHUB_ACTIVITY_URL!, /\/jh\/hub\/api\/users\/u1\/activity$/);
+    const ready = (await (await api('/users?state=ready')).json()) as Array<{ name: string }>;
+    assert.deepEqual(ready.map((u) => u.name), ['u1']);
+    const two = await api('/users/u1/servers/two', { method: 'POST' });
+    assert.ok([201, 202].includes(two.status), `second named server answered ${two.status}`);
+    await readEventStream(await api('/users/u1/servers/two/progress'));
+    const third = await api('/users/u1/servers/three', { method: 'POST' });
+    assert.equal(third.status, 400);
+    assert.match(((await third.json()) as { message: string }).message, /maximum of 2 named servers/);
+    assert.equal((await api('/users/u1/servers/two', { method: 'DELETE', body: { remove: true } })).status, 204);
+    const model = (await (await api('/users/u1?include_stopped_servers=1')).json()) as { servers: Record<string, unknown> };
+    assert.deepEqual(Object.keys(model.servers).sort(), ['', 'gpu']);
+    assert.equal((await api('/users/u1/server', { method: 'DELETE', body: { remove: true } })).status, 400);
+  });
+
+  await t.test('activity reports update last_activity; bad timestamps are refused', async () => {
+    const ts = '2030-01-02T03:04:05.000Z';
+    const ok = await api('/users/u1/activity', { method: 'POST', body: { last_activity: ts, servers: { gpu: { last_activity: ts } } } });
+    assert.equal(ok.status, 200);
+    const model = (await (await api('/users/u1')).json()) as { last_activity: string; servers: Record<string, { last_activity: string }> };
+    assert.equal(model.last_activity, ts);
+    assert.equal(model.servers.gpu!.last_activity, ts);
+    const bad = await api('/users/u1/activity', { method: 'POST', body: { last_activity: 'yesterday' } });
+    assert.equal(bad.status, 400);
+    const unknown = await api('/users/u1/activity', { method: 'POST', body: { servers: { nope: { last_activity: ts } } } });
+    assert.equal(unknown.status, 400);
+  });
+
+  await t.test('a server that dies is noticed and loses its route', async () => {
+    const model = (await (await api('/users/u1')).json()) as { servers: Record<string, { state: { pid: number } }> };
+    const pid = model.servers.gpu!.state.pid;
+    process.kill(pid, 'SIGKILL');
+    await waitFor(async () => {
+      const m = (await (await api('/users/u1')).json()) as { servers: Record<string, unknown> };
+      return !('gpu' in m.servers);
+    }, 10_000, 'the hub to notice the crash');
+    assert.ok(!processAlive(pid));
+    const routes = (await (await api('/proxy')).json()) as Record<string, unknown>;
+    assert.ok(!('/jh/user/u1/gpu/' in routes));
+  });
+
+  await t.test('a managed service is proxied, uses its token, and is restarted when it dies', async () => {
+    let first: { pid: number; users: string[]; path: string } | undefined;
+    await waitFor(async () => {
+      const r = await fetch(`${hub.url}services/echo/hello?x=1`).catch(() => null);
+      if (r?.status !== 200) return false;
+      first = (await r.json()) as typeof first;
+      return true;
+    }, 15_000, 'the service to answer');
+    assert.equal(first!.path, '/jh/services/echo/hello?x=1');
+    assert.ok(first!.users.includes('u1'), JSON.stringify(first));
+    process.kill(first!.pid, 'SIGKILL');
+    await waitFor(async () => {
+      const r = await fetch(`${hub.url}services/echo/`).catch(() => null);
+      return r?.status === 200 && ((await r.json()) as { pid: number }).pid !== first!.pid;
+    }, 15_000, 'the service to be restarted');
+  });
+});
