@@ -119,7 +119,13 @@ export class LocalProcessSpawner implements Spawner {
     const [command, ...cmdArgs] = this.config.cmd;
     if (command === undefined) throw new Error('spawner.cmd is empty');
     const args = [...cmdArgs, ...this.config.args];
-    const env: Record<string, string> = { ...request.env, JUPYTERHUB_SERVICE_URL: `http://${urlHost(this.config.ip)}:${port}${request.servicePrefix}` };
+    // HOME is the user's working directory (as JupyterHub's SimpleLocalProcessSpawner does), so users
+    // do not share ~/.jupyter, ~/.ipython and the runtime directory of the account the hub runs as.
+    const env: Record<string, string> = {
+      HOME: cwd,
+      ...request.env,
+      JUPYTERHUB_SERVICE_URL: `http://${urlHost(this.config.ip)}:${port}${request.servicePrefix}`,
+    };
 
     const log = await open(logFile, 'a', 0o600);
     try {
