@@ -38,7 +38,7 @@ node_modules/.stamp: package-lock.json
 	touch $@
 
 build: node_modules
-	npx tsc -p tsconfig.json
+	npm run build
 
 typecheck: node_modules
 	npx tsc -p tsconfig.json --noEmit
