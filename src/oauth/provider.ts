@@ -9,6 +9,7 @@ import formbody from '@fastify/formbody';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { HubContext } from '../api/context.js';
 import { hashToken } from '../db/repos/tokens.js';
+import { HubUrls } from '../hub/urls.js';
 import type { OAuthClientRow, UserRow } from '../db/schema.js';
 import { HubError } from '../errors.js';
 import { describeError } from '../http/errors.js';
@@ -78,7 +79,8 @@ export async function oauthPlugin(app: FastifyInstance, opts: { ctx: HubContext 
 
   /** The user's own servers and services marked oauth_no_confirm skip the confirmation page. */
   function needsConfirmation(client: OAuthClientRow, user: UserRow): boolean {
-    if (client.id.startsWith(`jupyterhub-user-`) && client.id.startsWith(`jupyterhub-user-${encodeURIComponent(user.name)}`)) return false;
+    const own = HubUrls.serverClientId(user.name);
+    if (client.id === own || client.id.startsWith(`${own}-`)) return false;
     const svc = ctx.services.find((s) => (s.oauth_client_id ?? `service-${s.name}`) === client.id);
     return !(svc?.oauth_no_confirm ?? false);
   }

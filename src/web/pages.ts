@@ -193,7 +193,7 @@ export function registerPageRoutes(app: FastifyInstance, ctx: HubContext): void 
   });
 
   // /hub/user/<name>/<path>: reached when /user/<name>/… has no route (the server is not running).
-  app.all<{ Params: { user: string; '*': string } }>('/user/:user/*', async (req, reply) => {
+  const userUrl = async (req: FastifyRequest<{ Params: { user: string; '*'?: string } }>, reply: FastifyReply) => {
     const caller = await loggedIn(ctx, req);
     if (!caller) return redirectToLogin(ctx, req, reply);
     const rest = req.params['*'] ?? '';
@@ -225,5 +225,7 @@ export function registerPageRoutes(app: FastifyInstance, ctx: HubContext): void 
       return reply.code(424).type('application/json').send({ status: 424, message: `${owner.name}'s server ${serverName ? `'${serverName}' ` : ''}is not running` });
     }
     return reply.redirect(`${ctx.urls.hub}spawn/${escapePathSegment(owner.name)}${serverName ? '/' + escapePathSegment(serverName) : ''}?next=${encodeURIComponent(userPath)}`, 302);
-  });
+  };
+  app.all('/user/:user', userUrl);
+  app.all('/user/:user/*', userUrl);
 }

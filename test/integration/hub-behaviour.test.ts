@@ -129,6 +129,65 @@ test('hub behaviour under a base URL', { timeout: 120_000 }, async (t) => {
     assert.ok(!('/jh/user/u1/gpu/' in routes));
   });
 
+  await t.test('a person logs in with the form; user-redirect and spawn pages lead to their server', async () => {
+    const jar = new Map<string, string>();
+    const browse = async (url: string, init: RequestInit = {}) => {
+      const res = await fetch(url.startsWith('http') ? url : `http://127.0.0.1:${port}${url}`, {
+        ...init,
+        redirect: 'manual',
+        headers: { ...(init.headers as Record<string, string>), cookie: [...jar].map(([k, v]) => `${k}=${v}`).join('; ') },
+      });
+      for (const c of res.headers.getSetCookie()) {
+        const [pair] = c.split(';');
+        const [k, v] = pair!.split('=');
+        if (/Expires=Thu, 01 Jan 1970/i.test(c)) jar.delete(k!);
+        else jar.set(k!, v!);
+      }
+      return res;
+    };
+    const form = await (await browse('/jh/hub/login?next=%2Fjh%2Fhub%2Fuser-redirect%2Ftree%3Fa%3Db')).text();
+    const xsrf = /name="_xsrf" value="([^"]+)"/.exec(form)![1]!;
+    const login = await browse('/jh/hub/login?next=%2Fjh%2Fhub%2Fuser-redirect%2Ftree%3Fa%3Db', {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ username: 'Dana', password: 'x', _xsrf: xsrf }).toString(),
+    });
+    assert.equal(login.status, 302);
+    assert.equal(login.headers.get('location'), '/jh/hub/user-redirect/tree?a=b');
+    assert.ok(jar.has('jupyterhub-hub-login'), 'signed login cookie set');
+    const redirect = await browse('/jh/hub/user-redirect/tree?a=b');
+    assert.equal(redirect.headers.get('location'), '/jh/user/dana/tree?a=b', 'names are normalised to lower case');
+    // Not running: /user/dana/… goes to the hub, which starts the server and shows the pending page.
+    const viaUser = await browse('/jh/user/dana/tree?a=b');
+    assert.equal(viaUser.headers.get('location'), '/jh/hub/user/dana/tree?a=b');
+    const hubUser = await browse('/jh/hub/user/dana/tree?a=b', { headers: { accept: 'text/html' } });
+    assert.equal(hubUser.status, 302);
+    assert.match(hubUser.headers.get('location')!, /^\/jh\/hub\/spawn\/dana\?next=/);
+    const spawn = await browse(hubUser.headers.get('location')!);
+    assert.match(spawn.headers.get('location')!, /^\/jh\/hub\/spawn-pending\/dana\?next=%2Fjh%2Fuser%2Fdana%2Ftree/);
+    const pending = await browse(spawn.headers.get('location')!);
+    assert.ok([200, 302].includes(pending.status));
+    const progress = await browse('/jh/hub/api/users/dana/server/progress');
+    const events = await readEventStream(progress);
+    assert.equal(events.at(-1)!.ready, true);
+    const done = await browse(spawn.headers.get('location')!);
+    assert.equal(done.status, 302);
+    assert.equal(done.headers.get('location'), '/jh/user/dana/tree?a=b');
+    // A cookie-authenticated API write needs the XSRF header.
+    const noXsrf = await browse('/jh/hub/api/users/dana/server', { method: 'DELETE' });
+    assert.equal(noXsrf.status, 403);
+    const stop = await browse('/jh/hub/api/users/dana/server', { method: 'DELETE', headers: { 'X-XSRFToken': xsrf } });
+    assert.equal(stop.status, 204);
+    // Another user's server is not reachable through the hub's pages.
+    const other = await browse('/jh/hub/user/u1/', { headers: { accept: 'text/html' } });
+    assert.equal(other.status, 403);
+    const logout = await browse('/jh/hub/logout');
+    assert.equal(logout.headers.get('location'), '/jh/hub/login');
+    assert.ok(!jar.has('jupyterhub-hub-login'));
+    const home = await browse('/jh/hub/home');
+    assert.match(home.headers.get('location')!, /^\/jh\/hub\/login\?next=/);
+  });
+
   await t.test('a managed service is proxied, uses its token, and is restarted when it dies', async () => {
     let first: { pid: number; users: string[]; path: string } | undefined;
     await waitFor(async () => {
