@@ -197,14 +197,12 @@ export async function createHub(config: HubConfig, options: { log?: Logger } = {
     bodyLimit: 10 * 1024 * 1024,
     serverFactory: (handler) => {
       server = http.createServer({ keepAliveTimeout: 65_000 }, (req, res) => {
-        const url = req.url ?? '/';
-        const q = url.indexOf('?');
-        const m = routes.match(q >= 0 ? url.slice(0, q) : url);
+        const m = routes.match(req.url ?? '/');
         if (m) forwarder.web(req, res, m.value.target, m.prefix, forwardedInfo(req));
         else handler(req, res);
       });
       server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
-        const m = routes.match((req.url ?? '/').split('?')[0]!);
+        const m = routes.match(req.url ?? '/');
         if (m) return forwarder.ws(req, socket, head, m.value.target, m.prefix, forwardedInfo(req));
         socket.end('HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\nConnection: close\r\n\r\nThe server is not running\n');
       });

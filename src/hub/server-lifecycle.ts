@@ -146,6 +146,7 @@ export class ServerLifecycle {
           env,
           servicePrefix: prefix,
           userOptions,
+          resources: { memLimit: config.spawner.mem_limit, cpuLimit: config.spawner.cpu_limit },
           previousState,
         },
         {

@@ -23,6 +23,13 @@ export interface ProgressEvent {
   html_message?: string;
 }
 
+export interface ResourceLimits {
+  /** Memory limit, e.g. '2G' (the MEM_LIMIT convention). */
+  memLimit?: string;
+  /** CPU cores. */
+  cpuLimit?: number;
+}
+
 /** Everything a spawner needs to start one server. Built by the hub; the spawner must not reach into the database. */
 export interface SpawnRequest {
   user: { id: number; name: string; admin: boolean; groups: string[] };
@@ -33,6 +40,8 @@ export interface SpawnRequest {
   /** The path prefix the server serves under, e.g. `/user/alice/` (`JUPYTERHUB_SERVICE_PREFIX`). */
   servicePrefix: string;
   userOptions: UserOptions;
+  /** Resource limits for this server (from the config; a spawner with an options form may narrow them from userOptions). */
+  resources: ResourceLimits;
   /** State left from a previous run of this server (may be `{}`); spawners that keep e.g. a volume name reuse it. */
   previousState: SpawnerState;
 }

@@ -23,7 +23,7 @@ async function loginForm(url: string): Promise<{ cookie: string; xsrf: string }>
 
 test('bad input', { timeout: 120_000 }, async (t) => {
   const hub = await startHub({
-    config: { ...adminServiceConfig(), authenticator: { class: 'dummy', password: 'opensesame' }, spawner: mockSpawner },
+    config: { ...adminServiceConfig(), authenticator: { class: 'dummy', password: 'opensesame' }, spawner: mockSpawner, active_server_limit: 1 },
   });
   t.after(() => hub.stop());
 
@@ -85,6 +85,11 @@ test('bad input', { timeout: 120_000 }, async (t) => {
     const again = await hub.api('/users/alice/server', { method: 'POST', token: ADMIN_TOKEN });
     assert.equal(again.status, 400);
     assert.match(again.json.message, /alice is already running/);
+    assert.equal((await hub.api('/users/carol', { method: 'POST', token: ADMIN_TOKEN })).status, 201);
+    const over = await hub.api('/users/carol/server', { method: 'POST', token: ADMIN_TOKEN });
+    assert.equal(over.status, 429, 'active_server_limit is 1');
+    assert.match(over.json.message, /Active user limit exceeded/);
+    assert.ok(over.headers.get('retry-after'));
     assert.equal((await hub.api('/users/alice/server', { method: 'DELETE', token: ADMIN_TOKEN })).status, 204);
   });
 
