@@ -72,6 +72,23 @@ test('bad input', { timeout: 120_000 }, async (t) => {
     assert.equal(read.status, 200, 'the scope it has still works');
   });
 
+  await t.test('an expired token is refused', async () => {
+    const tok = await hub.api('/users/alice/tokens', { method: 'POST', token: ADMIN_TOKEN, body: { expires_in: 1 } });
+    assert.equal(tok.status, 201);
+    assert.ok(tok.json.expires_at.endsWith('Z'));
+    assert.equal((await hub.api('/user', { token: tok.json.token })).status, 200);
+    await new Promise((r) => setTimeout(r, 1100));
+    assert.equal((await hub.api('/user', { token: tok.json.token })).status, 403);
+  });
+
+  await t.test('a bad token request is a 400 naming the problem', async () => {
+    const res = await hub.api('/users/alice/tokens', { method: 'POST', token: ADMIN_TOKEN, body: { scopes: ['read:userz'] } });
+    assert.equal(res.status, 400);
+    assert.match(res.json.message, /read:userz/);
+    const neg = await hub.api('/users/alice/tokens', { method: 'POST', token: ADMIN_TOKEN, body: { expires_in: -5 } });
+    assert.equal(neg.status, 400);
+  });
+
   await t.test('an invalid token is refused', async () => {
     const res = await hub.api('/users', { token: 'not-a-token' });
     assert.equal(res.status, 403);
