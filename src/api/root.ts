@@ -10,7 +10,8 @@ import { serviceModel } from './services.js';
 export function registerRootRoutes(app: FastifyInstance, ctx: HubContext): void {
   app.get('/', async () => ({ version: JUPYTERHUB_API_VERSION }));
 
-  app.get('/info', async () => {
+  app.get('/info', async (req) => {
+    await requireScope(ctx, req, 'read:hub');
     return {
       version: JUPYTERHUB_API_VERSION,
       ganymede_version: GANYMEDE_VERSION,
@@ -21,10 +22,6 @@ export function registerRootRoutes(app: FastifyInstance, ctx: HubContext): void 
       spawner: { class: ctx.lifecycle.spawnerKind, version: GANYMEDE_VERSION },
       authenticator: { class: ctx.authenticator.kind, version: GANYMEDE_VERSION },
     };
-  });
-  // JupyterHub requires read:hub for /info; checked in a hook so the route above stays readable.
-  app.addHook('preHandler', async (req) => {
-    if (req.routeOptions.url === '/info') await requireScope(ctx, req, 'read:hub');
   });
 
   app.get('/user', async (req) => {

@@ -73,6 +73,27 @@ test('hub behaviour under a base URL', { timeout: 120_000 }, async (t) => {
     assert.equal(again.status, 409);
   });
 
+  await t.test('users are renamed, made admin and deleted with their servers', async () => {
+    const renamed = await api('/users/u3', { method: 'PATCH', body: { name: 'u3b', admin: true } });
+    assert.equal(renamed.status, 200);
+    const model = (await renamed.json()) as { name: string; admin: boolean; roles: string[] };
+    assert.equal(model.name, 'u3b');
+    assert.equal(model.admin, true);
+    assert.ok(model.roles.includes('admin'));
+    assert.equal((await api('/users/u3')).status, 404);
+    const clash = await api('/users/u3b', { method: 'PATCH', body: { name: 'u2' } });
+    assert.equal(clash.status, 400);
+    const badField = await api('/users/u3b', { method: 'PATCH', body: { created: 'now' } });
+    assert.equal(badField.status, 400);
+    await api('/users/u3b/server', { method: 'POST' });
+    const events = await readEventStream(await api('/users/u3b/server/progress'));
+    assert.equal(events.at(-1)!.ready, true);
+    const pid = ((await (await api('/users/u3b')).json()) as { servers: Record<string, { state: { pid: number } }> }).servers['']!.state.pid;
+    assert.equal((await api('/users/u3b', { method: 'DELETE' })).status, 204);
+    assert.equal((await api('/users/u3b')).status, 404);
+    assert.ok(!processAlive(pid), 'deleting a user stops their server');
+  });
+
   await t.test('named servers: start, progress, limit, stop and remove', async () => {
     const start = await api('/users/u1/servers/gpu', { method: 'POST', body: {} });
     assert.ok([201, 202].includes(start.status));
