@@ -19,6 +19,7 @@ import { ServerRepo } from './db/repos/servers.js';
 import { TokenRepo } from './db/repos/tokens.js';
 import { RoleRepo, type RoleSpec } from './db/repos/roles.js';
 import { OAuthRepo } from './db/repos/oauth.js';
+import { AuthGeneration } from './db/repos/generation.js';
 import { isoNow } from './db/time.js';
 import { ConfigError } from './errors.js';
 import { AccessControl } from './hub/access.js';
@@ -105,14 +106,15 @@ export async function createHub(config: HubConfig, options: { log?: Logger } = {
   const database: OpenDatabase = await openDatabase(dbUrl);
   const db = database.db;
   const urls = new HubUrls(config);
-  const users = new UserRepo(db);
+  const generation = new AuthGeneration();
+  const users = new UserRepo(db, generation);
   const servers = new ServerRepo(db);
-  const tokens = new TokenRepo(db);
-  const roles = new RoleRepo(db);
+  const tokens = new TokenRepo(db, generation);
+  const roles = new RoleRepo(db, generation);
   const oauth = new OAuthRepo(db);
-  const access = new AccessControl(roles, users);
+  const access = new AccessControl(roles, users, generation);
   const sessions = new Sessions(secret, urls, config.cookie_max_age_days * 86400);
-  const identity = new Identity({ tokens, users, roles, access, sessions });
+  const identity = new Identity({ tokens, users, roles, access, sessions, generation });
   const routes = new RouteTable();
   const spawner = createSpawner(config.spawner, dataDir, log.child({ component: 'spawner' }));
   const authenticator = createAuthenticator(config.authenticator);
@@ -136,13 +138,11 @@ export async function createHub(config: HubConfig, options: { log?: Logger } = {
     if (existing) {
       if (policy.isAdmin(name) && !existing.admin) {
         await users.update(existing.id, { admin: true });
-        access.invalidate();
         return (await users.byId(existing.id))!;
       }
       return existing;
     }
     const created = await users.create(name, policy.isAdmin(name), spawner.kind);
-    if (created.admin) access.invalidate();
     return created;
   };
 
@@ -151,7 +151,6 @@ export async function createHub(config: HubConfig, options: { log?: Logger } = {
   const serviceRunner = new ServiceRunner(config.services, { urls, tokens, roles, oauth, routes, log: log.child({ component: 'services' }) });
   await serviceRunner.register();
   await roles.syncFromConfig(mergeRoleSpecs(config), async (name) => (await ensureUser(name)).id);
-  access.invalidate();
 
   const ctx: HubContext = {
     config, urls, log, users, servers, tokens, roles, oauth, access, identity, sessions, lifecycle, routes,

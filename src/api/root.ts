@@ -35,7 +35,9 @@ export function registerRootRoutes(app: FastifyInstance, ctx: HubContext): void 
     const viewer = { ...caller, scopes: new Set([...caller.scopes, ...expandScopes(identify)]) };
     let model: Record<string, unknown>;
     if (p.kind === 'user') {
-      model = (await userModels(ctx, viewer, [p.user], { includeStoppedServers: false }))[0]!;
+      // The caller's row may come from the identity cache: read it fresh for last_activity.
+      const fresh = (await ctx.users.byId(p.user.id)) ?? p.user;
+      model = (await userModels(ctx, viewer, [fresh], { includeStoppedServers: false }))[0]!;
     } else {
       model = await serviceModel(ctx, viewer, p.service.name);
     }

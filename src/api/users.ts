@@ -1,6 +1,6 @@
 /** /hub/api/users: list, create, read, modify, delete users, and report activity. Scopes as in JupyterHub. */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import type { UserRow } from '../db/schema.js';
+import type { ServerRow, UserRow } from '../db/schema.js';
 import { HubError } from '../errors.js';
 import { isValidUsername, normalizeUsername } from '../auth/authenticator.js';
 import { scopeFilterFor } from '../rbac/scopes.js';
@@ -44,19 +44,12 @@ function includeStopped(req: FastifyRequest): boolean {
 /** Builds user models for many users with three queries, not three per user. */
 export async function userModels(ctx: HubContext, caller: Caller, users: UserRow[], opts: { includeStoppedServers: boolean }): Promise<Record<string, Json>[]> {
   const ids = users.map((u) => u.id);
-  const [groups, servers] = await Promise.all([ctx.users.groupNamesFor(ids), ctx.servers.forUsers(ids)]);
-  const out: Record<string, Json>[] = [];
-  for (const user of users) {
-    out.push(
-      userModel(ctx, caller, {
-        user,
-        servers: servers.filter((s) => s.user_id === user.id),
-        groups: groups.get(user.id) ?? [],
-        roles: await ctx.access.userRoleNames(user),
-      }, opts),
-    );
-  }
-  return out;
+  const [groups, servers, roles] = await Promise.all([ctx.users.groupNamesFor(ids), ctx.servers.forUsers(ids), ctx.access.userRoleNamesFor(users)]);
+  const serversByUser = new Map<number, ServerRow[]>();
+  for (const s of servers) serversByUser.set(s.user_id, [...(serversByUser.get(s.user_id) ?? []), s]);
+  return users.map((user) =>
+    userModel(ctx, caller, { user, servers: serversByUser.get(user.id) ?? [], groups: groups.get(user.id) ?? [], roles: roles.get(user.id)! }, opts),
+  );
 }
 
 function parseTimestamp(value: unknown, what: string): string {
@@ -107,7 +100,6 @@ export function registerUserRoutes(app: FastifyInstance, ctx: HubContext): void 
     if (blocked.length) throw new HubError(400, `Blocked usernames: ${blocked.join(', ')}`);
     const created = await ctx.users.createMany(names, body.admin === true, ctx.lifecycle.spawnerKind);
     if (created.length === 0) throw new HubError(409, `All ${names.length} users already exist`);
-    if (body.admin === true) ctx.access.invalidate();
     return reply.code(201).send(await userModels(ctx, caller, created, { includeStoppedServers: false }));
   });
 
@@ -125,7 +117,6 @@ export function registerUserRoutes(app: FastifyInstance, ctx: HubContext): void 
     const body = (req.body ?? {}) as { admin?: unknown };
     const [user] = await ctx.users.createMany([name], body.admin === true, ctx.lifecycle.spawnerKind);
     if (!user) throw new HubError(409, `User ${name} already exists`);
-    if (body.admin === true) ctx.access.invalidate();
     return reply.code(201).send((await userModels(ctx, caller, [user], { includeStoppedServers: false }))[0]);
   });
 
@@ -147,7 +138,6 @@ export function registerUserRoutes(app: FastifyInstance, ctx: HubContext): void 
       }
     }
     await ctx.users.update(user.id, { name: newName, admin: body.admin as boolean | undefined });
-    ctx.access.invalidate();
     const updated = (await ctx.users.byId(user.id))!;
     return (await userModels(ctx, caller, [updated], { includeStoppedServers: false }))[0];
   });
@@ -166,7 +156,6 @@ export function registerUserRoutes(app: FastifyInstance, ctx: HubContext): void 
       }
     }
     await ctx.users.delete(user.id);
-    ctx.access.invalidate();
     return emptyReply(reply, 204);
   });
 

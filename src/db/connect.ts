@@ -2,7 +2,7 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import SQLite from 'better-sqlite3';
-import { Kysely, Migrator, SqliteDialect, type Migration, type MigrationProvider } from 'kysely';
+import { Kysely, Migrator, SqliteDialect, type Migration, type MigrationProvider, type SqliteDatabase } from 'kysely';
 import { ConfigError } from '../errors.js';
 import type { Database } from './schema.js';
 import * as m001 from './migrations/001-initial.js';
@@ -31,6 +31,29 @@ export function sqlitePathFromUrl(dbUrl: string): string {
   return m[1] === ':memory:' ? ':memory:' : m[1]!;
 }
 
+/**
+ * Kysely's SQLite driver prepares every statement anew; preparing is most of the cost of a small
+ * query. Statements are reusable in better-sqlite3 (execution is synchronous), so keep the recent ones.
+ */
+export function withStatementCache(db: SQLite.Database, max = 1000): SqliteDatabase {
+  const cache = new Map<string, SQLite.Statement>();
+  return {
+    close: () => db.close(),
+    prepare(sql: string) {
+      let stmt = cache.get(sql);
+      if (stmt) {
+        // Move to the back: the map's order is the eviction order.
+        cache.delete(sql);
+      } else {
+        stmt = db.prepare(sql);
+        if (cache.size >= max) cache.delete(cache.keys().next().value!);
+      }
+      cache.set(sql, stmt);
+      return stmt;
+    },
+  };
+}
+
 export async function openDatabase(dbUrl: string): Promise<OpenDatabase> {
   const file = sqlitePathFromUrl(dbUrl);
   if (file !== ':memory:') mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
@@ -39,7 +62,7 @@ export async function openDatabase(dbUrl: string): Promise<OpenDatabase> {
   sqlite.pragma('synchronous = NORMAL');
   sqlite.pragma('foreign_keys = ON');
   sqlite.pragma('busy_timeout = 5000');
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
   await migrate(db);
   return {
     db,

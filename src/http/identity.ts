@@ -5,6 +5,8 @@ import type { RoleRepo } from '../db/repos/roles.js';
 import type { TokenRepo } from '../db/repos/tokens.js';
 import type { UserRepo } from '../db/repos/users.js';
 import type { TokenRow } from '../db/schema.js';
+import { hashToken } from '../db/repos/tokens.js';
+import type { AuthGeneration } from '../db/repos/generation.js';
 import { isExpired, isoNow } from '../db/time.js';
 import type { Sessions } from './session.js';
 
@@ -33,17 +35,47 @@ export function tokenFromRequest(req: FastifyRequest): string | null {
   return null;
 }
 
+/** Most recent tokens seen, kept while nothing that affects identities changed (see AuthGeneration). */
+const TOKEN_CACHE_SIZE = 10_000;
+
 export class Identity {
   private touched = new Map<number, number>();
+  private tokenCache = new Map<string, { row: TokenRow; principal: Principal }>();
+  private cachedAt = -1;
 
   constructor(
-    private readonly d: { tokens: TokenRepo; users: UserRepo; roles: RoleRepo; access: AccessControl; sessions: Sessions },
+    private readonly d: { tokens: TokenRepo; users: UserRepo; roles: RoleRepo; access: AccessControl; sessions: Sessions; generation: AuthGeneration },
   ) {}
 
-  /** The caller by token; undefined when no token was sent; null when a token was sent but is not valid. */
+  /** The caller a token identifies, or null when the token is unknown, revoked or expired. */
   async byToken(token: string): Promise<Caller | null> {
+    const found = await this.tokenOwner(token);
+    if (!found || isExpired(found.row.expires_at)) return null;
+    const { row, principal } = found;
+    this.touchToken(row.id);
+    return { principal, scopes: await this.d.access.tokenScopes(row, principal), token: row, sessionId: row.session_id };
+  }
+
+  /** Token row and owner, from the cache when no revocation, rename or role change happened since. */
+  private async tokenOwner(token: string): Promise<{ row: TokenRow; principal: Principal } | null> {
+    if (this.cachedAt !== this.d.generation.value) {
+      this.tokenCache.clear();
+      this.cachedAt = this.d.generation.value;
+    }
+    const key = hashToken(token);
+    const hit = this.tokenCache.get(key);
+    if (hit) return hit;
+    const found = await this.loadTokenOwner(token);
+    if (found && this.cachedAt === this.d.generation.value) {
+      if (this.tokenCache.size >= TOKEN_CACHE_SIZE) this.tokenCache.delete(this.tokenCache.keys().next().value!);
+      this.tokenCache.set(key, found);
+    }
+    return found;
+  }
+
+  private async loadTokenOwner(token: string): Promise<{ row: TokenRow; principal: Principal } | null> {
     const row = await this.d.tokens.byToken(token);
-    if (!row || isExpired(row.expires_at)) return null;
+    if (!row) return null;
     let principal: Principal;
     if (row.user_id !== null) {
       const user = await this.d.users.byId(row.user_id);
@@ -56,8 +88,7 @@ export class Identity {
     } else {
       return null;
     }
-    this.touchToken(row.id);
-    return { principal, scopes: await this.d.access.tokenScopes(row, principal), token: row, sessionId: row.session_id };
+    return { row, principal };
   }
 
   async byCookie(req: FastifyRequest): Promise<Caller | null> {

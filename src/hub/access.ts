@@ -6,6 +6,7 @@
 import type { RoleRepo } from '../db/repos/roles.js';
 import type { UserRepo } from '../db/repos/users.js';
 import type { TokenRow, UserRow } from '../db/schema.js';
+import type { AuthGeneration } from '../db/repos/generation.js';
 import { DEFAULT_ROLES } from '../rbac/roles.js';
 import { excessTokenScopes, expandScopes, intersectScopes, resolveSelf, resolveTokenScopes, type ScopeOwner } from '../rbac/scopes.js';
 
@@ -21,23 +22,34 @@ const ROLE_SCOPES = new Map(DEFAULT_ROLES.map((r) => [r.name, r.scopes]));
 
 export class AccessControl {
   private ownerCache = new Map<string, { scopes: Set<string>; groups: string[] }>();
+  private cachedAt = -1;
 
   constructor(
     private readonly roles: RoleRepo,
     private readonly users: UserRepo,
+    private readonly generation: AuthGeneration,
   ) {}
 
-  /** Call after any change to roles, role members, groups or admin flags. */
-  invalidate(): void {
-    this.ownerCache.clear();
+  /** The owner cache, emptied whenever roles, groups, admin flags or users changed. */
+  private cache(): Map<string, { scopes: Set<string>; groups: string[] }> {
+    if (this.cachedAt !== this.generation.value) {
+      this.ownerCache.clear();
+      this.cachedAt = this.generation.value;
+    }
+    return this.ownerCache;
   }
 
-  /** Role names a user has, as the user model shows them (the default `user` role, `admin` from the flag, then assigned roles). */
-  async userRoleNames(user: UserRow): Promise<string[]> {
-    const names = new Set(['user']);
-    if (user.admin) names.add('admin');
-    for (const n of await this.roles.userRoleNames(user.id)) names.add(n);
-    return [...names].sort();
+  /** Role names of users, as the user model shows them (the default `user` role, `admin` from the flag, then assigned roles). */
+  async userRoleNamesFor(users: UserRow[]): Promise<Map<number, string[]>> {
+    const assigned = await this.roles.userRoleNamesFor(users.map((u) => u.id));
+    const out = new Map<number, string[]>();
+    for (const user of users) {
+      const names = new Set(['user']);
+      if (user.admin) names.add('admin');
+      for (const n of assigned.get(user.id) ?? []) names.add(n);
+      out.set(user.id, [...names].sort());
+    }
+    return out;
   }
 
   /** Every scope a user holds, expanded (sub-scopes included, `self` resolved). */
@@ -51,24 +63,24 @@ export class AccessControl {
 
   private async userEntry(user: UserRow): Promise<{ scopes: Set<string>; groups: string[] }> {
     const key = `u:${user.id}:${user.admin}`;
-    const hit = this.ownerCache.get(key);
+    const hit = this.cache().get(key);
     if (hit) return hit;
     const raw = [...(ROLE_SCOPES.get('user') ?? [])];
     if (user.admin) raw.push(...(ROLE_SCOPES.get('admin') ?? []));
     raw.push(...(await this.roles.scopesOfUser(user.id)));
     const groups = await this.users.groupNames(user.id);
     const entry = { scopes: expandScopes(resolveSelf(raw, { kind: 'user', name: user.name })), groups };
-    this.ownerCache.set(key, entry);
+    this.cache().set(key, entry);
     return entry;
   }
 
   async serviceScopes(service: { id: number; name: string }): Promise<Set<string>> {
     const key = `s:${service.id}`;
-    const hit = this.ownerCache.get(key);
+    const hit = this.cache().get(key);
     if (hit) return hit.scopes;
     const raw = await this.roles.scopesOfService(service.id);
     const entry = { scopes: expandScopes(resolveSelf(raw, { kind: 'service', name: service.name })), groups: [] };
-    this.ownerCache.set(key, entry);
+    this.cache().set(key, entry);
     return entry.scopes;
   }
 

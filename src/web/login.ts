@@ -23,7 +23,6 @@ export function createHubLogin(ctx: HubContext): HubLogin {
       let user = await ctx.ensureUser(name);
       if (result.admin !== undefined && (result.admin ? 1 : 0) !== user.admin && !ctx.policy.isAdmin(name)) {
         await ctx.users.update(user.id, { admin: result.admin });
-        ctx.access.invalidate();
         user = (await ctx.users.byId(user.id))!;
       }
       ctx.sessions.sessionId(req, reply);

@@ -1,6 +1,7 @@
 /** Roles, groups and services as far as scope resolution needs them, and syncing load_roles from config. */
 import type { Kysely } from 'kysely';
 import type { Database, RoleRow } from '../schema.js';
+import type { AuthGeneration } from './generation.js';
 
 export interface RoleSpec {
   name: string;
@@ -12,22 +13,27 @@ export interface RoleSpec {
 }
 
 export class RoleRepo {
-  constructor(private readonly db: Kysely<Database>) {}
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly generation: AuthGeneration,
+  ) {}
 
   all(): Promise<RoleRow[]> {
     return this.db.selectFrom('roles').selectAll().orderBy('name').execute();
   }
 
-  /** Role names held by a user directly (not through groups). */
-  async userRoleNames(userId: number): Promise<string[]> {
+  /** Directly held role names of many users at once (for list endpoints). */
+  async userRoleNamesFor(userIds: number[]): Promise<Map<number, string[]>> {
+    const out = new Map<number, string[]>();
+    if (userIds.length === 0) return out;
     const rows = await this.db
       .selectFrom('user_roles')
       .innerJoin('roles', 'roles.id', 'user_roles.role_id')
-      .select('roles.name')
-      .where('user_roles.user_id', '=', userId)
-      .orderBy('roles.name')
+      .select(['user_roles.user_id', 'roles.name'])
+      .where('user_roles.user_id', 'in', userIds)
       .execute();
-    return rows.map((r) => r.name);
+    for (const r of rows) out.set(r.user_id, [...(out.get(r.user_id) ?? []), r.name]);
+    return out;
   }
 
   /** Scopes (as stored, unexpanded) of every role the user has directly or through a group. */
@@ -81,11 +87,13 @@ export class RoleRepo {
   async grantToUser(roleName: string, userId: number): Promise<void> {
     const role = await this.db.selectFrom('roles').select('id').where('name', '=', roleName).executeTakeFirstOrThrow();
     await this.db.insertInto('user_roles').values({ user_id: userId, role_id: role.id }).onConflict((oc) => oc.doNothing()).execute();
+    this.generation.bump();
   }
 
   async revokeFromUser(roleName: string, userId: number): Promise<void> {
     const role = await this.db.selectFrom('roles').select('id').where('name', '=', roleName).executeTakeFirst();
     if (role) await this.db.deleteFrom('user_roles').where('user_id', '=', userId).where('role_id', '=', role.id).execute();
+    this.generation.bump();
   }
 
   /**
@@ -93,6 +101,7 @@ export class RoleRepo {
    * named as members when missing, replaces member lists, and drops config roles no longer configured.
    */
   async syncFromConfig(specs: RoleSpec[], ensureUser: (name: string) => Promise<number>): Promise<void> {
+    this.generation.bump();
     const configured = new Set(specs.map((s) => s.name));
     const stale = await this.db.selectFrom('roles').select(['id', 'name']).where('managed_by', '=', 'config').execute();
     for (const r of stale) if (!configured.has(r.name)) await this.db.deleteFrom('roles').where('id', '=', r.id).execute();

@@ -7,6 +7,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import type { Database, TokenRow } from '../schema.js';
 import { isoIn, isoNow } from '../time.js';
+import type { AuthGeneration } from './generation.js';
 
 export function hashToken(token: string): string {
   return createHash('sha256').update(token).digest('hex');
@@ -39,7 +40,10 @@ export function parseTokenApiId(apiId: string): number | null {
 }
 
 export class TokenRepo {
-  constructor(private readonly db: Kysely<Database>) {}
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly generation: AuthGeneration,
+  ) {}
 
   async create(t: NewToken): Promise<{ token: string; row: TokenRow }> {
     const token = t.token ?? newSecret();
@@ -78,15 +82,18 @@ export class TokenRepo {
 
   async delete(id: number): Promise<void> {
     await this.db.deleteFrom('api_tokens').where('id', '=', id).execute();
+    this.generation.bump();
   }
 
   async deleteSession(sessionId: string): Promise<number[]> {
     const rows = await this.db.deleteFrom('api_tokens').where('session_id', '=', sessionId).returning('id').execute();
+    this.generation.bump();
     return rows.map((r) => r.id);
   }
 
   async deleteExpired(): Promise<number[]> {
     const rows = await this.db.deleteFrom('api_tokens').where('expires_at', '<=', isoNow()).returning('id').execute();
+    if (rows.length) this.generation.bump();
     return rows.map((r) => r.id);
   }
 

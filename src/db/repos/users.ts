@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import type { Database, UserRow } from '../schema.js';
 import { isoNow } from '../time.js';
+import type { AuthGeneration } from './generation.js';
 
 export interface UserListQuery {
   offset: number;
@@ -16,7 +17,10 @@ export interface UserListQuery {
 }
 
 export class UserRepo {
-  constructor(private readonly db: Kysely<Database>) {}
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly generation: AuthGeneration,
+  ) {}
 
   byName(name: string): Promise<UserRow | undefined> {
     return this.db.selectFrom('users').selectAll().where('name', '=', name).executeTakeFirst();
@@ -41,26 +45,32 @@ export class UserRepo {
         .returningAll()
         .executeTakeFirstOrThrow();
       await tx.insertInto('servers').values({ user_id: row.id, name: '', phase: 'stopped', spawner: spawnerKind }).execute();
+      if (admin) this.generation.bump();
       return row;
     });
   }
 
-  /** Creates many users in one transaction; names that exist are skipped. Returns the created rows. */
+  /** Creates many users in one transaction with a few multi-row statements; names that exist are skipped. Returns the created rows. */
   async createMany(names: string[], admin: boolean, spawnerKind: string): Promise<UserRow[]> {
+    if (names.length === 0) return [];
     return this.db.transaction().execute(async (tx) => {
       const created: UserRow[] = [];
       const now = isoNow();
-      for (const name of names) {
-        const existing = await tx.selectFrom('users').select('id').where('name', '=', name).executeTakeFirst();
-        if (existing) continue;
-        const row = await tx
+      // SQLite allows 32766 bound parameters; 200 rows × 6 columns stays far below.
+      for (let i = 0; i < names.length; i += 200) {
+        const chunk = names.slice(i, i + 200);
+        const existing = new Set((await tx.selectFrom('users').select('name').where('name', 'in', chunk).execute()).map((r) => r.name));
+        const fresh = chunk.filter((n) => !existing.has(n));
+        if (fresh.length === 0) continue;
+        const rows = await tx
           .insertInto('users')
-          .values({ name, admin: admin ? 1 : 0, created: now, last_activity: null, cookie_id: randomUUID(), auth_state: null })
+          .values(fresh.map((name) => ({ name, admin: admin ? 1 : 0, created: now, last_activity: null, cookie_id: randomUUID(), auth_state: null })))
           .returningAll()
-          .executeTakeFirstOrThrow();
-        await tx.insertInto('servers').values({ user_id: row.id, name: '', phase: 'stopped', spawner: spawnerKind }).execute();
-        created.push(row);
+          .execute();
+        await tx.insertInto('servers').values(rows.map((r) => ({ user_id: r.id, name: '', phase: 'stopped' as const, spawner: spawnerKind }))).execute();
+        created.push(...rows);
       }
+      if (created.length && admin) this.generation.bump();
       return created;
     });
   }
@@ -72,6 +82,7 @@ export class UserRepo {
     if (patch.last_activity !== undefined) values.last_activity = patch.last_activity;
     if (Object.keys(values).length === 0) return;
     await this.db.updateTable('users').set(values).where('id', '=', id).execute();
+    if (values.name !== undefined || values.admin !== undefined) this.generation.bump();
   }
 
   /** Only moves last_activity forward. */
@@ -86,10 +97,12 @@ export class UserRepo {
 
   async rotateCookieId(id: number): Promise<void> {
     await this.db.updateTable('users').set({ cookie_id: randomUUID() }).where('id', '=', id).execute();
+    this.generation.bump();
   }
 
   async delete(id: number): Promise<void> {
     await this.db.deleteFrom('users').where('id', '=', id).execute();
+    this.generation.bump();
   }
 
   async list(q: UserListQuery): Promise<{ rows: UserRow[]; total: number }> {
