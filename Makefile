@@ -8,16 +8,17 @@ SHELL := /bin/bash
 CONFIG ?= $(if $(wildcard ganymede.yaml),ganymede.yaml,examples/dev.yaml)
 
 .DEFAULT_GOAL := help
-.PHONY: help deps-system-run deps-system-test node_modules build typecheck start test clean distclean
+.PHONY: help deps-system-run deps-system-test node_modules build typecheck start test bench clean distclean
 
 help:
 	@echo 'make start             run the hub with $$(CONFIG) ($(CONFIG))'
 	@echo 'make test              install what is missing, typecheck, run all tests'
+	@echo 'make bench             benchmark Ganymede against JupyterHub, write bench/RESULTS.md'
 	@echo 'make build             compile src/ to dist/'
-	@echo 'make typecheck         tsc --noEmit'
+	@echo 'make typecheck         tsc --noEmit over src/, test/ and bench/'
 	@echo 'make node_modules      npm ci, when package-lock.json changed'
 	@echo 'make deps-system-run   Debian packages for running (jupyterhub-singleuser, a Python kernel)'
-	@echo 'make deps-system-test  ... and for testing (chromium, sqlite3)'
+	@echo 'make deps-system-test  ... and for testing (chromium, sqlite3, a C compiler for the bench mock)'
 	@echo 'make clean             remove dist/ and test leftovers; distclean also node_modules/'
 
 deps-system-run:
@@ -41,7 +42,7 @@ build: node_modules
 	npm run build
 
 typecheck: node_modules
-	npx tsc -p tsconfig.json --noEmit
+	npx tsc -p tsconfig.check.json
 
 start: deps-system-run node_modules build
 	@echo "Ganymede: open http://127.0.0.1:8000/ and log in with any user name (dummy authenticator; admin: admin)"
@@ -49,8 +50,13 @@ start: deps-system-run node_modules build
 
 # The typecheck runs by itself first so that a type error is reported before minutes of tests.
 test: deps-system-test node_modules
-	npx tsc -p tsconfig.json --noEmit
+	npx tsc -p tsconfig.check.json
 	npm test
+	npm run bench -- --quick
+
+# The full side-by-side benchmark against JupyterHub (about 10 minutes); writes bench/RESULTS.md.
+bench: deps-system-test node_modules
+	npm run bench
 
 clean:
 	rm -rf dist .test-tmp bench/out

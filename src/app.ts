@@ -130,7 +130,7 @@ export async function createHub(config: HubConfig, options: { log?: Logger } = {
     routes,
     log: log.child({ component: 'servers' }),
     serverTokenScopes: (userName, serverName) => [...resolveServerFilter(serverRole.scopes, `${userName}/${serverName}`)],
-    userGroups: (userId) => users.groupNames(userId),
+    userGroups: async (user) => (await access.userMemberships([user])).get(user.id)!.groups,
   });
 
   const ensureUser = async (name: string) => {

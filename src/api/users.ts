@@ -44,11 +44,11 @@ function includeStopped(req: FastifyRequest): boolean {
 /** Builds user models for many users with three queries, not three per user. */
 export async function userModels(ctx: HubContext, caller: Caller, users: UserRow[], opts: { includeStoppedServers: boolean }): Promise<Record<string, Json>[]> {
   const ids = users.map((u) => u.id);
-  const [groups, servers, roles] = await Promise.all([ctx.users.groupNamesFor(ids), ctx.servers.forUsers(ids), ctx.access.userRoleNamesFor(users)]);
+  const [memberships, servers] = await Promise.all([ctx.access.userMemberships(users), ctx.servers.forUsers(ids)]);
   const serversByUser = new Map<number, ServerRow[]>();
   for (const s of servers) serversByUser.set(s.user_id, [...(serversByUser.get(s.user_id) ?? []), s]);
   return users.map((user) =>
-    userModel(ctx, caller, { user, servers: serversByUser.get(user.id) ?? [], groups: groups.get(user.id) ?? [], roles: roles.get(user.id)! }, opts),
+    userModel(ctx, caller, { user, servers: serversByUser.get(user.id) ?? [], groups: memberships.get(user.id)!.groups, roles: memberships.get(user.id)!.roles }, opts),
   );
 }
 

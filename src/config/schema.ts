@@ -66,7 +66,7 @@ export const spawnerSchema = z
     stop_timeout: seconds(10, 'seconds between SIGTERM and SIGKILL when a server stops'),
     poll_interval: seconds(30, 'seconds between checks that running servers are still alive'),
     ip: z.string().default('127.0.0.1').describe('address servers listen on'),
-    port_range: z.tuple([z.number().int().min(1024), z.number().int().max(65535)]).default([49152, 65535]).describe('ports servers may listen on'),
+    port_range: z.tuple([z.number().int().min(1024), z.number().int().max(65535)]).default([61000, 65535]).describe("ports servers may listen on; keep it outside the kernel's ephemeral range (Linux: 32768-60999), where outgoing connections could take a chosen port before its server binds it"),
     mem_limit: z.string().optional().describe('memory limit passed as MEM_LIMIT (e.g. 2G)'),
     cpu_limit: z.number().positive().optional().describe('CPU limit passed as CPU_LIMIT'),
   })

@@ -19,9 +19,12 @@ function ownerRef(p: Principal): ScopeOwner {
 }
 
 const ROLE_SCOPES = new Map(DEFAULT_ROLES.map((r) => [r.name, r.scopes]));
+/** Entries kept per cache before it is emptied (a bound on memory, far above a site's active users). */
+const MAX_CACHED = 100_000;
 
 export class AccessControl {
   private ownerCache = new Map<string, { scopes: Set<string>; groups: string[] }>();
+  private memberships = new Map<number, { admin: number; groups: string[]; roles: string[] }>();
   private cachedAt = -1;
 
   constructor(
@@ -32,22 +35,50 @@ export class AccessControl {
 
   /** The owner cache, emptied whenever roles, groups, admin flags or users changed. */
   private cache(): Map<string, { scopes: Set<string>; groups: string[] }> {
-    if (this.cachedAt !== this.generation.value) {
-      this.ownerCache.clear();
-      this.cachedAt = this.generation.value;
-    }
+    this.refresh();
     return this.ownerCache;
   }
 
-  /** Role names of users, as the user model shows them (the default `user` role, `admin` from the flag, then assigned roles). */
-  async userRoleNamesFor(users: UserRow[]): Promise<Map<number, string[]>> {
-    const assigned = await this.roles.userRoleNamesFor(users.map((u) => u.id));
-    const out = new Map<number, string[]>();
+  private membershipCache(): Map<number, { admin: number; groups: string[]; roles: string[] }> {
+    this.refresh();
+    return this.memberships;
+  }
+
+  private refresh(): void {
+    if (this.cachedAt !== this.generation.value) {
+      this.ownerCache.clear();
+      this.memberships.clear();
+      this.cachedAt = this.generation.value;
+    }
+  }
+
+  /**
+   * Group names and role names of users, as the user model shows them (roles: the default `user`
+   * role, `admin` from the flag, then assigned roles, sorted). Cached like scopes: every write that
+   * changes groups, roles or the admin flag bumps the generation. Misses are loaded in two queries.
+   */
+  async userMemberships(users: UserRow[]): Promise<Map<number, { groups: string[]; roles: string[] }>> {
+    const cache = this.membershipCache();
+    const generation = this.generation.value;
+    const out = new Map<number, { groups: string[]; roles: string[] }>();
+    const missing: UserRow[] = [];
     for (const user of users) {
-      const names = new Set(['user']);
-      if (user.admin) names.add('admin');
-      for (const n of assigned.get(user.id) ?? []) names.add(n);
-      out.set(user.id, [...names].sort());
+      const hit = cache.get(user.id);
+      if (hit && hit.admin === user.admin) out.set(user.id, hit);
+      else missing.push(user);
+    }
+    if (missing.length === 0) return out;
+    const ids = missing.map((u) => u.id);
+    const [groups, assigned] = await Promise.all([this.users.groupNamesFor(ids), this.roles.userRoleNamesFor(ids)]);
+    if (cache.size + missing.length > MAX_CACHED) cache.clear();
+    for (const user of missing) {
+      const roles = new Set(['user']);
+      if (user.admin) roles.add('admin');
+      for (const n of assigned.get(user.id) ?? []) roles.add(n);
+      const entry = { admin: user.admin, groups: groups.get(user.id) ?? [], roles: [...roles].sort() };
+      // Only when nothing changed while the queries ran; else the next call loads again.
+      if (this.generation.value === generation) cache.set(user.id, entry);
+      out.set(user.id, entry);
     }
     return out;
   }

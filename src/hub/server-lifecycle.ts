@@ -14,6 +14,7 @@ import { HubError } from '../errors.js';
 import type { RouteTable } from '../proxy/route-table.js';
 import { buildServerEnv, oauthAccessScopes } from '../spawners/env.js';
 import type { JsonObject, Spawner, SpawnerState, UserOptions } from '../spawners/spawner.js';
+import { waitForHttp } from '../spawners/wait-for-http.js';
 import { ProgressBoard, type ProgressChannel } from './progress.js';
 import { HubUrls } from './urls.js';
 
@@ -28,7 +29,8 @@ export interface LifecycleDeps {
   log: Logger;
   /** Scopes of a server's own API token (the `server` role, resolved for this server). */
   serverTokenScopes(userName: string, serverName: string): string[];
-  userGroups(userId: number): Promise<string[]>;
+  /** The user's group names (cached by the caller; spawners may choose options or profiles by group). */
+  userGroups(user: UserRow): Promise<string[]>;
 }
 
 export interface StartOutcome {
@@ -141,7 +143,7 @@ export class ServerLifecycle {
       const previousState = JSON.parse(server.spawner_state) as SpawnerState;
       const result = await this.d.spawner.start(
         {
-          user: { id: user.id, name: user.name, admin: user.admin === 1, groups: await this.d.userGroups(user.id) },
+          user: { id: user.id, name: user.name, admin: user.admin === 1, groups: await this.d.userGroups(user) },
           serverName: server.name,
           env,
           servicePrefix: prefix,
@@ -159,7 +161,7 @@ export class ServerLifecycle {
         abort.signal,
       );
       state = result.state;
-      await this.waitForHttp(result.target + prefix, abort.signal);
+      if (!result.answering) await this.waitForHttp(result.target, prefix, abort.signal);
       const moved = await this.d.servers.transition(server.id, ['spawning'], 'running', {
         target: result.target,
         spawner_state: JSON.stringify(state),
@@ -204,26 +206,17 @@ export class ServerLifecycle {
     });
   }
 
-  /** Any HTTP answer below 500 from the server's prefix means it is up (a 302 to login is fine). */
-  private async waitForHttp(url: string, signal: AbortSignal): Promise<void> {
-    const deadline = Date.now() + this.d.config.spawner.http_timeout * 1000;
-    let delay = 10;
-    let lastError = '';
-    while (Date.now() < deadline) {
+  /** For spawners that do not wait themselves: any HTTP answer below 500 at the server's prefix means it is up (a 302 to login is fine). */
+  private async waitForHttp(origin: string, prefix: string, signal: AbortSignal): Promise<void> {
+    const seconds = this.d.config.spawner.http_timeout;
+    const timeout = AbortSignal.timeout(seconds * 1000);
+    try {
+      await waitForHttp(origin, prefix, AbortSignal.any([signal, timeout]));
+    } catch (err) {
       signal.throwIfAborted();
-      try {
-        const res = await fetch(url, { redirect: 'manual', signal: AbortSignal.any([signal, AbortSignal.timeout(5000)]) });
-        await res.body?.cancel();
-        if (res.status < 500) return;
-        lastError = `HTTP ${res.status}`;
-      } catch (err) {
-        signal.throwIfAborted();
-        lastError = (err as Error).message;
-      }
-      await sleep(delay, signal);
-      delay = Math.min(delay * 2, 250);
+      if (timeout.aborted) throw new Error(`Server at ${origin}${prefix} didn't respond in ${seconds} seconds`);
+      throw err;
     }
-    throw new Error(`Server at ${url} didn't respond in ${this.d.config.spawner.http_timeout} seconds (${lastError})`);
   }
 
   /**

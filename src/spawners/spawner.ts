@@ -60,6 +60,8 @@ export interface StartResult {
   /** Where the proxy sends this server's traffic: scheme, host and port, e.g. `http://127.0.0.1:53211`. The path prefix is kept as requested. */
   target: string;
   state: SpawnerState;
+  /** True when the spawner itself saw the server answer HTTP at its prefix; else the hub waits for that (http_timeout). */
+  answering?: boolean;
 }
 
 export type PollResult =

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { test, type TestContext } from 'node:test';
@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
 import { spawnerSchema, type SpawnerConfig } from '../../src/config/schema.js';
 import { LocalProcessSpawner } from '../../src/spawners/local-process/index.js';
+import { ephemeralOverlap } from '../../src/spawners/local-process/ports.js';
 import { escapeName, logFilePath, workingDirectory } from '../../src/spawners/local-process/names.js';
 import { readProcStartTime } from '../../src/spawners/local-process/processes.js';
 import type { ProgressEvent, SpawnRequest, SpawnerState } from '../../src/spawners/spawner.js';
@@ -52,6 +53,7 @@ function spawnRequest(name: string, env: Record<string, string> = {}, serverName
       ...env,
     },
     userOptions: {},
+    resources: {},
     previousState: {},
   };
 }
@@ -241,4 +243,14 @@ test('user and server names are escaped into one safe path component', () => {
   assert.equal(workingDirectory(undefined, '/data', 'alice'), '/data/users/alice');
   assert.equal(logFilePath('/data', 'ann', 'gpu'), '/data/logs/ann-gpu.log');
   assert.equal(logFilePath('/data', 'ann-gpu', ''), '/data/logs/ann-2dgpu.log');
+});
+
+test('a port_range inside the kernel ephemeral range is reported, one outside it is not', async (t) => {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'ganymede-ports-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const file = path.join(dir, 'ip_local_port_range');
+  await writeFile(file, '32768\t60999\n');
+  assert.deepEqual(ephemeralOverlap([49152, 65535], file), [49152, 60999]);
+  assert.equal(ephemeralOverlap([61000, 65535], file), null);
+  assert.equal(ephemeralOverlap([61000, 65535], path.join(dir, 'missing')), null);
 });

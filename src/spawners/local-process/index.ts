@@ -3,9 +3,9 @@
  * SimpleLocalProcessSpawner). The child gets its own process group and writes to a log file rather
  * than to pipes, so it can outlive the hub (`cleanup_servers: false`) and be stopped as a group.
  */
-import { spawn } from 'node:child_process';
 import { chmod, mkdir, open } from 'node:fs/promises';
 import path from 'node:path';
+import { spawn } from 'node:child_process';
 import type { Logger } from 'pino';
 import type { SpawnerConfig } from '../../config/schema.js';
 import type {
@@ -18,16 +18,16 @@ import type {
   StopOptions,
 } from '../spawner.js';
 import { logFilePath, workingDirectory } from './names.js';
-import { releasePort, reserveFreePort } from './ports.js';
+import { ephemeralOverlap, releasePort, reserveFreePort } from './ports.js';
 import { isAlive, isValidPid, readProcStartTime, signalGroup, waitForExit, type ProcessIdentity } from './processes.js';
-import { waitForHttp } from './wait-for-http.js';
-
-export type LocalProcessSpawnerConfig = SpawnerConfig & { dataDir: string };
+import { waitForHttp } from '../wait-for-http.js';
 
 interface ExitInfo {
   code: number | null;
   signal: NodeJS.Signals | null;
 }
+
+export type LocalProcessSpawnerConfig = SpawnerConfig & { dataDir: string };
 
 /** A server process this hub instance spawned. */
 interface Child {
@@ -55,7 +55,15 @@ export class LocalProcessSpawner implements Spawner {
   constructor(
     private readonly config: LocalProcessSpawnerConfig,
     private readonly log: Logger,
-  ) {}
+  ) {
+    const overlap = ephemeralOverlap(config.port_range);
+    if (overlap) {
+      log.warn(
+        { port_range: config.port_range, ephemeral: overlap },
+        'spawner.port_range overlaps the kernel ephemeral port range: under load a server may find its port taken by an outgoing connection',
+      );
+    }
+  }
 
   async start(request: SpawnRequest, reporter: SpawnReporter, signal: AbortSignal): Promise<StartResult> {
     signal.throwIfAborted();
@@ -91,7 +99,7 @@ export class LocalProcessSpawner implements Spawner {
       throw error;
     }
     this.log.info({ user: request.user.name, server: request.serverName, pid, port }, 'server answers');
-    return { target: `http://${urlHost(connectHost(this.config.ip))}:${port}`, state };
+    return { target: `http://${urlHost(connectHost(this.config.ip))}:${port}`, state, answering: true };
   }
 
   async poll(state: SpawnerState): Promise<PollResult> {

@@ -1,4 +1,5 @@
 /** Choosing a free TCP port for a new server. */
+import { readFileSync } from 'node:fs';
 import net from 'node:net';
 
 /**
@@ -41,4 +42,23 @@ function canBind(ip: string, port: number): Promise<boolean> {
     });
     server.listen({ host: ip, port, exclusive: true }, () => server.close(() => resolve(true)));
   });
+}
+
+/**
+ * The part of `[low, high]` inside the kernel's ephemeral port range (where outgoing connections
+ * get their local port), or null. A server port chosen there can be taken by a connection between
+ * the check and the server's bind, and the server then fails with "address already in use".
+ */
+export function ephemeralOverlap([low, high]: readonly [number, number], rangeFile = '/proc/sys/net/ipv4/ip_local_port_range'): [number, number] | null {
+  let text: string;
+  try {
+    text = readFileSync(rangeFile, 'utf8');
+  } catch {
+    return null; // not Linux
+  }
+  const [eLow, eHigh] = text.trim().split(/\s+/).map(Number);
+  if (!Number.isInteger(eLow) || !Number.isInteger(eHigh)) return null;
+  const from = Math.max(low, eLow!);
+  const to = Math.min(high, eHigh!);
+  return from <= to ? [from, to] : null;
 }

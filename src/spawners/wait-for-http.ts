@@ -1,9 +1,11 @@
-/** Waiting until a freshly started server answers HTTP. */
+/** Waiting until a freshly started server answers HTTP: used by spawners, and by the hub for spawners that do not wait themselves. */
 import http from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 
-const FIRST_DELAY_MS = 10;
-const MAX_DELAY_MS = 200;
+// Short: a server that starts in a millisecond should not wait 10 more, and in a spawn storm every
+// server waits for this poll. A refused connect on loopback costs microseconds.
+const FIRST_DELAY_MS = 2;
+const MAX_DELAY_MS = 50;
 const REQUEST_TIMEOUT_MS = 2000;
 
 /**
@@ -17,7 +19,7 @@ export async function waitForHttp(origin: string, prefix: string, signal: AbortS
     signal.throwIfAborted();
     if (await answers(origin, prefix, signal)) return;
     await sleep(delay, undefined, { signal });
-    delay = Math.min(MAX_DELAY_MS, delay * 2);
+    delay = Math.min(MAX_DELAY_MS, delay * 1.5);
   }
 }
 

@@ -1,0 +1,45 @@
+/** The benchmark's helpers: statistics, memory sampling and the C mock server it builds. */
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { test } from 'node:test';
+import { buildMock } from '../../bench/lib/mock.js';
+import { PeakRss, rssOfPid, rssOfPids } from '../../bench/lib/rss.js';
+import { median } from '../../bench/lib/stats.js';
+import { freePort } from '../helpers/ports.js';
+
+test('median of odd and even counts, and of nothing', () => {
+  assert.equal(median([3, 1, 2]), 2);
+  assert.equal(median([4, 1, 3, 2]), 2.5);
+  assert.ok(Number.isNaN(median([])));
+});
+
+test('RSS of this process is read from /proc, a missing process counts 0, the peak is kept', () => {
+  const own = rssOfPid(process.pid);
+  assert.ok(own > 10 * 1024 * 1024, `own RSS ${own} looks wrong`);
+  assert.equal(rssOfPid(2 ** 22 + 12345), 0);
+  assert.equal(rssOfPids([process.pid, process.pid]), rssOfPid(process.pid) * 2);
+  const peak = new PeakRss(() => [process.pid]).start();
+  assert.ok(peak.stop() >= own / 2);
+});
+
+test('the C mock server builds, listens on the port of JUPYTERHUB_SERVICE_URL and answers keep-alive requests', async (t) => {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'ganymede-bench-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const mock = buildMock(dir);
+  const port = await freePort();
+  const child = spawn(mock, [], { env: { JUPYTERHUB_SERVICE_URL: `http://127.0.0.1:${port}/user/x/` }, stdio: 'ignore' });
+  t.after(() => child.kill('SIGKILL'));
+  let res: Response | null = null;
+  for (let i = 0; i < 100 && res === null; i++) {
+    res = await fetch(`http://127.0.0.1:${port}/user/x/api`).catch(() => null);
+    if (res === null) await new Promise((r) => setTimeout(r, 20));
+  }
+  assert.ok(res, 'the mock never answered');
+  assert.equal(res.status, 200);
+  assert.equal(await res.text(), 'ok');
+  // Several requests on one kept-alive connection, as the proxy figures send them.
+  for (let i = 0; i < 3; i++) assert.equal(await (await fetch(`http://127.0.0.1:${port}/user/x/?n=${i}`)).text(), 'ok');
+});
