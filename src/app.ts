@@ -130,7 +130,7 @@ export async function createHub(config: HubConfig, options: { log?: Logger } = {
     routes,
     log: log.child({ component: 'servers' }),
     serverTokenScopes: (userName, serverName) => [...resolveServerFilter(serverRole.scopes, `${userName}/${serverName}`)],
-    userGroups: async (user) => (await access.userMemberships([user])).get(user.id)!.groups,
+    userGroups: (user) => access.userGroups(user),
   });
 
   const ensureUser = async (name: string) => {

@@ -38,8 +38,7 @@ export async function startServer(ctx: HubContext, user: UserRow, serverName: st
   if (server.phase === 'running' && (await ctx.lifecycle.pollServer(server, user.name))) {
     throw new HubError(400, `${logName(user.name, serverName)} is already running`);
   }
-  const groups = (await ctx.access.userMemberships([user])).get(user.id)!.groups;
-  const userOptions = await ctx.lifecycle.parseOptions(options, user, groups);
+  const userOptions = await ctx.lifecycle.parseOptions(options, user, await ctx.access.userGroups(user));
   // pollServer may have found a running server dead and stopped it: read the row again then.
   const fresh = server.phase === 'running' ? (await ctx.servers.byId(server.id))! : server;
   const { status } = await ctx.lifecycle.start(user, fresh, userOptions, waitMs);

@@ -46,10 +46,15 @@ export async function userModels(ctx: HubContext, caller: Caller, users: UserRow
   const ids = users.map((u) => u.id);
   const [memberships, servers] = await Promise.all([ctx.access.userMemberships(users), ctx.servers.forUsers(ids)]);
   const serversByUser = new Map<number, ServerRow[]>();
-  for (const s of servers) serversByUser.set(s.user_id, [...(serversByUser.get(s.user_id) ?? []), s]);
-  return users.map((user) =>
-    userModel(ctx, caller, { user, servers: serversByUser.get(user.id) ?? [], groups: memberships.get(user.id)!.groups, roles: memberships.get(user.id)!.roles }, opts),
-  );
+  for (const s of servers) {
+    const list = serversByUser.get(s.user_id);
+    if (list) list.push(s);
+    else serversByUser.set(s.user_id, [s]);
+  }
+  return users.map((user) => {
+    const { groups, roles } = memberships.get(user.id)!;
+    return userModel(ctx, caller, { user, servers: serversByUser.get(user.id) ?? [], groups, roles }, opts);
+  });
 }
 
 function parseTimestamp(value: unknown, what: string): string {

@@ -23,7 +23,7 @@ const ROLE_SCOPES = new Map(DEFAULT_ROLES.map((r) => [r.name, r.scopes]));
 const MAX_CACHED = 100_000;
 
 export class AccessControl {
-  private ownerCache = new Map<string, { scopes: Set<string>; groups: string[] }>();
+  private ownerCache = new Map<string, Set<string>>();
   private memberships = new Map<number, { admin: number; groups: string[]; roles: string[] }>();
   private cachedAt = -1;
 
@@ -34,7 +34,7 @@ export class AccessControl {
   ) {}
 
   /** The owner cache, emptied whenever roles, groups, admin flags or users changed. */
-  private cache(): Map<string, { scopes: Set<string>; groups: string[] }> {
+  private cache(): Map<string, Set<string>> {
     this.refresh();
     return this.ownerCache;
   }
@@ -85,34 +85,29 @@ export class AccessControl {
 
   /** Every scope a user holds, expanded (sub-scopes included, `self` resolved). */
   async userScopes(user: UserRow): Promise<Set<string>> {
-    return (await this.userEntry(user)).scopes;
-  }
-
-  async userGroups(user: UserRow): Promise<string[]> {
-    return (await this.userEntry(user)).groups;
-  }
-
-  private async userEntry(user: UserRow): Promise<{ scopes: Set<string>; groups: string[] }> {
     const key = `u:${user.id}:${user.admin}`;
     const hit = this.cache().get(key);
     if (hit) return hit;
     const raw = [...(ROLE_SCOPES.get('user') ?? [])];
     if (user.admin) raw.push(...(ROLE_SCOPES.get('admin') ?? []));
     raw.push(...(await this.roles.scopesOfUser(user.id)));
-    const groups = await this.users.groupNames(user.id);
-    const entry = { scopes: expandScopes(resolveSelf(raw, { kind: 'user', name: user.name })), groups };
+    const entry = expandScopes(resolveSelf(raw, { kind: 'user', name: user.name }));
     this.cache().set(key, entry);
     return entry;
+  }
+
+  async userGroups(user: UserRow): Promise<string[]> {
+    return (await this.userMemberships([user])).get(user.id)!.groups;
   }
 
   async serviceScopes(service: { id: number; name: string }): Promise<Set<string>> {
     const key = `s:${service.id}`;
     const hit = this.cache().get(key);
-    if (hit) return hit.scopes;
+    if (hit) return hit;
     const raw = await this.roles.scopesOfService(service.id);
-    const entry = { scopes: expandScopes(resolveSelf(raw, { kind: 'service', name: service.name })), groups: [] };
+    const entry = expandScopes(resolveSelf(raw, { kind: 'service', name: service.name }));
     this.cache().set(key, entry);
-    return entry.scopes;
+    return entry;
   }
 
   async ownerScopes(p: Principal): Promise<Set<string>> {

@@ -120,17 +120,6 @@ export class UserRepo {
     return { rows, total: Number(totalRow.n) };
   }
 
-  async groupNames(userId: number): Promise<string[]> {
-    const rows = await this.db
-      .selectFrom('user_groups')
-      .innerJoin('groups', 'groups.id', 'user_groups.group_id')
-      .select('groups.name')
-      .where('user_groups.user_id', '=', userId)
-      .orderBy('groups.name')
-      .execute();
-    return rows.map((r) => r.name);
-  }
-
   /** Group names for many users at once (for list endpoints). */
   async groupNamesFor(userIds: number[]): Promise<Map<number, string[]>> {
     const out = new Map<number, string[]>();
