@@ -1,6 +1,7 @@
 /** The benchmark's helpers: statistics, memory sampling and the C mock server it builds. */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -16,11 +17,21 @@ test('median of odd and even counts, and of nothing', () => {
   assert.ok(Number.isNaN(median([])));
 });
 
-test('RSS of this process is read from /proc, a missing process counts 0, the peak is kept', () => {
+test('RSS of this process is read from /proc, a missing process counts 0, the peak is kept', async () => {
   const own = rssOfPid(process.pid);
   assert.ok(own > 10 * 1024 * 1024, `own RSS ${own} looks wrong`);
   assert.equal(rssOfPid(2 ** 22 + 12345), 0);
-  assert.equal(rssOfPids([process.pid, process.pid]), rssOfPid(process.pid) * 2);
+  // Summing needs a process whose RSS does not move between reads: a sleeping child.
+  const sleeper = spawn('sleep', ['30'], { stdio: 'ignore' });
+  try {
+    await once(sleeper, 'spawn');
+    await new Promise((r) => setTimeout(r, 200)); // until `sleep` runs (exec done, RSS settled)
+    const one = rssOfPid(sleeper.pid!);
+    assert.ok(one > 0);
+    assert.equal(rssOfPids([sleeper.pid!, sleeper.pid!, 2 ** 22 + 12345]), one * 2);
+  } finally {
+    sleeper.kill('SIGKILL');
+  }
   const peak = new PeakRss(() => [process.pid]).start();
   assert.ok(peak.stop() >= own / 2);
 });
