@@ -157,7 +157,7 @@ export function registerUserRoutes(app: FastifyInstance, ctx: HubContext): void 
     }
     for (const s of await ctx.servers.forUser(user.id)) {
       if (s.phase === 'running') {
-        await ctx.lifecycle.stop(user, s, Number.MAX_SAFE_INTEGER);
+        await ctx.lifecycle.stop(user, s, 'done');
       }
     }
     await ctx.users.delete(user.id);

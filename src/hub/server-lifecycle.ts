@@ -39,6 +39,7 @@ export interface StartOutcome {
 }
 
 /** How long API calls wait for a spawn or stop before answering 202, as JupyterHub's slow_spawn_timeout. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
 const SLOW_WAIT_MS = 10_000;
 
 function logName(userName: string, serverName: string): string {
@@ -220,12 +221,12 @@ export class ServerLifecycle {
   }
 
   /**
-   * Stops a server. Resolves 'stopped' when done within the wait, 'pending' otherwise.
-   * A spawn under way is cancelled.
+   * Stops a server. Resolves 'stopped' when done within `waitMs` ('done': however long it takes),
+   * 'pending' otherwise. A spawn under way is cancelled.
    */
-  async stop(user: UserRow, server: ServerRow, waitMs = SLOW_WAIT_MS): Promise<'stopped' | 'pending'> {
+  async stop(user: UserRow, server: ServerRow, waitMs: number | 'done' = SLOW_WAIT_MS): Promise<'stopped' | 'pending'> {
     const existing = this.stopping.get(server.id);
-    if (existing) return 'pending';
+    if (existing) return waitFor(existing, waitMs);
     const moved = await this.d.servers.transition(server.id, ['running'], 'stopping');
     if (!moved) {
       const now = await this.d.servers.byId(server.id);
@@ -237,8 +238,7 @@ export class ServerLifecycle {
     }
     const done = this.runStop(user, server.id).finally(() => this.stopping.delete(server.id));
     this.stopping.set(server.id, done);
-    const finished = await Promise.race([done.then(() => true), sleep(waitMs).then(() => false)]);
-    return finished ? 'stopped' : 'pending';
+    return waitFor(done, waitMs);
   }
 
   private async runStop(user: Pick<UserRow, 'name'>, serverId: number): Promise<void> {
@@ -354,4 +354,21 @@ export class ServerLifecycle {
     if (!this.d.spawner.parseOptions) return input;
     return this.d.spawner.parseOptions(input, { id: user.id, name: user.name, admin: user.admin === 1, groups });
   }
+}
+
+/** 'stopped' once `stop` settles within `waitMs` ('done': however long it takes), else 'pending'. */
+async function waitFor(stop: Promise<void>, waitMs: number | 'done'): Promise<'stopped' | 'pending'> {
+  if (waitMs === 'done') {
+    await stop;
+    return 'stopped';
+  }
+  const timer = new AbortController();
+  // Node fires timers longer than 2^31-1 ms at once, hence the cap.
+  const wait = sleep(Math.min(waitMs, MAX_TIMER_MS), timer.signal).then(
+    () => 'pending' as const,
+    () => 'pending' as const,
+  );
+  const result = await Promise.race([stop.then(() => 'stopped' as const), wait]);
+  timer.abort();
+  return result;
 }

@@ -22,7 +22,8 @@ test('hub behaviour under a base URL', { timeout: 120_000 }, async (t) => {
       bind_url: `http://127.0.0.1:${port}/jh/`,
       allow_named_servers: true,
       named_server_limit_per_user: 2,
-      spawner: { class: 'local-process', cmd: [process.execPath, MOCK], poll_interval: 1 },
+      // Servers take a moment to exit, so that answering a DELETE before the server is gone would show.
+      spawner: { class: 'local-process', cmd: [process.execPath, MOCK], poll_interval: 1, environment: { MOCK_EXIT_DELAY_MS: '150' } },
       services: [
         ...(base.services as object[]),
         { name: 'echo', url: `http://127.0.0.1:${servicePort}`, command: [process.execPath, ECHO_SERVICE] },
