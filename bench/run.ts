@@ -16,7 +16,7 @@ import { api, latencyAtRate, launchMocksDirectly, loadTest, spawnStorm, startLon
 const quick = process.argv.includes('--quick');
 const P = quick
   ? { storm: 20, real: 2, users: 500, batch: 100, reps: 1, seconds: 2, restart: 20 }
-  : { storm: 300, real: 20, users: 5000, batch: 500, reps: 3, seconds: 8, restart: 300 };
+  : { storm: 300, real: 20, users: 5000, batch: 500, reps: 3, seconds: 5, restart: 300 };
 
 /** Requests/s for the latency figures: well below every proxy's saturation, so queueing does not hide its own cost. */
 const PACED_RATE = 500;

@@ -19,6 +19,8 @@ import { ServerRepo } from './db/repos/servers.js';
 import { TokenRepo } from './db/repos/tokens.js';
 import { RoleRepo, type RoleSpec } from './db/repos/roles.js';
 import { OAuthRepo } from './db/repos/oauth.js';
+import { GroupRepo } from './db/repos/groups.js';
+import { ShareRepo } from './db/repos/shares.js';
 import { AuthGeneration } from './db/repos/generation.js';
 import { isoNow } from './db/time.js';
 import { ConfigError } from './errors.js';
@@ -35,7 +37,7 @@ import { createAuthenticator } from './auth/index.js';
 import { createSpawner } from './spawners/index.js';
 import { DEFAULT_ROLES, resolveServerFilter } from './rbac/roles.js';
 import { validateRole } from './rbac/roles.js';
-import type { HubContext } from './api/context.js';
+import type { HubContext, ShutdownOptions } from './api/context.js';
 import { apiPlugin } from './api/plugin.js';
 import { oauthPlugin } from './oauth/provider.js';
 import { registerLoginRoutes, createHubLogin } from './web/login.js';
@@ -49,8 +51,14 @@ export interface Hub {
   /** Public URL, from bind_url. */
   url: string;
   ctx: HubContext;
+  /**
+   * Called when `POST /hub/api/shutdown` asks the hub to stop; the CLI exits the process from it.
+   * Without a handler the hub closes itself.
+   */
+  onShutdownRequest(handler: (options: ShutdownOptions) => void): void;
   listen(): Promise<void>;
-  close(): Promise<void>;
+  /** Stops the hub; `servers` overrides cleanup_servers. */
+  close(options?: ShutdownOptions): Promise<void>;
 }
 
 export function resolveDataPaths(config: HubConfig): { dataDir: string; dbUrl: string } {
@@ -112,7 +120,9 @@ export async function createHub(config: HubConfig, options: { log?: Logger } = {
   const tokens = new TokenRepo(db, generation);
   const roles = new RoleRepo(db, generation);
   const oauth = new OAuthRepo(db);
-  const access = new AccessControl(roles, users, generation);
+  const groups = new GroupRepo(db, generation);
+  const shares = new ShareRepo(db, generation);
+  const access = new AccessControl(roles, users, shares, generation);
   const sessions = new Sessions(secret, urls, config.cookie_max_age_days * 86400);
   const identity = new Identity({ tokens, users, roles, access, sessions, generation });
   const routes = new RouteTable();
@@ -152,9 +162,14 @@ export async function createHub(config: HubConfig, options: { log?: Logger } = {
   await serviceRunner.register();
   await roles.syncFromConfig(mergeRoleSpecs(config), async (name) => (await ensureUser(name)).id);
 
+  let shutdownHandler: ((options: ShutdownOptions) => void) | undefined;
   const ctx: HubContext = {
-    config, urls, log, users, servers, tokens, roles, oauth, access, identity, sessions, lifecycle, routes,
+    config, urls, log, users, servers, tokens, roles, groups, shares, oauth, access, identity, sessions, lifecycle, routes,
     authenticator, policy, services: config.services, ensureUser, startedAt: isoNow(),
+    requestShutdown(options) {
+      // After the reply is written: the caller gets its 202 before connections close.
+      setImmediate(() => (shutdownHandler ? shutdownHandler(options) : void hub.close(options).catch((err: unknown) => log.error({ err }, 'error during shutdown'))));
+    },
   };
 
   const forwarder = new Forwarder({
@@ -240,7 +255,7 @@ export async function createHub(config: HubConfig, options: { log?: Logger } = {
     }
   };
 
-  return {
+  const hub: Hub = {
     url: config.bind_url,
     ctx,
     async listen() {
@@ -258,10 +273,13 @@ export async function createHub(config: HubConfig, options: { log?: Logger } = {
       serviceRunner.launchManaged();
       log.info({ url: config.bind_url, version: GANYMEDE_VERSION, db: database.description, spawner: spawner.kind, authenticator: authenticator.kind }, 'Ganymede is running');
     },
-    async close() {
+    onShutdownRequest(handler) {
+      shutdownHandler = handler;
+    },
+    async close(options: ShutdownOptions = {}) {
       if (activityTimer) clearInterval(activityTimer);
       await flushActivity().catch(() => undefined);
-      await lifecycle.shutdown();
+      await lifecycle.shutdown(options.servers);
       await serviceRunner.stop();
       forwarder.close();
       server.closeAllConnections?.();
@@ -269,4 +287,5 @@ export async function createHub(config: HubConfig, options: { log?: Logger } = {
       await database.close();
     },
   };
+  return hub;
 }

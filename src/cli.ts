@@ -12,13 +12,13 @@ async function start(configFile: string | undefined): Promise<void> {
   const { createHub } = await import('./app.js');
   const hub = await createHub(config);
   let stopping = false;
-  const stop = (signal: string) => {
+  const stop = (reason: string, options: { servers?: boolean } = {}) => {
     if (stopping) return;
     stopping = true;
-    hub.ctx.log.info({ signal }, 'shutting down');
+    hub.ctx.log.info({ reason }, 'shutting down');
     const force = setTimeout(() => process.exit(1), 60_000);
     force.unref();
-    hub.close().then(
+    hub.close(options).then(
       () => process.exit(0),
       (err: unknown) => {
         hub.ctx.log.error({ err }, 'error during shutdown');
@@ -28,6 +28,7 @@ async function start(configFile: string | undefined): Promise<void> {
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
+  hub.onShutdownRequest((options) => stop('POST /hub/api/shutdown', options));
   await hub.listen();
   if (file) hub.ctx.log.info({ config: file }, 'configuration loaded');
 }

@@ -4,7 +4,9 @@ import type { Logger } from 'pino';
 import type { AuthPolicy, Authenticator } from '../auth/authenticator.js';
 import type { HubConfig, ServiceConfig } from '../config/schema.js';
 import type { OAuthRepo } from '../db/repos/oauth.js';
+import type { GroupRepo } from '../db/repos/groups.js';
 import type { RoleRepo } from '../db/repos/roles.js';
+import type { ShareRepo } from '../db/repos/shares.js';
 import type { ServerRepo } from '../db/repos/servers.js';
 import type { TokenRepo } from '../db/repos/tokens.js';
 import type { UserRepo } from '../db/repos/users.js';
@@ -16,7 +18,7 @@ import type { HubUrls } from '../hub/urls.js';
 import type { Caller, Identity } from '../http/identity.js';
 import type { Sessions } from '../http/session.js';
 import type { RouteTable } from '../proxy/route-table.js';
-import { checkScope, type ScopeTarget } from '../rbac/scopes.js';
+import { checkScope, holdsScope, serverOwner, type ScopeTarget } from '../rbac/scopes.js';
 
 export interface HubContext {
   config: HubConfig;
@@ -26,6 +28,8 @@ export interface HubContext {
   servers: ServerRepo;
   tokens: TokenRepo;
   roles: RoleRepo;
+  groups: GroupRepo;
+  shares: ShareRepo;
   oauth: OAuthRepo;
   access: AccessControl;
   identity: Identity;
@@ -38,6 +42,13 @@ export interface HubContext {
   /** Creates (or finds) a user, applying admin_users; used by login and POST /users. */
   ensureUser(name: string): Promise<UserRow>;
   startedAt: string;
+  /** Asks the hub to shut down (POST /hub/api/shutdown); returns at once. */
+  requestShutdown(options: ShutdownOptions): void;
+}
+
+export interface ShutdownOptions {
+  /** Stop users' servers too (default: the cleanup_servers setting). */
+  servers?: boolean;
 }
 
 declare module 'fastify' {
@@ -70,13 +81,30 @@ export async function requireScope(
   const list = Array.isArray(required) ? required : [required];
   const t = await withGroups(ctx, caller, target);
   for (const scope of list) if (checkScope(caller.scopes, scope, t)) return caller;
+  const onResource = [target.user, target.server, target.group, target.service].some((v) => v !== undefined);
+  // As JupyterHub: a scope held for other resources only gets the answer a missing resource gets,
+  // so that filtered access does not reveal who or what exists.
+  if (onResource && list.some((scope) => holdsScope(caller.scopes, scope))) {
+    throw new HubError(404, 'No access to resources or resources not found');
+  }
   throw new HubError(403, `Action is not authorized with current scopes; requires any of [${list.join(', ')}]`);
 }
 
-/** Fills target.groups for a user target when group filters could matter. */
+/**
+ * For list endpoints (JupyterHub's `post_filter`): the caller needs the scope in some form; a
+ * filtered one limits what the list shows, which the endpoint does with `scopeFilterFor`.
+ */
+export function requireListScope(req: FastifyRequest, scope: string): Caller {
+  const caller = requireCaller(req);
+  if (holdsScope(caller.scopes, scope)) return caller;
+  throw new HubError(403, `Action is not authorized with current scopes; requires any of [${scope}]`);
+}
+
+/** Fills target.groups for a user or server target (the server's owner) when group filters could matter. */
 export async function withGroups(ctx: HubContext, caller: Caller, target: ScopeTarget): Promise<ScopeTarget> {
-  if (target.user && !target.groups && hasGroupFilters(caller.scopes)) {
-    const u = await ctx.users.byName(target.user);
+  const userName = target.user ?? (target.server !== undefined ? serverOwner(target.server) : undefined);
+  if (userName && !target.groups && hasGroupFilters(caller.scopes)) {
+    const u = await ctx.users.byName(userName);
     return { ...target, groups: u ? await ctx.access.userGroups(u) : [] };
   }
   return target;

@@ -5,10 +5,12 @@ import { describeError, reason, sendJsonError } from '../http/errors.js';
 import { tokenFromRequest } from '../http/identity.js';
 import { JUPYTERHUB_API_VERSION } from '../version.js';
 import type { HubContext } from './context.js';
+import { registerGroupRoutes } from './groups.js';
 import { registerProxyRoutes } from './proxy.js';
 import { registerRootRoutes } from './root.js';
 import { registerServerRoutes } from './servers.js';
 import { registerServiceRoutes } from './services.js';
+import { registerShareRoutes } from './shares.js';
 import { registerTokenRoutes } from './tokens.js';
 import { registerUserRoutes } from './users.js';
 
@@ -56,4 +58,6 @@ export async function apiPlugin(app: FastifyInstance, opts: { ctx: HubContext })
   registerTokenRoutes(app, ctx);
   registerServiceRoutes(app, ctx);
   registerProxyRoutes(app, ctx);
+  registerGroupRoutes(app, ctx);
+  registerShareRoutes(app, ctx);
 }

@@ -1,5 +1,6 @@
-/** GET /hub/api/proxy: the routing table, in configurable-http-proxy's shape. */
+/** /hub/api/proxy: the routing table in configurable-http-proxy's shape; sync and "new proxy" requests. */
 import type { FastifyInstance } from 'fastify';
+import { HubError } from '../errors.js';
 import { type HubContext, requireScope } from './context.js';
 
 export function registerProxyRoutes(app: FastifyInstance, ctx: HubContext): void {
@@ -15,6 +16,19 @@ export function registerProxyRoutes(app: FastifyInstance, ctx: HubContext): void
   // The route table is rebuilt from the database continuously, so a sync request has nothing to do.
   app.post('/proxy', async (req, reply) => {
     await requireScope(ctx, req, 'proxy');
+    return reply.code(200).type('text/plain').send('');
+  });
+
+  // JupyterHub's PATCH points the hub at a new external proxy. Ganymede's proxy is built in, so there
+  // is no proxy to point at: say so rather than accept settings that would change nothing.
+  app.patch('/proxy', async (req, reply) => {
+    await requireScope(ctx, req, 'proxy');
+    const body = (req.body ?? {}) as Record<string, unknown>;
+    if (typeof body !== 'object' || Array.isArray(body)) throw new HubError(400, 'body must be a JSON object');
+    const given = Object.keys(body);
+    if (given.length) {
+      throw new HubError(400, `Ganymede's proxy is built into the hub: ${given.join(', ')} cannot be changed (there is no external proxy API)`);
+    }
     return reply.code(200).type('text/plain').send('');
   });
 }

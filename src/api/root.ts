@@ -1,8 +1,9 @@
-/** GET /hub/api/ (version), /info, /user (who am I, with scopes). */
+/** GET /hub/api/ (version), /info, /user (who am I, with scopes); POST /shutdown. */
 import os from 'node:os';
 import type { FastifyInstance } from 'fastify';
 import { GANYMEDE_VERSION, JUPYTERHUB_API_VERSION } from '../version.js';
 import { expandScopes } from '../rbac/scopes.js';
+import { HubError } from '../errors.js';
 import { type HubContext, requireCaller, requireScope } from './context.js';
 import { userModels } from './users.js';
 import { serviceModel } from './services.js';
@@ -42,5 +43,19 @@ export function registerRootRoutes(app: FastifyInstance, ctx: HubContext): void 
       model = await serviceModel(ctx, viewer, p.service.name);
     }
     return { ...model, session_id: caller.token?.session_id ?? caller.sessionId ?? null, scopes: reported };
+  });
+
+  app.post('/shutdown', async (req, reply) => {
+    await requireScope(ctx, req, 'shutdown');
+    const body = (req.body ?? {}) as Record<string, unknown>;
+    if (typeof body !== 'object' || Array.isArray(body)) throw new HubError(400, 'body must be a JSON object');
+    for (const key of ['proxy', 'servers'] as const) {
+      if (key in body && typeof body[key] !== 'boolean') throw new HubError(400, `${key} must be true or false, got ${JSON.stringify(body[key])}`);
+    }
+    // `proxy` is accepted for compatibility: the proxy is part of the hub and always stops with it.
+    const servers = body.servers as boolean | undefined;
+    ctx.log.info({ servers: servers ?? ctx.config.cleanup_servers }, 'shutdown requested through the API');
+    ctx.requestShutdown({ servers });
+    return reply.code(202).send({ message: 'Shutting down Hub' });
   });
 }

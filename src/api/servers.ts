@@ -48,7 +48,7 @@ export async function startServer(ctx: HubContext, user: UserRow, serverName: st
 export function registerServerRoutes(app: FastifyInstance, ctx: HubContext): void {
   const start = async (req: FastifyRequest<{ Params: ServerParams }>, reply: FastifyReply) => {
     const serverName = req.params.server ?? '';
-    await requireScope(ctx, req, 'servers', serverTarget(req.params.name, serverName));
+    await requireScope(ctx, req, 'start:servers', serverTarget(req.params.name, serverName));
     const user = await findUserOr404(ctx, req.params.name);
     const body = req.body ?? {};
     if (typeof body !== 'object' || Array.isArray(body)) throw new HubError(400, 'user options must be a JSON object');

@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { HubError } from '../errors.js';
 import { checkScope } from '../rbac/scopes.js';
 import type { Caller } from '../http/identity.js';
-import { type HubContext, requireScope } from './context.js';
+import { type HubContext, requireListScope, requireScope } from './context.js';
 import type { Json } from './models.js';
 
 export async function serviceModel(ctx: HubContext, caller: Caller, name: string): Promise<Record<string, Json>> {
@@ -32,7 +32,7 @@ export async function serviceModel(ctx: HubContext, caller: Caller, name: string
 
 export function registerServiceRoutes(app: FastifyInstance, ctx: HubContext): void {
   app.get('/services', async (req) => {
-    const caller = await requireScope(ctx, req, 'list:services');
+    const caller = requireListScope(req, 'list:services');
     const out: Record<string, Json> = {};
     for (const s of ctx.services) {
       if (!checkScope(caller.scopes, 'list:services', { service: s.name })) continue;

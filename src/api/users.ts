@@ -5,36 +5,13 @@ import { HubError } from '../errors.js';
 import { isValidUsername, normalizeUsername } from '../auth/authenticator.js';
 import { scopeFilterFor } from '../rbac/scopes.js';
 import type { Caller } from '../http/identity.js';
-import { type HubContext, emptyReply, findUserOr404, requireCaller, requireScope } from './context.js';
+import { type HubContext, emptyReply, findUserOr404, requireCaller, requireListScope, requireScope } from './context.js';
 import { type Json, userModel } from './models.js';
+import { PAGINATION_TYPE, paginatedBody, pagination } from './pagination.js';
 
-const PAGINATION_TYPE = 'application/jupyterhub-pagination+json';
 const READ_USER_SCOPES = ['read:users', 'read:users:name', 'read:servers', 'read:users:groups', 'read:users:activity', 'read:roles:users'];
 
 type Query = Record<string, string | undefined>;
-
-export function pagination(ctx: HubContext, req: FastifyRequest): { offset: number; limit: number; paginated: boolean } {
-  const q = req.query as Query;
-  const paginated = (req.headers.accept ?? '').includes(PAGINATION_TYPE);
-  const defaultLimit = paginated ? ctx.config.api_page_default_limit : ctx.config.api_page_max_limit;
-  const offset = q.offset === undefined ? 0 : Math.abs(Number(q.offset));
-  let limit = q.limit === undefined ? defaultLimit : Math.abs(Number(q.limit));
-  if (!Number.isInteger(offset) || !Number.isInteger(limit)) throw new HubError(400, 'Invalid argument type, offset and limit must be integers');
-  limit = Math.max(1, Math.min(limit, ctx.config.api_page_max_limit));
-  return { offset, limit, paginated };
-}
-
-export function paginatedBody(req: FastifyRequest, items: Json[], offset: number, limit: number, total: number): Json {
-  const next = offset + limit;
-  let nextInfo: Json = null;
-  if (next < total) {
-    const url = new URL(req.url, `${req.protocol}://${req.host}`);
-    url.searchParams.set('offset', String(next));
-    url.searchParams.set('limit', String(limit));
-    nextInfo = { offset: next, limit, url: url.href };
-  }
-  return { items, _pagination: { offset, limit, total, next: nextInfo } };
-}
 
 function includeStopped(req: FastifyRequest): boolean {
   const v = (req.query as Query).include_stopped_servers;
@@ -68,7 +45,7 @@ function parseTimestamp(value: unknown, what: string): string {
 
 export function registerUserRoutes(app: FastifyInstance, ctx: HubContext): void {
   app.get('/users', async (req, reply) => {
-    const caller = await requireScope(ctx, req, 'list:users');
+    const caller = requireListScope(req, 'list:users');
     const q = req.query as Query;
     const { offset, limit, paginated } = pagination(ctx, req);
     if (q.state !== undefined && !['active', 'ready', 'inactive'].includes(q.state)) {

@@ -6,9 +6,11 @@ import { Kysely, Migrator, SqliteDialect, type Migration, type MigrationProvider
 import { ConfigError } from '../errors.js';
 import type { Database } from './schema.js';
 import * as m001 from './migrations/001-initial.js';
+import * as m002 from './migrations/002-sharing.js';
 
 const MIGRATIONS: Record<string, Migration> = {
   '001-initial': m001,
+  '002-sharing': m002,
 };
 
 class StaticMigrations implements MigrationProvider {

@@ -127,6 +127,33 @@ export interface OAuthCodesTable {
   expires_at: string;
 }
 
+/** A server's access granted by its owner to one user or one group (JupyterHub 5 sharing). */
+export interface SharesTable {
+  id: Generated<number>;
+  created_at: string;
+  owner_id: number;
+  server_id: number;
+  user_id: number | null;
+  group_id: number | null;
+  /** JSON string[], each filtered to the server (`access:servers!server=owner/name`). */
+  scopes: string;
+}
+
+/** A code the owner hands out; whoever accepts it while it is valid gets a share. */
+export interface ShareCodesTable {
+  id: Generated<number>;
+  created_at: string;
+  owner_id: number;
+  server_id: number;
+  /** SHA-256 hex of the code; the code itself is shown once, at creation. */
+  hashed: string;
+  /** JSON string[] as in SharesTable. */
+  scopes: string;
+  expires_at: string;
+  exchange_count: Generated<number>;
+  last_exchanged_at: string | null;
+}
+
 export interface KvTable {
   key: string;
   value: string;
@@ -145,6 +172,8 @@ export interface Database {
   api_tokens: ApiTokensTable;
   oauth_clients: OAuthClientsTable;
   oauth_codes: OAuthCodesTable;
+  shares: SharesTable;
+  share_codes: ShareCodesTable;
   kv: KvTable;
 }
 
@@ -155,4 +184,6 @@ export type ServerUpdate = Updateable<ServersTable>;
 export type TokenRow = Selectable<ApiTokensTable>;
 export type GroupRow = Selectable<GroupsTable>;
 export type RoleRow = Selectable<RolesTable>;
+export type ShareRow = Selectable<SharesTable>;
+export type ShareCodeRow = Selectable<ShareCodesTable>;
 export type OAuthClientRow = Selectable<OAuthClientsTable>;

@@ -1,9 +1,11 @@
 /**
- * Who holds which scopes: users (their roles, their groups' roles, the admin flag), services
+ * Who holds which scopes: users (their roles, their groups' roles, the admin flag, servers shared
+ * with them or their groups), services
  * (their roles) and tokens (what was asked, intersected with what the owner holds).
  * Owner scope sets are cached and dropped whenever roles, groups or the admin flag change.
  */
 import type { RoleRepo } from '../db/repos/roles.js';
+import type { ShareRepo } from '../db/repos/shares.js';
 import type { UserRepo } from '../db/repos/users.js';
 import type { TokenRow, UserRow } from '../db/schema.js';
 import type { AuthGeneration } from '../db/repos/generation.js';
@@ -30,6 +32,7 @@ export class AccessControl {
   constructor(
     private readonly roles: RoleRepo,
     private readonly users: UserRepo,
+    private readonly shares: ShareRepo,
     private readonly generation: AuthGeneration,
   ) {}
 
@@ -90,7 +93,10 @@ export class AccessControl {
     if (hit) return hit;
     const raw = [...(ROLE_SCOPES.get('user') ?? [])];
     if (user.admin) raw.push(...(ROLE_SCOPES.get('admin') ?? []));
-    raw.push(...(await this.roles.scopesOfUser(user.id)));
+    const [fromRoles, shared] = await Promise.all([this.roles.scopesOfUser(user.id), this.shares.scopesFor(user.id)]);
+    raw.push(...fromRoles);
+    // Servers shared with the user or their groups (always filtered to one server: `access:servers!server=o/s`).
+    raw.push(...shared);
     const entry = expandScopes(resolveSelf(raw, { kind: 'user', name: user.name }));
     this.cache().set(key, entry);
     return entry;

@@ -336,13 +336,16 @@ export class ServerLifecycle {
     return false;
   }
 
-  /** Hub shutdown: stop polling; stop every server when cleanup is on, else leave them running for reattach. */
-  async shutdown(): Promise<void> {
+  /**
+   * Hub shutdown: stop polling; stop every server when `stopServers` (default: cleanup_servers),
+   * else leave them running for reattach.
+   */
+  async shutdown(stopServers = this.d.config.cleanup_servers): Promise<void> {
     if (this.pollTimer) clearTimeout(this.pollTimer);
     for (const c of this.spawnAborts.values()) c.abort(new Error('The hub is shutting down'));
     const pendingSpawns = [...this.spawnAborts.keys()].map((id) => this.progress.get(id)?.done);
     await Promise.all(pendingSpawns);
-    if (this.d.config.cleanup_servers) {
+    if (stopServers) {
       const rows = await this.d.servers.inPhases(['running', 'stopping']);
       await Promise.all(rows.map((r) => this.stopping.get(r.id) ?? this.runStop({ name: r.user_name }, r.id)));
     }

@@ -56,7 +56,9 @@ export const SCOPE_DEFINITIONS: Readonly<Record<string, ScopeDefinition>> = Obje
     subscopes: ['admin:server_state', 'servers'],
   },
   'admin:server_state': { description: "Read and change user servers' spawner state." },
-  servers: { description: 'Start and stop user servers.', subscopes: ['read:servers', 'delete:servers'] },
+  servers: { description: 'Start and stop user servers.', subscopes: ['read:servers', 'start:servers', 'delete:servers'] },
+  // As in JupyterHub 6: start without the right to stop (a 'servers' holder has both).
+  'start:servers': { description: "Start and edit users' servers." },
   'read:servers': {
     description: "Read server models (not their spawner state) and their owners' names.",
     subscopes: ['read:users:name'],

@@ -277,6 +277,7 @@ export const SELF_SCOPES: readonly string[] = Object.freeze([
   'users:activity',
   'read:users:activity',
   'servers',
+  'start:servers',
   'delete:servers',
   'read:servers',
   'tokens',
@@ -579,6 +580,14 @@ function filteredScopeCovers(expanded: ReadonlySet<string>, prefix: string, targ
   if (service !== undefined && expanded.has(`${prefix}service=${service}`)) return true;
   if (group !== undefined && expanded.has(`${prefix}group=${group}`)) return true;
   if (groups !== undefined) for (const g of groups) if (expanded.has(`${prefix}group=${g}`)) return true;
+  return false;
+}
+
+/** Whether the scope is held at all, unfiltered or with any filter (JupyterHub's `scope in parsed_scopes`). */
+export function holdsScope(expanded: ReadonlySet<string>, base: string): boolean {
+  if (expanded.has(base)) return true;
+  const prefix = `${base}!`;
+  for (const scope of expanded) if (scope.startsWith(prefix)) return true;
   return false;
 }
 

@@ -9,7 +9,8 @@ import { HubError } from '../errors.js';
 import type { Caller } from '../http/identity.js';
 import type { JsonObject } from '../spawners/spawner.js';
 import { escapePathSegment } from '../hub/urls.js';
-import { homePage, spawnFormPage, spawnPendingPage, tokenPage, raw, type ServerView } from './templates/index.js';
+import { describeScope } from '../rbac/scopes.js';
+import { acceptSharePage, homePage, spawnFormPage, spawnPendingPage, tokenPage, raw, type ServerView } from './templates/index.js';
 import { pageContext, redirectToLogin, safeNext } from './render.js';
 import { defaultNextUrl } from './login.js';
 
@@ -91,7 +92,7 @@ export function registerPageRoutes(app: FastifyInstance, ctx: HubContext): void 
   const spawnGet = async (req: FastifyRequest<{ Params: UserServerParams; Querystring: { next?: string } }>, reply: FastifyReply) => {
     const caller = await loggedIn(ctx, req);
     if (!caller) return redirectToLogin(ctx, req, reply);
-    const user = await targetUser(ctx, caller, req.params, 'servers');
+    const user = await targetUser(ctx, caller, req.params, 'start:servers');
     const serverName = req.params.server ?? '';
     const next = safeNext(ctx, req.query.next);
     const existing = await ctx.servers.get(user.id, serverName);
@@ -109,7 +110,7 @@ export function registerPageRoutes(app: FastifyInstance, ctx: HubContext): void 
     const caller = await loggedIn(ctx, req);
     if (!caller) return redirectToLogin(ctx, req, reply);
     if (!ctx.sessions.checkXsrf(req)) throw new HubError(403, 'XSRF check failed: reload the page and try again');
-    const user = await targetUser(ctx, caller, req.params, 'servers');
+    const user = await targetUser(ctx, caller, req.params, 'start:servers');
     const serverName = req.params.server ?? '';
     const options = formToOptions((req.body ?? {}) as Record<string, unknown>);
     try {
@@ -182,6 +183,41 @@ export function registerPageRoutes(app: FastifyInstance, ctx: HubContext): void 
         oauthClients,
       }),
     );
+  });
+
+  // /hub/accept-share?code=…: the link a server's owner hands out (POST /hub/api/share-codes/…).
+  const shareCode = async (code: unknown, me: UserRow) => {
+    const found = typeof code === 'string' && code ? await ctx.shares.findCode(code) : undefined;
+    if (!found) throw new HubError(404, 'Share not found or expired');
+    if (found.owner_id === me.id) throw new HubError(400, "You can't share with yourself!");
+    return found;
+  };
+  const shareNext = (next: unknown, owner: string, serverName: string) => safeNext(ctx, next) ?? ctx.urls.userServer(owner, serverName);
+  app.get<{ Querystring: { code?: string; next?: string } }>('/accept-share', async (req, reply) => {
+    const caller = await loggedIn(ctx, req);
+    if (!caller) return redirectToLogin(ctx, req, reply);
+    const code = await shareCode(req.query.code, caller.principal.user);
+    return html(
+      reply,
+      acceptSharePage(pageContext(ctx, req, reply, caller.principal.user), {
+        owner: code.ownerName,
+        serverName: code.serverName,
+        serverReady: code.phase === 'running',
+        scopeDescriptions: (JSON.parse(code.scopes) as string[]).map((s) => `${describeScope(s) ?? s} (${s})`),
+        code: req.query.code!,
+        next: shareNext(req.query.next, code.ownerName, code.serverName),
+      }),
+    );
+  });
+  app.post<{ Body: Record<string, string> }>('/accept-share', async (req, reply) => {
+    const caller = await loggedIn(ctx, req);
+    if (!caller) return redirectToLogin(ctx, req, reply);
+    if (!ctx.sessions.checkXsrf(req)) throw new HubError(403, 'XSRF check failed: reload the page and try again');
+    const body = req.body ?? {};
+    const code = await shareCode(body.code, caller.principal.user);
+    await ctx.shares.exchange(code, caller.principal.user.id);
+    ctx.log.info({ server: `${code.ownerName}/${code.serverName}`, user: caller.principal.user.name, code: `sc_${code.id}` }, 'share code accepted');
+    return reply.redirect(shareNext(body.next, code.ownerName, code.serverName), 303);
   });
 
   // /hub/user-redirect/<path> → /user/<me>/<path>: links that work for whoever clicks them.

@@ -67,7 +67,7 @@ test('bad input', { timeout: 120_000 }, async (t) => {
     assert.equal(tok.status, 201, tok.text);
     const res = await hub.api('/users/alice/server', { method: 'POST', token: tok.json.token });
     assert.equal(res.status, 403);
-    assert.match(res.json.message, /requires any of \[servers\]/);
+    assert.match(res.json.message, /requires any of \[start:servers\]/);
     const read = await hub.api('/users/alice', { token: tok.json.token });
     assert.equal(read.status, 200, 'the scope it has still works');
   });

@@ -47,13 +47,13 @@ function groupsFrom(membership: Record<string, string[]>): UserGroupsLookup {
   return (user) => Object.entries(membership).filter(([, members]) => members.includes(user)).map(([g]) => g);
 }
 
-// every scope of JupyterHub 5.x (5.0-5.5), and nothing else
+// every scope of JupyterHub 5.x (5.0-5.5) plus JupyterHub 6's start:servers (which issue 5 asks for), and nothing else
 const JUPYTERHUB_5_SCOPES = [
   '(no_scope)', 'self', 'inherit', 'admin-ui',
   'admin:users', 'admin:auth_state', 'users', 'delete:users', 'list:users', 'read:users',
   'read:users:name', 'read:users:groups', 'read:users:activity', 'users:activity',
   'read:roles', 'read:roles:users', 'read:roles:services', 'read:roles:groups',
-  'admin:servers', 'admin:server_state', 'servers', 'read:servers', 'delete:servers',
+  'admin:servers', 'admin:server_state', 'servers', 'read:servers', 'start:servers', 'delete:servers',
   'tokens', 'read:tokens',
   'admin:groups', 'groups', 'list:groups', 'read:groups', 'read:groups:name', 'delete:groups',
   'admin:services', 'list:services', 'read:services', 'read:services:name',
@@ -63,7 +63,7 @@ const JUPYTERHUB_5_SCOPES = [
 ];
 
 describe('scope definitions', () => {
-  test('are exactly the JupyterHub 5 scopes', () => {
+  test('are exactly the JupyterHub 5 scopes and start:servers', () => {
     assertScopes(Object.keys(SCOPE_DEFINITIONS), JUPYTERHUB_5_SCOPES);
   });
 
@@ -82,9 +82,10 @@ describe('scope definitions', () => {
     }
   });
 
-  test("'all' and JupyterHub 6's 'start:servers' are not scopes", () => {
+  test("'all' is not a scope; JupyterHub 6's 'start:servers' is, implied by 'servers'", () => {
     assert.equal(isDefinedScope('all'), false);
-    assert.equal(isDefinedScope('start:servers'), false);
+    assert.equal(isDefinedScope('start:servers'), true);
+    assert.ok(impliedScopes('servers').includes('start:servers'));
   });
 
   test('direct subscopes match JupyterHub 5', () => {
@@ -96,7 +97,7 @@ describe('scope definitions', () => {
       'users:activity': ['read:users:activity'],
       'read:roles': ['read:roles:users', 'read:roles:services', 'read:roles:groups'],
       'admin:servers': ['admin:server_state', 'servers'],
-      servers: ['read:servers', 'delete:servers'],
+      servers: ['read:servers', 'start:servers', 'delete:servers'],
       'read:servers': ['read:users:name'],
       tokens: ['read:tokens'],
       'admin:groups': ['groups', 'read:roles:groups', 'delete:groups'],
@@ -126,7 +127,7 @@ describe('impliedScopes (precomputed closure)', () => {
 
   test('admin:servers', () => {
     assertScopes(impliedScopes('admin:servers'), [
-      'admin:servers', 'admin:server_state', 'servers', 'read:servers', 'delete:servers', 'read:users:name',
+      'admin:servers', 'admin:server_state', 'servers', 'read:servers', 'start:servers', 'delete:servers', 'read:users:name',
     ]);
   });
 
@@ -192,7 +193,7 @@ describe('parseScope / isValidScope', () => {
     for (const s of ['read:users', 'self', 'inherit', 'users!user', 'admin:servers!group=physics', 'access:servers!server']) {
       assert.ok(isValidScope(s), s);
     }
-    for (const s of ['all', 'read:user', 'read:users!group', 'read:users!team=x', 'read:users!user=', 'start:servers']) {
+    for (const s of ['all', 'read:user', 'read:users!group', 'read:users!team=x', 'read:users!user=', 'start:server']) {
       assert.ok(!isValidScope(s), s);
     }
   });
@@ -228,7 +229,7 @@ describe('expandScopes', () => {
   test('a server filter does not reach read:user* scopes', () => {
     assertScopes(expandScopes(['admin:servers!server=alice/gpu']), [
       'admin:servers!server=alice/gpu', 'admin:server_state!server=alice/gpu', 'servers!server=alice/gpu',
-      'read:servers!server=alice/gpu', 'delete:servers!server=alice/gpu',
+      'read:servers!server=alice/gpu', 'start:servers!server=alice/gpu', 'delete:servers!server=alice/gpu',
     ]);
     // JupyterHub drops even the scope itself: a user-model scope filtered by server means nothing
     assertScopes(expandScopes(['read:users:name!server=alice/']), []);
@@ -278,7 +279,7 @@ describe('expandScopes', () => {
 describe('resolveSelf and owner filters', () => {
   const aliceSelf = [
     'read:users', 'read:users:name', 'read:users:groups', 'users:shares', 'read:users:shares', 'read:shares',
-    'users:activity', 'read:users:activity', 'servers', 'delete:servers', 'read:servers', 'tokens', 'read:tokens',
+    'users:activity', 'read:users:activity', 'servers', 'start:servers', 'delete:servers', 'read:servers', 'tokens', 'read:tokens',
     'access:servers',
   ].map((s) => `${s}!user=alice`);
 

@@ -2,6 +2,7 @@
 import type { Kysely } from 'kysely';
 import type { Database, RoleRow } from '../schema.js';
 import type { AuthGeneration } from './generation.js';
+import { namesById } from './collect.js';
 
 export interface RoleSpec {
   name: string;
@@ -24,16 +25,14 @@ export class RoleRepo {
 
   /** Directly held role names of many users at once (for list endpoints). */
   async userRoleNamesFor(userIds: number[]): Promise<Map<number, string[]>> {
-    const out = new Map<number, string[]>();
-    if (userIds.length === 0) return out;
+    if (userIds.length === 0) return new Map();
     const rows = await this.db
       .selectFrom('user_roles')
       .innerJoin('roles', 'roles.id', 'user_roles.role_id')
-      .select(['user_roles.user_id', 'roles.name'])
+      .select(['user_roles.user_id as id', 'roles.name'])
       .where('user_roles.user_id', 'in', userIds)
       .execute();
-    for (const r of rows) out.set(r.user_id, [...(out.get(r.user_id) ?? []), r.name]);
-    return out;
+    return namesById(rows);
   }
 
   /** Scopes (as stored, unexpanded) of every role the user has directly or through a group. */

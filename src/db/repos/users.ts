@@ -4,6 +4,7 @@ import type { Kysely } from 'kysely';
 import type { Database, UserRow } from '../schema.js';
 import { isoNow } from '../time.js';
 import type { AuthGeneration } from './generation.js';
+import { namesById } from './collect.js';
 
 export interface UserListQuery {
   offset: number;
@@ -122,21 +123,15 @@ export class UserRepo {
 
   /** Group names for many users at once (for list endpoints). */
   async groupNamesFor(userIds: number[]): Promise<Map<number, string[]>> {
-    const out = new Map<number, string[]>();
-    if (userIds.length === 0) return out;
+    if (userIds.length === 0) return new Map();
     const rows = await this.db
       .selectFrom('user_groups')
       .innerJoin('groups', 'groups.id', 'user_groups.group_id')
-      .select(['user_groups.user_id', 'groups.name'])
+      .select(['user_groups.user_id as id', 'groups.name'])
       .where('user_groups.user_id', 'in', userIds)
       .orderBy('groups.name')
       .execute();
-    for (const r of rows) {
-      const list = out.get(r.user_id) ?? [];
-      list.push(r.name);
-      out.set(r.user_id, list);
-    }
-    return out;
+    return namesById(rows);
   }
 
   /** Names of the members of these groups. */

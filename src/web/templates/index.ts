@@ -8,3 +8,4 @@ export { spawnFormPage, type SpawnFormView } from './spawn-form.js';
 export { tokenPage, type TokenPageView, type TokenView, type OAuthGrantView } from './token.js';
 export { errorPage, type ErrorView } from './error.js';
 export { oauthConfirmPage, type OAuthConfirmView } from './oauth-authorize.js';
+export { acceptSharePage, type AcceptShareView } from './accept-share.js';
