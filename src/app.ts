@@ -122,14 +122,15 @@ export async function createHub(config: HubConfig, options: { log?: Logger } = {
   const oauth = new OAuthRepo(db);
   const groups = new GroupRepo(db, generation);
   const shares = new ShareRepo(db, generation);
-  const access = new AccessControl(roles, users, shares, generation);
+  const roleSpecs = new Map(mergeRoleSpecs(config).map((r) => [r.name, r]));
+  const access = new AccessControl(roles, users, shares, generation, { user: roleSpecs.get('user')!.scopes, admin: roleSpecs.get('admin')!.scopes });
   const sessions = new Sessions(secret, urls, config.cookie_max_age_days * 86400);
   const identity = new Identity({ tokens, users, roles, access, sessions, generation });
   const routes = new RouteTable();
   const spawner = createSpawner(config.spawner, dataDir, log.child({ component: 'spawner' }));
   const authenticator = createAuthenticator(config.authenticator);
   const policy = new AuthPolicy(config.authenticator);
-  const serverRole = DEFAULT_ROLES.find((r) => r.name === 'server')!;
+  const serverRole = roleSpecs.get('server')!;
   const lifecycle = new ServerLifecycle({
     config,
     urls,
@@ -160,12 +161,13 @@ export async function createHub(config: HubConfig, options: { log?: Logger } = {
   for (const name of policy.adminNames) await ensureUser(name);
   const serviceRunner = new ServiceRunner(config.services, { urls, tokens, roles, oauth, routes, log: log.child({ component: 'services' }) });
   await serviceRunner.register();
-  await roles.syncFromConfig(mergeRoleSpecs(config), async (name) => (await ensureUser(name)).id);
+  await roles.syncFromConfig([...roleSpecs.values()], async (name) => (await ensureUser(name)).id);
 
   let shutdownHandler: ((options: ShutdownOptions) => void) | undefined;
   const ctx: HubContext = {
     config, urls, log, users, servers, tokens, roles, groups, shares, oauth, access, identity, sessions, lifecycle, routes,
     authenticator, policy, services: config.services, ensureUser, startedAt: isoNow(),
+    servicePid: (name) => serviceRunner.pid(name),
     requestShutdown(options) {
       // After the reply is written: the caller gets its 202 before connections close.
       setImmediate(() => (shutdownHandler ? shutdownHandler(options) : void hub.close(options).catch((err: unknown) => log.error({ err }, 'error during shutdown'))));

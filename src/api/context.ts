@@ -42,6 +42,8 @@ export interface HubContext {
   /** Creates (or finds) a user, applying admin_users; used by login and POST /users. */
   ensureUser(name: string): Promise<UserRow>;
   startedAt: string;
+  /** The process id of a running managed service, 0 otherwise. */
+  servicePid(name: string): number;
   /** Asks the hub to shut down (POST /hub/api/shutdown); returns at once. */
   requestShutdown(options: ShutdownOptions): void;
 }

@@ -4,6 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import { GANYMEDE_VERSION, JUPYTERHUB_API_VERSION } from '../version.js';
 import { expandScopes } from '../rbac/scopes.js';
 import { HubError } from '../errors.js';
+import { tokenApiId } from '../db/repos/tokens.js';
 import { type HubContext, requireCaller, requireScope } from './context.js';
 import { userModels } from './users.js';
 import { serviceModel } from './services.js';
@@ -42,7 +43,12 @@ export function registerRootRoutes(app: FastifyInstance, ctx: HubContext): void 
     } else {
       model = await serviceModel(ctx, viewer, p.service.name);
     }
-    return { ...model, session_id: caller.token?.session_id ?? caller.sessionId ?? null, scopes: reported };
+    return {
+      ...model,
+      session_id: caller.token?.session_id ?? caller.sessionId ?? null,
+      scopes: reported,
+      token_id: caller.token ? tokenApiId(caller.token) : null,
+    };
   });
 
   app.post('/shutdown', async (req, reply) => {

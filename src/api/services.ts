@@ -18,7 +18,7 @@ export async function serviceModel(ctx: HubContext, caller: Caller, name: string
     url: svc?.url ?? '',
     prefix: svc?.url ? ctx.urls.service(name) : '',
     command: svc?.command ?? '',
-    pid: 0,
+    pid: ctx.servicePid(name),
     info: svc?.info ?? {},
     display: svc?.display ?? true,
   };

@@ -32,7 +32,7 @@ export const serviceSchema = z
     cwd: z.string().optional().describe('working directory of a managed service'),
     oauth_client_id: z.string().optional().describe('OAuth client id (default service-{name})'),
     oauth_redirect_uri: z.string().optional().describe('OAuth redirect URI (default {url path}/oauth_callback)'),
-    oauth_no_confirm: z.boolean().default(true).describe('skip the OAuth confirmation page for this service'),
+    oauth_no_confirm: z.boolean().default(false).describe('skip the OAuth confirmation page for this service (as JupyterHub, asked by default)'),
     display: z.boolean().default(true).describe('show the service on the home page'),
     info: z.record(z.string(), z.string()).default({}).describe('extra information shown in the service model'),
   })

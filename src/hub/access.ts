@@ -9,7 +9,6 @@ import type { ShareRepo } from '../db/repos/shares.js';
 import type { UserRepo } from '../db/repos/users.js';
 import type { TokenRow, UserRow } from '../db/schema.js';
 import type { AuthGeneration } from '../db/repos/generation.js';
-import { DEFAULT_ROLES } from '../rbac/roles.js';
 import { excessTokenScopes, expandScopes, intersectScopes, resolveSelf, resolveTokenScopes, type ScopeOwner } from '../rbac/scopes.js';
 
 export type Principal =
@@ -20,7 +19,6 @@ function ownerRef(p: Principal): ScopeOwner {
   return p.kind === 'user' ? { kind: 'user', name: p.user.name } : { kind: 'service', name: p.service.name };
 }
 
-const ROLE_SCOPES = new Map(DEFAULT_ROLES.map((r) => [r.name, r.scopes]));
 /** Entries kept per cache before it is emptied (a bound on memory, far above a site's active users). */
 const MAX_CACHED = 100_000;
 
@@ -34,6 +32,8 @@ export class AccessControl {
     private readonly users: UserRepo,
     private readonly shares: ShareRepo,
     private readonly generation: AuthGeneration,
+    /** Scopes of the roles every user (`user`) and every admin (`admin`) has, as configured (load_roles may redefine them). */
+    private readonly implicitRoles: { user: readonly string[]; admin: readonly string[] },
   ) {}
 
   /** The owner cache, emptied whenever roles, groups, admin flags or users changed. */
@@ -91,8 +91,8 @@ export class AccessControl {
     const key = `u:${user.id}:${user.admin}`;
     const hit = this.cache().get(key);
     if (hit) return hit;
-    const raw = [...(ROLE_SCOPES.get('user') ?? [])];
-    if (user.admin) raw.push(...(ROLE_SCOPES.get('admin') ?? []));
+    const raw = [...this.implicitRoles.user];
+    if (user.admin) raw.push(...this.implicitRoles.admin);
     const [fromRoles, shared] = await Promise.all([this.roles.scopesOfUser(user.id), this.shares.scopesFor(user.id)]);
     raw.push(...fromRoles);
     // Servers shared with the user or their groups (always filtered to one server: `access:servers!server=o/s`).

@@ -13,6 +13,7 @@ import { HubUrls } from '../hub/urls.js';
 import type { OAuthClientRow, UserRow } from '../db/schema.js';
 import { HubError } from '../errors.js';
 import { describeError } from '../http/errors.js';
+import { isExpired } from '../db/time.js';
 import { describeScope, expandScopes } from '../rbac/scopes.js';
 import { renderErrorPage, pageContext, redirectToLogin } from '../web/render.js';
 import { oauthConfirmPage } from '../web/templates/index.js';
@@ -77,12 +78,20 @@ export async function oauthPlugin(app: FastifyInstance, opts: { ctx: HubContext 
     return reply.redirect(location, 302);
   }
 
-  /** The user's own servers and services marked oauth_no_confirm skip the confirmation page. */
-  function needsConfirmation(client: OAuthClientRow, user: UserRow): boolean {
+  /**
+   * As JupyterHub: the user's own servers, services marked oauth_no_confirm, and clients the user
+   * already authorized for these scopes (an unexpired token) skip the confirmation page.
+   */
+  async function needsConfirmation(client: OAuthClientRow, user: UserRow, scopes: string[]): Promise<boolean> {
     const own = HubUrls.serverClientId(user.name);
     if (client.id === own || client.id.startsWith(`${own}-`)) return false;
     const svc = ctx.services.find((s) => (s.oauth_client_id ?? `service-${s.name}`) === client.id);
-    return !(svc?.oauth_no_confirm ?? false);
+    if (svc?.oauth_no_confirm) return false;
+    const authorized = new Set<string>();
+    for (const t of await ctx.tokens.forUser(user.id)) {
+      if (t.kind === 'oauth' && t.client_id === client.id && !isExpired(t.expires_at)) for (const s of JSON.parse(t.scopes) as string[]) authorized.add(s);
+    }
+    return !(authorized.size > 0 && scopes.every((s) => authorized.has(s)));
   }
 
   app.get<{ Querystring: AuthorizeParams }>('/authorize', async (req, reply) => {
@@ -90,7 +99,7 @@ export async function oauthPlugin(app: FastifyInstance, opts: { ctx: HubContext 
     if (!caller || caller.principal.kind !== 'user') return redirectToLogin(ctx, req, reply);
     const user = caller.principal.user;
     const { client, scopes } = await prepare(req, req.query, user);
-    if (!needsConfirmation(client, user)) return issueCode(reply, req, req.query, user, client, scopes);
+    if (!(await needsConfirmation(client, user, scopes))) return issueCode(reply, req, req.query, user, client, scopes);
     const pc = pageContext(ctx, req, reply, user);
     return reply.type('text/html').send(
       oauthConfirmPage(pc, {

@@ -24,6 +24,7 @@ test('a group admin manages the servers of their group only', { timeout: 240_000
           description: 'Teaches physics: manages the servers of the physics students',
           scopes: ['admin:servers!group=physics', 'read:users!group=physics', 'list:users!group=physics', 'access:servers!group=physics'],
           users: ['teacher'],
+          groups: ['physics-staff'],
         },
       ],
     },
@@ -47,6 +48,21 @@ test('a group admin manages the servers of their group only', { timeout: 240_000
     assert.deepEqual(alice.json.groups, ['physics']);
     assert.equal((await teacher('/users/bob')).status, 404, 'bob is hidden, not forbidden');
     assert.equal((await teacher('/groups/physics/users', 'POST', { users: ['bob'] })).status, 403, 'no right to change the group');
+  });
+
+  await t.test('a role given to a group reaches its members, and leaves with them', async () => {
+    assert.equal((await admin('/users/tina', 'POST')).status, 201);
+    const tinaToken = (await admin('/users/tina/tokens', 'POST', {})).json.token as string;
+    const asTina = () => hub.api('/users', { token: tinaToken });
+    assert.equal((await asTina()).status, 403, 'not yet in physics-staff');
+    assert.equal((await admin('/groups/physics-staff/users', 'POST', { users: ['tina'] })).status, 200);
+    const list = await asTina();
+    assert.equal(list.status, 200);
+    assert.deepEqual((list.json as Array<{ name: string }>).map((u) => u.name).sort(), ['alice', 'carol']);
+    const group = await admin('/groups/physics-staff');
+    assert.deepEqual(group.json.roles, ['physics-teacher']);
+    assert.equal((await admin('/groups/physics-staff/users', 'DELETE', { users: ['tina'] })).status, 200);
+    assert.equal((await asTina()).status, 403, 'leaving the group takes the role away at once');
   });
 
   await t.test('the teacher starts a physics student server, not a chemistry one', async () => {

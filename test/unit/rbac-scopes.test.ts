@@ -797,3 +797,13 @@ test('checks are cheap', () => {
   assert.equal(n, 100_000);
   assert.ok(ms < 2000, `${ms} ms for 100k checks`);
 });
+
+describe('docs/rbac.md', () => {
+  test('lists every scope with its description', async () => {
+    const { readFileSync } = await import('node:fs');
+    const doc = readFileSync(new URL('../../docs/rbac.md', import.meta.url), 'utf8');
+    for (const [name, def] of Object.entries(SCOPE_DEFINITIONS)) {
+      assert.ok(doc.includes(`| \`${name}\` | ${def.description} |`), `docs/rbac.md lacks the scope ${name} (regenerate its table from src/rbac/scope-definitions.ts)`);
+    }
+  });
+});
