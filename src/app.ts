@@ -20,6 +20,7 @@ import { TokenRepo } from './db/repos/tokens.js';
 import { RoleRepo, type RoleSpec } from './db/repos/roles.js';
 import { OAuthRepo } from './db/repos/oauth.js';
 import { GroupRepo } from './db/repos/groups.js';
+import { AuthStateStore } from './auth/auth-state.js';
 import { ShareRepo } from './db/repos/shares.js';
 import { AuthGeneration } from './db/repos/generation.js';
 import { isoNow } from './db/time.js';
@@ -128,8 +129,9 @@ export async function createHub(config: HubConfig, options: { log?: Logger } = {
   const identity = new Identity({ tokens, users, roles, access, sessions, generation });
   const routes = new RouteTable();
   const spawner = createSpawner(config.spawner, dataDir, log.child({ component: 'spawner' }));
-  const authenticator = createAuthenticator(config.authenticator);
+  const authenticator = createAuthenticator(config.authenticator, log.child({ component: 'auth' }));
   const policy = new AuthPolicy(config.authenticator);
+  const authState = AuthStateStore.create(config.authenticator.enable_auth_state, process.env.GANYMEDE_CRYPT_KEY, config.authenticator.auth_state_env);
   const serverRole = roleSpecs.get('server')!;
   const lifecycle = new ServerLifecycle({
     config,
@@ -142,6 +144,8 @@ export async function createHub(config: HubConfig, options: { log?: Logger } = {
     log: log.child({ component: 'servers' }),
     serverTokenScopes: (userName, serverName) => [...resolveServerFilter(serverRole.scopes, `${userName}/${serverName}`)],
     userGroups: (user) => access.userGroups(user),
+    authState: (user) => authState.read(user),
+    authStateEnv: (state) => authState.env(state),
   });
 
   const ensureUser = async (name: string) => {
@@ -166,8 +170,16 @@ export async function createHub(config: HubConfig, options: { log?: Logger } = {
   let shutdownHandler: ((options: ShutdownOptions) => void) | undefined;
   const ctx: HubContext = {
     config, urls, log, users, servers, tokens, roles, groups, shares, oauth, access, identity, sessions, lifecycle, routes,
-    authenticator, policy, services: config.services, ensureUser, startedAt: isoNow(),
+    authenticator, policy, authState, services: config.services, ensureUser, startedAt: isoNow(),
     servicePid: (name) => serviceRunner.pid(name),
+    async refreshAuthState(user) {
+      const state = authenticator.refresh ? authState.read(user) : null;
+      if (!state) return 'ok';
+      const result = await authenticator.refresh!(state);
+      if (result === 'expired') return 'expired';
+      if (result !== 'unchanged') await users.setAuthState(user.id, authState.encode(result.authState));
+      return 'ok';
+    },
     requestShutdown(options) {
       // After the reply is written: the caller gets its 202 before connections close.
       setImmediate(() => (shutdownHandler ? shutdownHandler(options) : void hub.close(options).catch((err: unknown) => log.error({ err }, 'error during shutdown'))));

@@ -2,6 +2,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import type { AuthPolicy, Authenticator } from '../auth/authenticator.js';
+import type { AuthStateStore } from '../auth/auth-state.js';
 import type { HubConfig, ServiceConfig } from '../config/schema.js';
 import type { OAuthRepo } from '../db/repos/oauth.js';
 import type { GroupRepo } from '../db/repos/groups.js';
@@ -39,6 +40,10 @@ export interface HubContext {
   authenticator: Authenticator;
   policy: AuthPolicy;
   services: ServiceConfig[];
+  /** auth_state, encrypted at rest (authenticator.enable_auth_state). */
+  authState: AuthStateStore;
+  /** Lets the authenticator refresh the user's auth_state (tokens about to expire); 'expired' means log in again. */
+  refreshAuthState(user: UserRow): Promise<'ok' | 'expired'>;
   /** Creates (or finds) a user, applying admin_users; used by login and POST /users. */
   ensureUser(name: string): Promise<UserRow>;
   startedAt: string;

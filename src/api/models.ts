@@ -50,7 +50,7 @@ export interface UserModelInput {
 }
 
 export function userModel(
-  ctx: Pick<HubContext, 'urls'>,
+  ctx: Pick<HubContext, 'urls' | 'authState'>,
   caller: Caller,
   input: UserModelInput,
   opts: { includeStoppedServers: boolean },
@@ -70,8 +70,9 @@ export function userModel(
     pending: def ? pending(def) : null,
     created: user.created,
     last_activity: user.last_activity,
-    auth_state: user.auth_state ? (JSON.parse(user.auth_state) as Json) : null,
   };
+  // Decrypted only for callers who may read it.
+  if (allowed.has('auth_state')) full.auth_state = ctx.authState.read(user) as Json;
   const model: Record<string, Json> = {};
   for (const k of Object.keys(full)) if (allowed.has(k)) model[k] = full[k]!;
   if (Object.keys(model).length === 0 && !allowed.has('servers')) return model;

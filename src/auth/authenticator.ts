@@ -13,7 +13,10 @@ export interface AuthResult {
   /** true/false sets the admin flag; undefined leaves it as it is (admin_users still apply). */
   admin?: boolean;
   authState?: JsonObject;
+  /** When set, the user's groups become exactly these (authenticators with manage_groups). */
   groups?: string[];
+  /** The authenticator's own allow rule admitted the user (e.g. allowed_groups): allowed_users need not list them. */
+  allowed?: boolean;
 }
 
 export interface LoginForm {
@@ -24,13 +27,33 @@ export interface LoginForm {
 
 /** What the hub offers to authenticators that log in through redirects. */
 export interface HubLogin {
+  /** Applies allow/block/admin rules, stores auth_state and groups, sets the login cookie, redirects to `next`. */
   completeLogin(req: FastifyRequest, reply: FastifyReply, result: AuthResult, next: string): Promise<void>;
+  /** Keeps a login's state (OAuth state, nonce, PKCE verifier, next) in a signed cookie for `maxAgeSeconds`. */
+  saveLoginState(req: FastifyRequest, reply: FastifyReply, value: string, maxAgeSeconds: number): void;
+  /** The state saved by saveLoginState, once; null when absent, expired or tampered with. */
+  takeLoginState(req: FastifyRequest, reply: FastifyReply): string | null;
+  /** An absolute URL of a hub path (e.g. 'oauth_callback') as the browser sees the hub (X-Forwarded-* honoured). */
+  publicHubUrl(req: FastifyRequest, path: string): string;
+  /** A checked local `next` path, or null. */
+  safeNext(next: unknown): string | null;
+  /** Shows the login page with an error (403), for a refused login. */
+  refuse(req: FastifyRequest, reply: FastifyReply, message: string): Promise<FastifyReply>;
 }
+
+/** Result of refreshing a user's auth_state (e.g. an OpenID Connect access token about to expire). */
+export type RefreshResult = { authState: JsonObject } | 'unchanged' | 'expired';
 
 export interface Authenticator {
   readonly kind: string;
   /** null: no login form (e.g. the null authenticator, or one that redirects at once). */
   readonly loginForm: { passwordRequired: boolean } | null;
+  /** Redirect-based kinds: the login page shows a button to this hub path (`label`), or goes there at once (`auto`). */
+  readonly loginRedirect?: { label: string; path: string; auto: boolean };
+  /** Refreshes auth_state before a server starts (JupyterHub's refresh_user); 'expired' sends the user to log in again. */
+  refresh?(authState: JsonObject): Promise<RefreshResult>;
+  /** Where to send the browser after the hub's logout (e.g. the identity provider's end-session URL), if anywhere. */
+  logoutUrl?(authState: JsonObject | null, req: FastifyRequest, hub: HubLogin): string | null;
   /** Checks a submitted login form; null means the credentials are wrong. */
   authenticate(form: LoginForm): Promise<AuthResult | null>;
   registerRoutes?(app: FastifyInstance, hub: HubLogin): void;
@@ -60,6 +83,10 @@ export class AuthPolicy {
 
   isAdmin(name: string): boolean {
     return this.admins.has(name);
+  }
+
+  isBlocked(name: string): boolean {
+    return this.blocked.has(name);
   }
 
   /** Allowed when not blocked, and either no allow list is set or the name is on it (admins always are). */

@@ -11,14 +11,17 @@ interface KeyDoc {
   nested: KeyDoc[];
   /** For lists of mappings (services, load_roles): the keys of one item. */
   itemKeys: KeyDoc[];
+  /** An optional section without a default (e.g. authenticator.oidc): absent unless configured. */
+  optionalSection: boolean;
 }
 
 type AnySchema = z.ZodType;
 
-function unwrap(schema: AnySchema): { inner: AnySchema; defaultValue: unknown; hasDefault: boolean } {
+function unwrap(schema: AnySchema): { inner: AnySchema; defaultValue: unknown; hasDefault: boolean; optional: boolean } {
   let inner = schema;
   let defaultValue: unknown;
   let hasDefault = false;
+  let optional = false;
   for (;;) {
     const def = (inner as unknown as { _zod: { def: { type: string; innerType?: AnySchema; defaultValue?: unknown } } })._zod.def;
     if (def.type === 'default') {
@@ -26,9 +29,10 @@ function unwrap(schema: AnySchema): { inner: AnySchema; defaultValue: unknown; h
       defaultValue = def.defaultValue;
       inner = def.innerType!;
     } else if (def.type === 'optional') {
+      optional = true;
       inner = def.innerType!;
     } else {
-      return { inner, defaultValue, hasDefault };
+      return { inner, defaultValue, hasDefault, optional };
     }
   }
 }
@@ -36,12 +40,13 @@ function unwrap(schema: AnySchema): { inner: AnySchema; defaultValue: unknown; h
 function describeObject(schema: z.ZodObject, prefix: string): KeyDoc[] {
   return Object.entries(schema.shape).map(([key, field]) => {
     const f = field as AnySchema;
-    const { inner, defaultValue, hasDefault } = unwrap(f);
+    const { inner, defaultValue, hasDefault, optional } = unwrap(f);
     const p = prefix ? `${prefix}.${key}` : key;
     const nested = inner instanceof z.ZodObject ? describeObject(inner, p) : [];
     const element = inner instanceof z.ZodArray ? (inner.element as AnySchema) : null;
     const itemKeys = element instanceof z.ZodObject ? describeObject(element, `${p}[]`) : [];
-    return { path: p, description: f.description ?? '', defaultValue, hasDefault, nested, itemKeys };
+    const optionalSection = optional && !hasDefault && inner instanceof z.ZodObject;
+    return { path: p, description: f.description ?? '', defaultValue, hasDefault, nested, itemKeys, optionalSection };
   });
 }
 
@@ -56,17 +61,19 @@ export function generateConfigYaml(): string {
     '# ${NAME} in a string is replaced by the environment variable NAME.',
     '',
   ];
-  const emit = (docs: KeyDoc[], indent: string): void => {
+  const emit = (docs: KeyDoc[], indent: string, commented = false): void => {
     for (const d of docs) {
       const key = d.path.split('.').pop()!;
       if (d.description) lines.push(`${indent}# ${d.description}`);
       if (d.nested.length > 0) {
-        lines.push(`${indent}${key}:`);
-        emit(d.nested, indent + '  ');
+        // An optional section is shown commented out, so the generated file does not switch it on.
+        const off = commented || d.optionalSection;
+        lines.push(`${indent}${off ? '# ' : ''}${key}:`);
+        emit(d.nested, indent + '  ', off);
       } else if (d.hasDefault) {
         // JSON is valid YAML and keeps lists and maps on one line.
         const value = typeof d.defaultValue === 'object' ? JSON.stringify(d.defaultValue) : stringify(d.defaultValue).trimEnd();
-        lines.push(`${indent}${key}: ${value}`);
+        lines.push(`${indent}${commented ? '# ' : ''}${key}: ${value}`);
         if (d.itemKeys.length > 0) {
           lines.push(`${indent}# each item of ${key}:`);
           d.itemKeys.forEach((k, i) => {

@@ -38,13 +38,51 @@ export const serviceSchema = z
   })
   .strict();
 
+export const oidcSchema = z
+  .object({
+    issuer: z.string().url().describe('the OpenID provider; its /.well-known/openid-configuration is read at start (Keycloak: https://HOST/realms/REALM)'),
+    client_id: z.string().min(1).describe('the client id registered at the provider'),
+    client_secret: z.string().min(1).describe('the client secret (use ${ENV} rather than writing it here)'),
+    callback_url: z.string().url().optional().describe("redirect URI registered at the provider (default: the hub's public URL + hub/oauth_callback)"),
+    scopes: z.array(z.string()).default(['openid', 'profile', 'email']).describe('scopes asked for; add the one that releases groups if the provider needs it'),
+    username_claim: z.string().default('preferred_username').describe('ID token or userinfo claim that becomes the user name'),
+    groups_claim: z.string().default('groups').describe('claim holding the list of groups (dots reach into objects, e.g. realm_access.roles)'),
+    allowed_groups: z.array(z.string()).default([]).describe('if not empty, only members of one of these groups may log in (besides allowed_users and admins)'),
+    admin_groups: z.array(z.string()).default([]).describe('members of these groups are admins'),
+    manage_groups: z.boolean().default(false).describe("make the user's hub groups those of the groups claim at every login"),
+    require_mfa: z.boolean().default(false).describe('accept a login only when the ID token proves a second factor (amr or acr below)'),
+    mfa_amr_values: z
+      .array(z.string())
+      .default(['mfa', 'otp', 'hwk', 'swk', 'sms', 'fido', 'face', 'fpt'])
+      .describe('amr values (RFC 8176) any of which proves a second factor'),
+    mfa_acr_values: z.array(z.string()).default([]).describe('acr values that prove a second factor (e.g. Keycloak LoA levels); also requested at login when set'),
+    login_service: z.string().default('OpenID Connect').describe('shown on the login button: "Sign in with …"'),
+    auto_login: z.boolean().default(false).describe('go to the provider at once instead of showing the login page'),
+    logout_redirect: z.boolean().default(false).describe("also end the session at the provider when logging out (its end_session_endpoint)"),
+    refresh_before_spawn: seconds(300, 'refresh the access token before a server starts when it expires within this many seconds'),
+    allow_http: z.boolean().default(false).describe('allow an http:// issuer (only for a provider on this machine, e.g. tests)'),
+  })
+  .strict();
+
 export const authenticatorSchema = z
   .object({
-    class: z.enum(['dummy', 'null']).default('dummy').describe('dummy: any name logs in (optionally with one shared password); null: no login form, API tokens only'),
+    class: z
+      .enum(['dummy', 'null', 'oidc'])
+      .default('dummy')
+      .describe('dummy: any name logs in (optionally with one shared password); null: no login form, API tokens only; oidc: OpenID Connect'),
     password: z.string().optional().describe('dummy: the shared password every user must type (none: any password)'),
     admin_users: stringList('users who are admins'),
     allowed_users: stringList('if not empty, only these users (and admins) may log in'),
     blocked_users: stringList('users who may never log in'),
+    oidc: oidcSchema.optional().describe('settings of class oidc'),
+    enable_auth_state: z
+      .boolean()
+      .default(false)
+      .describe('keep what the authenticator learned at login (tokens, groups) as auth_state, encrypted with GANYMEDE_CRYPT_KEY'),
+    auth_state_env: z
+      .record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an environment variable name'), z.string().min(1))
+      .default({})
+      .describe('environment variables for user servers from auth_state, e.g. {OIDC_ACCESS_TOKEN: access_token}'),
   })
   .strict();
 
@@ -107,3 +145,4 @@ export type ServiceConfig = z.output<typeof serviceSchema>;
 export type RoleConfig = z.output<typeof roleSchema>;
 export type SpawnerConfig = z.output<typeof spawnerSchema>;
 export type AuthenticatorConfig = z.output<typeof authenticatorSchema>;
+export type OidcConfig = z.output<typeof oidcSchema>;

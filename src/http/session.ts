@@ -56,6 +56,20 @@ export class Sessions {
     return res.valid && res.value ? res.value : null;
   }
 
+  /** A short-lived signed HttpOnly cookie under the hub's path (e.g. an OAuth login's state). */
+  setSigned(req: FastifyRequest, reply: FastifyReply, name: string, value: string, maxAgeSeconds: number): void {
+    reply.setCookie(name, value, { path: this.urls.hub, httpOnly: true, sameSite: 'lax', secure: this.secure(req), signed: true, maxAge: maxAgeSeconds });
+  }
+
+  /** The value of a signed cookie set with setSigned, removing it; null when absent or tampered with. */
+  takeSigned(req: FastifyRequest, reply: FastifyReply, name: string): string | null {
+    const raw = req.cookies[name];
+    if (!raw) return null;
+    reply.clearCookie(name, { path: this.urls.hub });
+    const res = req.unsignCookie(raw);
+    return res.valid && res.value ? res.value : null;
+  }
+
   clear(reply: FastifyReply): void {
     reply.clearCookie(LOGIN_COOKIE, { path: this.urls.hub });
     reply.clearCookie(SESSION_COOKIE, { path: this.urls.base });

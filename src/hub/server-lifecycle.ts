@@ -31,6 +31,10 @@ export interface LifecycleDeps {
   serverTokenScopes(userName: string, serverName: string): string[];
   /** The user's group names (cached by the caller; spawners may choose options or profiles by group). */
   userGroups(user: UserRow): Promise<string[]>;
+  /** The user's decrypted auth_state (null when auth_state is off or empty). */
+  authState(user: UserRow): JsonObject | null;
+  /** Environment variables taken from auth_state (authenticator.auth_state_env). */
+  authStateEnv(state: JsonObject | null): Record<string, string>;
 }
 
 export interface StartOutcome {
@@ -140,7 +144,11 @@ export class ServerLifecycle {
         redirectUri: `${prefix}oauth_callback`,
         allowedScopes: oauthAccessScopes(user.name, server.name),
       });
-      const env = buildServerEnv({ config: config.spawner, urls: this.d.urls, userName: user.name, serverName: server.name, apiToken: token, admin: user.admin === 1 });
+      const authState = this.d.authState(user);
+      const env = {
+        ...buildServerEnv({ config: config.spawner, urls: this.d.urls, userName: user.name, serverName: server.name, apiToken: token, admin: user.admin === 1 }),
+        ...this.d.authStateEnv(authState),
+      };
       const previousState = JSON.parse(server.spawner_state) as SpawnerState;
       const result = await this.d.spawner.start(
         {
@@ -151,6 +159,7 @@ export class ServerLifecycle {
           userOptions,
           resources: { memLimit: config.spawner.mem_limit, cpuLimit: config.spawner.cpu_limit },
           previousState,
+          authState,
         },
         {
           progress: (e) => channel.push(e),

@@ -44,6 +44,8 @@ export interface SpawnRequest {
   resources: ResourceLimits;
   /** State left from a previous run of this server (may be `{}`); spawners that keep e.g. a volume name reuse it. */
   previousState: SpawnerState;
+  /** The user's decrypted auth_state (e.g. per-user credentials a spawner needs); null when auth_state is off. */
+  authState: JsonObject | null;
 }
 
 /** What a spawner reports while it starts; the hub forwards events to the progress stream and persists state at once. */

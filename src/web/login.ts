@@ -15,12 +15,37 @@ export async function defaultNextUrl(ctx: HubContext, user: UserRow): Promise<st
   return `${ctx.urls.hub}spawn`;
 }
 
+const LOGIN_STATE_COOKIE = 'ganymede-login-state';
+
 export function createHubLogin(ctx: HubContext): HubLogin {
   return {
+    saveLoginState(req, reply, value, maxAgeSeconds) {
+      ctx.sessions.setSigned(req, reply, LOGIN_STATE_COOKIE, value, maxAgeSeconds);
+    },
+    takeLoginState(req, reply) {
+      return ctx.sessions.takeSigned(req, reply, LOGIN_STATE_COOKIE);
+    },
+    publicHubUrl(req, path) {
+      return `${req.protocol}://${req.host}${ctx.urls.hub}${path}`;
+    },
+    safeNext(next) {
+      return safeNext(ctx, next);
+    },
+    async refuse(req, reply, message) {
+      ctx.log.warn({ reason: message }, 'login refused');
+      return reply
+        .code(403)
+        .type('text/html; charset=utf-8')
+        .send(loginPage(pageContext(ctx, req, reply, null), { next: '', error: message, passwordRequired: false, redirect: loginRedirectView(ctx, '') }));
+    },
     async completeLogin(req: FastifyRequest, reply: FastifyReply, result: AuthResult, next: string): Promise<void> {
       const name = normalizeUsername(result.name);
-      if (!ctx.policy.isAllowed(name)) throw new HubError(403, `User ${name} is not allowed to use this hub`);
+      const allowed = result.allowed ? !ctx.policy.isBlocked(name) : ctx.policy.isAllowed(name);
+      if (!allowed) throw new HubError(403, `User ${name} is not allowed to use this hub`);
       let user = await ctx.ensureUser(name);
+      // auth_state is replaced at every login (JupyterHub does the same): it holds the latest tokens.
+      if (ctx.authState.enabled) await ctx.users.setAuthState(user.id, ctx.authState.encode(result.authState));
+      if (result.groups) await ctx.groups.setUserGroups(user.id, [...new Set(result.groups)]);
       if (result.admin !== undefined && (result.admin ? 1 : 0) !== user.admin && !ctx.policy.isAdmin(name)) {
         await ctx.users.update(user.id, { admin: result.admin });
         user = (await ctx.users.byId(user.id))!;
@@ -35,15 +60,32 @@ export function createHubLogin(ctx: HubContext): HubLogin {
 
 type LoginQuery = { next?: string };
 
+/** The "Sign in with …" button of redirect-based authenticators, if any. */
+function loginRedirectView(ctx: HubContext, next: string): { label: string; href: string } | undefined {
+  const r = ctx.authenticator.loginRedirect;
+  return r && { label: r.label, href: `${ctx.urls.hub}${r.path}${next ? `?next=${encodeURIComponent(next)}` : ''}` };
+}
+
 export function registerLoginRoutes(app: FastifyInstance, ctx: HubContext, hubLogin: HubLogin): void {
   const show = (req: FastifyRequest, reply: FastifyReply, status: number, opts: { username?: string; error?: string }) => {
     const form = ctx.authenticator.loginForm;
-    if (!form) throw new HubError(404, 'This hub has no login page: use an API token');
+    const redirect = ctx.authenticator.loginRedirect;
+    if (!form && !redirect) throw new HubError(404, 'This hub has no login page: use an API token');
     const next = safeNext(ctx, (req.query as LoginQuery).next) ?? '';
+    if (!form && redirect?.auto && status === 200) return reply.redirect(loginRedirectView(ctx, next)!.href, 302);
     return reply
       .code(status)
       .type('text/html; charset=utf-8')
-      .send(loginPage(pageContext(ctx, req, reply, null), { next, username: opts.username, error: opts.error, passwordRequired: form.passwordRequired }));
+      .send(
+        loginPage(pageContext(ctx, req, reply, null), {
+          next,
+          username: opts.username,
+          error: opts.error,
+          passwordRequired: form?.passwordRequired ?? false,
+          form: form !== null,
+          redirect: loginRedirectView(ctx, next),
+        }),
+      );
   };
 
   app.get<{ Querystring: LoginQuery }>('/login', async (req, reply) => {
@@ -70,9 +112,13 @@ export function registerLoginRoutes(app: FastifyInstance, ctx: HubContext, hubLo
 
   app.get('/logout', async (req, reply) => {
     const sid = ctx.sessions.existingSessionId(req);
+    const caller = await ctx.identity.byCookie(req);
     // OAuth tokens handed to servers during this session stop working at logout.
     if (sid) await ctx.tokens.deleteSession(sid);
     ctx.sessions.clear(reply);
-    return reply.redirect(ctx.authenticator.loginForm ? `${ctx.urls.hub}login` : ctx.urls.base, 302);
+    const state = caller?.principal.kind === 'user' ? ctx.authState.read(caller.principal.user) : null;
+    const away = caller ? ctx.authenticator.logoutUrl?.(state, req, hubLogin) : null;
+    if (away) return reply.redirect(away, 302);
+    return reply.redirect(ctx.authenticator.loginForm || ctx.authenticator.loginRedirect ? `${ctx.urls.hub}login` : ctx.urls.base, 302);
   });
 }

@@ -55,6 +55,7 @@ function spawnRequest(name: string, env: Record<string, string> = {}, serverName
     userOptions: {},
     resources: {},
     previousState: {},
+    authState: null,
   };
 }
 

@@ -71,6 +71,21 @@ export class GroupRepo {
     this.generation.bump();
   }
 
+  /** Makes a user's groups exactly `names` (authenticators that manage groups); creates missing groups. */
+  async setUserGroups(userId: number, names: string[]): Promise<void> {
+    await this.db.transaction().execute(async (tx) => {
+      if (names.length) {
+        await tx.insertInto('groups').values(names.map((name) => ({ name, properties: '{}' }))).onConflict((oc) => oc.column('name').doNothing()).execute();
+      }
+      await tx.deleteFrom('user_groups').where('user_id', '=', userId).execute();
+      if (names.length) {
+        const ids = await tx.selectFrom('groups').select('id').where('name', 'in', names).execute();
+        await tx.insertInto('user_groups').values(ids.map((g) => ({ user_id: userId, group_id: g.id }))).execute();
+      }
+    });
+    this.generation.bump();
+  }
+
   async setProperties(id: number, properties: Record<string, unknown>): Promise<void> {
     await this.db.updateTable('groups').set({ properties: JSON.stringify(properties) }).where('id', '=', id).execute();
   }

@@ -96,6 +96,11 @@ export class UserRepo {
       .execute();
   }
 
+  /** Replaces the stored (encrypted) auth_state; null clears it. */
+  async setAuthState(id: number, stored: string | null): Promise<void> {
+    await this.db.updateTable('users').set({ auth_state: stored }).where('id', '=', id).execute();
+  }
+
   async rotateCookieId(id: number): Promise<void> {
     await this.db.updateTable('users').set({ cookie_id: randomUUID() }).where('id', '=', id).execute();
     this.generation.bump();

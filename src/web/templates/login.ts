@@ -11,6 +11,10 @@ export type LoginView = {
   passwordRequired: boolean;
   /** Plain text shown above the form (escaped, not HTML). */
   announcement?: string;
+  /** false: no user name/password form (redirect-based authenticators only). Default true. */
+  form?: boolean;
+  /** A "Sign in with …" button (OpenID Connect, GitHub, SAML). */
+  redirect?: { label: string; href: string };
 };
 
 export function loginPage(ctx: PageContext, view: LoginView): string {
@@ -19,7 +23,8 @@ export function loginPage(ctx: PageContext, view: LoginView): string {
   <h1 id="login-title">Sign in</h1>
   ${view.announcement && html`<div class="alert alert-info">${view.announcement}</div>`}
   ${view.error && errorAlert(view.error, 'login-error')}
-  <form method="post" action="${action}" class="stack">
+  ${view.redirect && html`<a id="login_redirect" class="btn btn-primary btn-block" href="${view.redirect.href}">${view.redirect.label}</a>`}
+  ${view.form !== false && html`<form method="post" action="${action}" class="stack">
     ${xsrfField(ctx)}
     <div class="field">
       <label for="username_input">Username</label>
@@ -30,7 +35,7 @@ export function loginPage(ctx: PageContext, view: LoginView): string {
       <input id="password_input" name="password" type="password" autocomplete="current-password"${view.passwordRequired && html` required`}>
     </div>
     <button id="login_submit" type="submit" class="btn btn-primary btn-block">Sign in</button>
-  </form>
+  </form>`}
 </section>`;
   return page(ctx, 'Sign in', body);
 }
