@@ -3,7 +3,7 @@
 #
 # Usage: scripts/install-system-deps.sh [GROUP...]     GROUP is `run` (the default) or `test`
 #   run   what `make start` needs: the real single-user server (jupyterhub-singleuser) with a Python kernel
-#   test  run + Chromium for the browser tests + the sqlite3 CLI + a C compiler for bench/
+#   test  run + Chromium for the browser tests + the sqlite3 CLI + a C compiler for bench/ + slapd
 set -euo pipefail
 
 # jupyterhub provides /usr/bin/jupyterhub-singleuser. python3-notebook (the server it extends) and
@@ -14,7 +14,9 @@ RUN_PACKAGES=(jupyterhub python3-notebook python3-ipykernel git curl ca-certific
 # leaves headless Chromium with no fonts for text in pages and screenshots.
 # gcc and libc6-dev compile the benchmark's mock user server (bench/mock/mock-server.c); the
 # quick benchmark runs in `make test`.
-TEST_PACKAGES=(chromium fonts-liberation sqlite3 gcc libc6-dev)
+# slapd and ldap-utils: the LDAP authenticator's tests start their own slapd (test/helpers/slapd.ts);
+# the system instance the package sets up is not used.
+TEST_PACKAGES=(chromium fonts-liberation sqlite3 gcc libc6-dev slapd ldap-utils)
 
 usage() {
   echo "usage: $0 [run|test]..." >&2

@@ -10,7 +10,11 @@ async function start(configFile: string | undefined): Promise<void> {
   const { config, file } = loadConfig(configFile);
   // Loaded on demand so that generate-config needs none of the hub's modules.
   const { createHub } = await import('./app.js');
-  const hub = await createHub(config);
+  const hub = await createHub(config).catch((err: unknown) => {
+    // Checks that need more than the schema (e.g. a section the chosen class requires) name the file too.
+    if (err instanceof ConfigError && file) throw new ConfigError(`${file}: ${err.message}`);
+    throw err;
+  });
   let stopping = false;
   const stop = (reason: string, options: { servers?: boolean } = {}) => {
     if (stopping) return;

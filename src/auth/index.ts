@@ -6,6 +6,7 @@ import { type Authenticator, normalizeUsername } from './authenticator.js';
 import { DummyAuthenticator } from './dummy.js';
 import { NullAuthenticator } from './null.js';
 import { OidcAuthenticator } from './oidc.js';
+import { LdapAuthenticator } from './ldap.js';
 
 export function createAuthenticator(config: AuthenticatorConfig, log: Logger): Authenticator {
   switch (config.class) {
@@ -16,5 +17,19 @@ export function createAuthenticator(config: AuthenticatorConfig, log: Logger): A
     case 'oidc':
       if (!config.oidc) throw new ConfigError('authenticator.oidc: required when authenticator.class is oidc (issuer, client_id, client_secret)');
       return new OidcAuthenticator(config.oidc, new Set([...config.allowed_users, ...config.admin_users].map(normalizeUsername)), log);
+    case 'ldap': {
+      const ldap = config.ldap;
+      if (!ldap) throw new ConfigError('authenticator.ldap: required when authenticator.class is ldap (server_url and bind_dn_template or lookup_dn)');
+      if (ldap.lookup_dn && !ldap.user_search_base) throw new ConfigError('authenticator.ldap.user_search_base: required with lookup_dn: true');
+      if (!ldap.lookup_dn && ldap.bind_dn_template.length === 0) {
+        throw new ConfigError('authenticator.ldap.bind_dn_template: give at least one template, or set lookup_dn: true');
+      }
+      try {
+        new RegExp(ldap.valid_username_regex);
+      } catch {
+        throw new ConfigError(`authenticator.ldap.valid_username_regex: not a valid regular expression: ${ldap.valid_username_regex}`);
+      }
+      return new LdapAuthenticator(ldap, log);
+    }
   }
 }

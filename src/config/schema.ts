@@ -64,17 +64,43 @@ export const oidcSchema = z
   })
   .strict();
 
+export const ldapSchema = z
+  .object({
+    server_url: z
+      .string()
+      .regex(/^ldaps?:\/\/[^/]+\/?$/, 'ldap://host[:port] or ldaps://host[:port]')
+      .describe('the directory server, ldap://host:389 or ldaps://host:636'),
+    start_tls: z.boolean().default(false).describe('upgrade an ldap:// connection with StartTLS before binding'),
+    tls_verify: z.boolean().default(true).describe("check the server's certificate (ldaps:// and StartTLS)"),
+    tls_ca_file: z.string().optional().describe('PEM file of the CA that signed the server certificate (default: the system CAs)'),
+    bind_dn_template: z
+      .array(z.string().includes('{username}', { message: 'must contain {username}' }))
+      .default([])
+      .describe('DNs to bind as, tried in order, e.g. uid={username},ou=people,dc=example,dc=org'),
+    lookup_dn: z.boolean().default(false).describe("find the user's DN by searching user_search_base instead of bind_dn_template"),
+    user_search_base: z.string().optional().describe('lookup_dn: where users are searched, e.g. ou=people,dc=example,dc=org'),
+    user_attribute: z.string().default('uid').describe('lookup_dn: the attribute that holds the login name (uid, sAMAccountName)'),
+    lookup_dn_search_user: z.string().optional().describe('lookup_dn: DN of the account that searches (default: anonymous)'),
+    lookup_dn_search_password: z.string().optional().describe('lookup_dn: its password (use ${ENV})'),
+    allowed_groups: z.array(z.string()).default([]).describe('if not empty, only members of one of these group DNs may log in (member, uniqueMember or memberUid)'),
+    valid_username_regex: z.string().default('^[a-z][.a-z0-9_-]*$').describe('login names must match this (after lower-casing); others are refused before any LDAP request'),
+    auth_state_attributes: z.array(z.string()).default([]).describe("the user's attributes kept in auth_state (e.g. mail, uidNumber)"),
+    timeout: seconds(10, 'seconds to wait for the directory server'),
+  })
+  .strict();
+
 export const authenticatorSchema = z
   .object({
     class: z
-      .enum(['dummy', 'null', 'oidc'])
+      .enum(['dummy', 'null', 'oidc', 'ldap'])
       .default('dummy')
-      .describe('dummy: any name logs in (optionally with one shared password); null: no login form, API tokens only; oidc: OpenID Connect'),
+      .describe('dummy: any name logs in (optionally with one shared password); null: no login form, API tokens only; oidc: OpenID Connect; ldap: an LDAP directory'),
     password: z.string().optional().describe('dummy: the shared password every user must type (none: any password)'),
     admin_users: stringList('users who are admins'),
     allowed_users: stringList('if not empty, only these users (and admins) may log in'),
     blocked_users: stringList('users who may never log in'),
     oidc: oidcSchema.optional().describe('settings of class oidc'),
+    ldap: ldapSchema.optional().describe('settings of class ldap'),
     enable_auth_state: z
       .boolean()
       .default(false)
@@ -146,3 +172,4 @@ export type RoleConfig = z.output<typeof roleSchema>;
 export type SpawnerConfig = z.output<typeof spawnerSchema>;
 export type AuthenticatorConfig = z.output<typeof authenticatorSchema>;
 export type OidcConfig = z.output<typeof oidcSchema>;
+export type LdapConfig = z.output<typeof ldapSchema>;

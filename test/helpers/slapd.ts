@@ -1,0 +1,121 @@
+/**
+ * A real OpenLDAP server for tests: Debian's `slapd` with a config of our own (slapd.conf, an mdb
+ * database in a temporary directory) on a free loopback port, loaded with `slapadd` before it starts.
+ * The directory has people under ou=people and groups of both kinds sites use: groupOfNames
+ * (member: DN) and posixGroup (memberUid: name).
+ */
+import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { freePort } from './ports.js';
+import { tempDir } from './tmp.js';
+
+export const LDAP_BASE = 'dc=example,dc=org';
+export const LDAP_ADMIN = { dn: `cn=admin,${LDAP_BASE}`, password: 'admin-secret' };
+/** A read-only account for search-then-bind. */
+export const LDAP_READER = { dn: `cn=reader,${LDAP_BASE}`, password: 'reader-secret' };
+
+export interface LdapPerson {
+  uid: string;
+  password: string;
+  mail?: string;
+}
+
+export interface TestLdap {
+  url: string;
+  stop(): Promise<void>;
+}
+
+function ldif(people: LdapPerson[], groups: Record<string, string[]>, posixGroups: Record<string, string[]>): string {
+  const entries = [
+    `dn: ${LDAP_BASE}\nobjectClass: dcObject\nobjectClass: organization\ndc: example\no: Example`,
+    `dn: ou=people,${LDAP_BASE}\nobjectClass: organizationalUnit\nou: people`,
+    `dn: ou=groups,${LDAP_BASE}\nobjectClass: organizationalUnit\nou: groups`,
+    `dn: ${LDAP_READER.dn}\nobjectClass: simpleSecurityObject\nobjectClass: organizationalRole\ncn: reader\nuserPassword: ${LDAP_READER.password}`,
+    ...people.map(
+      (p) =>
+        `dn: uid=${p.uid},ou=people,${LDAP_BASE}\nobjectClass: inetOrgPerson\nuid: ${p.uid}\ncn: ${p.uid}\nsn: ${p.uid}\n` +
+        `mail: ${p.mail ?? `${p.uid}@example.org`}\nuserPassword: ${p.password}`,
+    ),
+    ...Object.entries(groups).map(
+      ([cn, members]) => `dn: cn=${cn},ou=groups,${LDAP_BASE}\nobjectClass: groupOfNames\ncn: ${cn}\n` + members.map((m) => `member: uid=${m},ou=people,${LDAP_BASE}`).join('\n'),
+    ),
+    ...Object.entries(posixGroups).map(
+      ([cn, members], i) => `dn: cn=${cn},ou=groups,${LDAP_BASE}\nobjectClass: posixGroup\ncn: ${cn}\ngidNumber: ${5000 + i}\n` + members.map((m) => `memberUid: ${m}`).join('\n'),
+    ),
+  ];
+  return entries.join('\n\n') + '\n';
+}
+
+function waitForPort(port: number, proc: ChildProcess, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  return new Promise((resolve, reject) => {
+    const attempt = () => {
+      if (proc.exitCode !== null) return reject(new Error(`slapd exited with ${proc.exitCode}`));
+      const socket = net.connect(port, '127.0.0.1');
+      socket.once('connect', () => {
+        socket.destroy();
+        resolve();
+      });
+      socket.once('error', () => {
+        socket.destroy();
+        if (Date.now() > deadline) reject(new Error('slapd did not listen in time'));
+        else setTimeout(attempt, 50);
+      });
+    };
+    attempt();
+  });
+}
+
+export async function startSlapd(people: LdapPerson[], groups: Record<string, string[]>, posixGroups: Record<string, string[]> = {}): Promise<TestLdap> {
+  const tmp = await tempDir('ganymede-slapd-');
+  const dir = tmp.path;
+  const dbDir = path.join(dir, 'db');
+  mkdirSync(dbDir);
+  const conf = path.join(dir, 'slapd.conf');
+  writeFileSync(
+    conf,
+    [
+      ...['core', 'cosine', 'inetorgperson', 'nis'].map((s) => `include /etc/ldap/schema/${s}.schema`),
+      'modulepath /usr/lib/ldap',
+      'moduleload back_mdb',
+      `pidfile ${path.join(dir, 'slapd.pid')}`,
+      'database mdb',
+      `suffix "${LDAP_BASE}"`,
+      `rootdn "${LDAP_ADMIN.dn}"`,
+      `rootpw ${LDAP_ADMIN.password}`,
+      `directory ${dbDir}`,
+      'access to attrs=userPassword by self read by anonymous auth by * none',
+      'access to * by * read',
+      '',
+    ].join('\n'),
+  );
+  const data = path.join(dir, 'data.ldif');
+  writeFileSync(data, ldif(people, groups, posixGroups));
+  execFileSync('slapadd', ['-f', conf, '-l', data], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const port = await freePort();
+  // -d 0: stay in the foreground (a child of the test), logging nothing
+  const proc = spawn('slapd', ['-f', conf, '-h', `ldap://127.0.0.1:${port}/`, '-d', '0'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  proc.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
+  try {
+    await waitForPort(port, proc, 10_000);
+  } catch (err) {
+    proc.kill('SIGKILL');
+    throw new Error(`${(err as Error).message}: ${stderr.slice(-2000)}`);
+  }
+  process.once('exit', () => proc.kill('SIGKILL'));
+  return {
+    url: `ldap://127.0.0.1:${port}`,
+    stop: async () => {
+      if (proc.exitCode === null) {
+        await new Promise<void>((resolve) => {
+          proc.once('exit', () => resolve());
+          proc.kill('SIGTERM');
+        });
+      }
+      await tmp.cleanup();
+    },
+  };
+}
