@@ -7,6 +7,7 @@ import { DummyAuthenticator } from './dummy.js';
 import { NullAuthenticator } from './null.js';
 import { OidcAuthenticator } from './oidc.js';
 import { LdapAuthenticator } from './ldap.js';
+import { PamAuthenticator } from './pam.js';
 
 export function createAuthenticator(config: AuthenticatorConfig, log: Logger): Authenticator {
   switch (config.class) {
@@ -31,5 +32,7 @@ export function createAuthenticator(config: AuthenticatorConfig, log: Logger): A
       }
       return new LdapAuthenticator(ldap, log);
     }
+    case 'pam':
+      return new PamAuthenticator(config.pam, log);
   }
 }

@@ -89,18 +89,31 @@ export const ldapSchema = z
   })
   .strict();
 
+export const pamSchema = z
+  .object({
+    service: z.string().default('login').describe('the PAM service (a file in /etc/pam.d)'),
+    allowed_groups: z.array(z.string()).default([]).describe('if not empty, only members of one of these Unix groups may log in'),
+    admin_groups: z.array(z.string()).default([]).describe('members of these Unix groups are admins'),
+    check_account: z.boolean().default(true).describe('also ask PAM whether the account is valid (expired, locked)'),
+    python: z.string().default('/usr/bin/python3').describe('the Python that runs the PAM check (needs python3-pamela, which the jupyterhub package brings)'),
+  })
+  .strict();
+
 export const authenticatorSchema = z
   .object({
     class: z
-      .enum(['dummy', 'null', 'oidc', 'ldap'])
+      .enum(['dummy', 'null', 'oidc', 'ldap', 'pam'])
       .default('dummy')
-      .describe('dummy: any name logs in (optionally with one shared password); null: no login form, API tokens only; oidc: OpenID Connect; ldap: an LDAP directory'),
+      .describe(
+        "dummy: any name logs in (optionally with one shared password); null: no login form, API tokens only; oidc: OpenID Connect; ldap: an LDAP directory; pam: this machine's Unix accounts",
+      ),
     password: z.string().optional().describe('dummy: the shared password every user must type (none: any password)'),
     admin_users: stringList('users who are admins'),
     allowed_users: stringList('if not empty, only these users (and admins) may log in'),
     blocked_users: stringList('users who may never log in'),
     oidc: oidcSchema.optional().describe('settings of class oidc'),
     ldap: ldapSchema.optional().describe('settings of class ldap'),
+    pam: pamSchema.default(pamSchema.parse({})).describe('settings of class pam'),
     enable_auth_state: z
       .boolean()
       .default(false)
@@ -173,3 +186,4 @@ export type SpawnerConfig = z.output<typeof spawnerSchema>;
 export type AuthenticatorConfig = z.output<typeof authenticatorSchema>;
 export type OidcConfig = z.output<typeof oidcSchema>;
 export type LdapConfig = z.output<typeof ldapSchema>;
+export type PamConfig = z.output<typeof pamSchema>;
