@@ -8,6 +8,12 @@ import { NullAuthenticator } from './null.js';
 import { OidcAuthenticator } from './oidc.js';
 import { LdapAuthenticator } from './ldap.js';
 import { PamAuthenticator } from './pam.js';
+import { GithubAuthenticator } from './github.js';
+
+/** allowed_users and admin_users, normalised: redirect authenticators let them in whatever their groups. */
+function listed(config: AuthenticatorConfig): Set<string> {
+  return new Set([...config.allowed_users, ...config.admin_users].map(normalizeUsername));
+}
 
 export function createAuthenticator(config: AuthenticatorConfig, log: Logger): Authenticator {
   switch (config.class) {
@@ -17,7 +23,7 @@ export function createAuthenticator(config: AuthenticatorConfig, log: Logger): A
       return new NullAuthenticator();
     case 'oidc':
       if (!config.oidc) throw new ConfigError('authenticator.oidc: required when authenticator.class is oidc (issuer, client_id, client_secret)');
-      return new OidcAuthenticator(config.oidc, new Set([...config.allowed_users, ...config.admin_users].map(normalizeUsername)), log);
+      return new OidcAuthenticator(config.oidc, listed(config), log);
     case 'ldap': {
       const ldap = config.ldap;
       if (!ldap) throw new ConfigError('authenticator.ldap: required when authenticator.class is ldap (server_url and bind_dn_template or lookup_dn)');
@@ -34,5 +40,8 @@ export function createAuthenticator(config: AuthenticatorConfig, log: Logger): A
     }
     case 'pam':
       return new PamAuthenticator(config.pam, log);
+    case 'github':
+      if (!config.github) throw new ConfigError('authenticator.github: required when authenticator.class is github (client_id, client_secret)');
+      return new GithubAuthenticator(config.github, listed(config), log);
   }
 }

@@ -4,8 +4,7 @@
  * userinfo endpoint); group rules; a second-factor requirement checked on the ID token's `amr`/`acr`;
  * the tokens kept in auth_state and refreshed before a server starts; optional logout at the provider.
  *
- * Routes (as JupyterHub's OAuthenticator): `GET <hub>/oauth_login?next=…` starts a login,
- * `GET <hub>/oauth_callback` finishes it.
+ * The redirect flow itself (routes, state, PKCE) is `oauth-flow.ts`.
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import * as client from 'openid-client';
@@ -13,16 +12,7 @@ import type { Logger } from 'pino';
 import type { OidcConfig } from '../config/schema.js';
 import type { JsonObject } from '../spawners/spawner.js';
 import { type AuthResult, type Authenticator, type HubLogin, type RefreshResult, isValidUsername, normalizeUsername } from './authenticator.js';
-
-/** How long a started login may take at the provider. */
-const LOGIN_STATE_SECONDS = 600;
-
-interface LoginState {
-  state: string;
-  nonce: string;
-  verifier: string;
-  next: string;
-}
+import { registerRedirectLogin, type Tokens } from './oauth-flow.js';
 
 /** A claim by path (`realm_access.roles`) from a claims object. */
 export function claimAt(claims: Record<string, unknown>, path: string): unknown {
@@ -83,60 +73,26 @@ export class OidcAuthenticator implements Authenticator {
   }
 
   registerRoutes(app: FastifyInstance, hub: HubLogin): void {
-    const callbackUrl = (req: FastifyRequest) => this.config.callback_url ?? hub.publicHubUrl(req, 'oauth_callback');
-
-    app.get<{ Querystring: { next?: string } }>('/oauth_login', async (req, reply) => {
-      const provider = await this.provider();
-      const login: LoginState = {
-        state: client.randomState(),
-        nonce: client.randomNonce(),
-        verifier: client.randomPKCECodeVerifier(),
-        next: hub.safeNext(req.query.next) ?? '',
-      };
-      const params: Record<string, string> = {
-        redirect_uri: callbackUrl(req),
-        scope: this.config.scopes.join(' '),
-        state: login.state,
-        nonce: login.nonce,
-        code_challenge: await client.calculatePKCECodeChallenge(login.verifier),
-        code_challenge_method: 'S256',
-      };
-      if (this.config.require_mfa && this.config.mfa_acr_values.length) params.acr_values = this.config.mfa_acr_values.join(' ');
-      hub.saveLoginState(req, reply, JSON.stringify(login), LOGIN_STATE_SECONDS);
-      return reply.redirect(client.buildAuthorizationUrl(provider, params).href, 302);
-    });
-
-    app.get<{ Querystring: Record<string, string> }>('/oauth_callback', async (req, reply) => {
-      const saved = hub.takeLoginState(req, reply);
-      if (!saved) return hub.refuse(req, reply, 'The login took too long or was started in another browser. Please sign in again.');
-      const login = JSON.parse(saved) as LoginState;
-      if (req.query.error) {
-        return hub.refuse(req, reply, `The identity provider refused the login: ${req.query.error_description ?? req.query.error}`);
-      }
-      const provider = await this.provider();
-      const current = new URL(callbackUrl(req));
-      current.search = new URL(req.url, 'http://x').search;
-      let tokens: client.TokenEndpointResponse & client.TokenEndpointResponseHelpers;
-      try {
-        tokens = await client.authorizationCodeGrant(provider, current, {
-          pkceCodeVerifier: login.verifier,
-          expectedState: login.state,
-          expectedNonce: login.nonce,
-          idTokenExpected: true,
-        });
-      } catch (err) {
-        this.log.warn({ err: (err as Error).message }, 'OpenID Connect code exchange failed');
-        return hub.refuse(req, reply, 'The login could not be completed with the identity provider. Please sign in again.');
-      }
-      const outcome = await this.resultFor(provider, tokens);
-      if (typeof outcome === 'string') return hub.refuse(req, reply, outcome);
-      await hub.completeLogin(req, reply, outcome, login.next);
-      return reply;
-    });
+    registerRedirectLogin(
+      app,
+      hub,
+      {
+        name: 'the identity provider',
+        callbackUrl: this.config.callback_url,
+        idTokenExpected: true,
+        configuration: () => this.provider(),
+        authorizationParams: () => ({
+          scope: this.config.scopes.join(' '),
+          ...(this.config.require_mfa && this.config.mfa_acr_values.length ? { acr_values: this.config.mfa_acr_values.join(' ') } : {}),
+        }),
+        resultFor: (provider, tokens) => this.resultFor(provider, tokens),
+      },
+      this.log,
+    );
   }
 
   /** The login's result, or the reason it is refused. */
-  private async resultFor(provider: client.Configuration, tokens: client.TokenEndpointResponse & client.TokenEndpointResponseHelpers): Promise<AuthResult | string> {
+  private async resultFor(provider: client.Configuration, tokens: Tokens): Promise<AuthResult | string> {
     const idClaims = (tokens.claims() ?? {}) as Record<string, unknown>;
     let claims: Record<string, unknown> = idClaims;
     // Providers often leave groups or the user name out of the ID token: ask userinfo then.
@@ -198,7 +154,7 @@ export class OidcAuthenticator implements Authenticator {
 }
 
 /** auth_state for a token response: tokens, when the access token expires (epoch seconds), and the claims. */
-function tokenState(tokens: client.TokenEndpointResponse & client.TokenEndpointResponseHelpers, claims: Record<string, unknown>): JsonObject {
+function tokenState(tokens: Tokens, claims: Record<string, unknown>): JsonObject {
   const expiresIn = tokens.expiresIn();
   return {
     access_token: tokens.access_token,

@@ -89,6 +89,25 @@ export const ldapSchema = z
   })
   .strict();
 
+export const githubSchema = z
+  .object({
+    client_id: z.string().min(1).describe('the OAuth app client id'),
+    client_secret: z.string().min(1).describe('the OAuth app client secret (use ${ENV})'),
+    callback_url: z.string().url().optional().describe("the app's callback URL (default: the hub's public URL + hub/oauth_callback)"),
+    allowed_organizations: z
+      .array(z.string().regex(/^[A-Za-z0-9-]+(:[A-Za-z0-9_.-]+)?$/, 'org or org:team-slug'))
+      .default([])
+      .describe('if not empty, only members of one of these organizations (org) or teams (org:team-slug) may log in'),
+    scopes: z.array(z.string()).default(['read:user']).describe('scopes asked for (read:org is added when allowed_organizations is set)'),
+    authorize_url: z.string().url().default('https://github.com/login/oauth/authorize').describe('GitHub Enterprise: https://HOST/login/oauth/authorize'),
+    token_url: z.string().url().default('https://github.com/login/oauth/access_token').describe('GitHub Enterprise: https://HOST/login/oauth/access_token'),
+    api_url: z.string().url().default('https://api.github.com').describe('GitHub Enterprise: https://HOST/api/v3'),
+    login_service: z.string().default('GitHub').describe('shown on the login button: "Sign in with …"'),
+    auto_login: z.boolean().default(false).describe('go to GitHub at once instead of showing the login page'),
+    allow_http: z.boolean().default(false).describe('allow http:// endpoints (only for a stand-in on this machine, e.g. tests)'),
+  })
+  .strict();
+
 export const pamSchema = z
   .object({
     service: z.string().default('login').describe('the PAM service (a file in /etc/pam.d)'),
@@ -102,10 +121,10 @@ export const pamSchema = z
 export const authenticatorSchema = z
   .object({
     class: z
-      .enum(['dummy', 'null', 'oidc', 'ldap', 'pam'])
+      .enum(['dummy', 'null', 'oidc', 'ldap', 'pam', 'github'])
       .default('dummy')
       .describe(
-        "dummy: any name logs in (optionally with one shared password); null: no login form, API tokens only; oidc: OpenID Connect; ldap: an LDAP directory; pam: this machine's Unix accounts",
+        "dummy: any name logs in (optionally with one shared password); null: no login form, API tokens only; oidc: OpenID Connect; ldap: an LDAP directory; pam: this machine's Unix accounts; github: GitHub OAuth",
       ),
     password: z.string().optional().describe('dummy: the shared password every user must type (none: any password)'),
     admin_users: stringList('users who are admins'),
@@ -114,6 +133,7 @@ export const authenticatorSchema = z
     oidc: oidcSchema.optional().describe('settings of class oidc'),
     ldap: ldapSchema.optional().describe('settings of class ldap'),
     pam: pamSchema.default(pamSchema.parse({})).describe('settings of class pam'),
+    github: githubSchema.optional().describe('settings of class github'),
     enable_auth_state: z
       .boolean()
       .default(false)
@@ -187,3 +207,4 @@ export type AuthenticatorConfig = z.output<typeof authenticatorSchema>;
 export type OidcConfig = z.output<typeof oidcSchema>;
 export type LdapConfig = z.output<typeof ldapSchema>;
 export type PamConfig = z.output<typeof pamSchema>;
+export type GithubConfig = z.output<typeof githubSchema>;
