@@ -7,6 +7,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { AuthenticatorConfig } from '../config/schema.js';
 import type { JsonObject } from '../spawners/spawner.js';
+import type { PageContext } from '../web/templates/layout.js';
 
 export interface AuthResult {
   name: string;
@@ -17,6 +18,22 @@ export interface AuthResult {
   groups?: string[];
   /** The authenticator's own allow rule admitted the user (e.g. allowed_groups): allowed_users need not list them. */
   allowed?: boolean;
+  /** A hub path the person must visit first (e.g. two-factor enrolment), instead of `next`. */
+  firstVisit?: string;
+}
+
+/** A login refused with a reason worth telling the person (locked account, wrong second factor). */
+export interface AuthRefusal {
+  refused: string;
+}
+
+/** What the login form shows besides user name and password. */
+export interface LoginFormOptions {
+  passwordRequired: boolean;
+  /** An optional field for a two-factor code (name `otp`). */
+  otpField?: boolean;
+  /** A hub path where people create an account (shown as a link). */
+  signupPath?: string;
 }
 
 export interface LoginForm {
@@ -39,6 +56,14 @@ export interface HubLogin {
   safeNext(next: unknown): string | null;
   /** Shows the login page with an error (403), for a refused login. */
   refuse(req: FastifyRequest, reply: FastifyReply, message: string): Promise<FastifyReply>;
+  /** The logged-in user of the browser (login cookie), or null. */
+  currentUser(req: FastifyRequest): Promise<{ id: number; name: string; admin: boolean } | null>;
+  /** True when a form post carries the session's XSRF token. */
+  checkXsrf(req: FastifyRequest): boolean;
+  /** Sends a hub page: `render` gets the page context (user, XSRF token, URLs) and returns the HTML document. */
+  sendPage(req: FastifyRequest, reply: FastifyReply, render: (ctx: PageContext) => string, status?: number): Promise<FastifyReply>;
+  /** Sends the browser to the login page, coming back to this URL afterwards. */
+  toLogin(req: FastifyRequest, reply: FastifyReply): FastifyReply;
 }
 
 /** Result of refreshing a user's auth_state (e.g. an OpenID Connect access token about to expire). */
@@ -47,15 +72,17 @@ export type RefreshResult = { authState: JsonObject } | 'unchanged' | 'expired';
 export interface Authenticator {
   readonly kind: string;
   /** null: no login form (e.g. the null authenticator, or one that redirects at once). */
-  readonly loginForm: { passwordRequired: boolean } | null;
+  readonly loginForm: LoginFormOptions | null;
   /** Redirect-based kinds: the login page shows a button to this hub path (`label`), or goes there at once (`auto`). */
   readonly loginRedirect?: { label: string; path: string; auto: boolean };
   /** Refreshes auth_state before a server starts (JupyterHub's refresh_user); 'expired' sends the user to log in again. */
   refresh?(authState: JsonObject): Promise<RefreshResult>;
   /** Where to send the browser after the hub's logout (e.g. the identity provider's end-session URL), if anywhere. */
   logoutUrl?(authState: JsonObject | null, req: FastifyRequest, hub: HubLogin): string | null;
-  /** Checks a submitted login form; null means the credentials are wrong. */
-  authenticate(form: LoginForm): Promise<AuthResult | null>;
+  /** Checks a submitted login form; null means the credentials are wrong (a refusal says more). */
+  authenticate(form: LoginForm): Promise<AuthResult | AuthRefusal | null>;
+  /** Links the authenticator adds to the navigation bar for this user (e.g. account approval for admins). */
+  navLinks?(user: { name: string; admin: boolean }): Array<{ label: string; path: string }>;
   registerRoutes?(app: FastifyInstance, hub: HubLogin): void;
 }
 

@@ -9,13 +9,22 @@ import { OidcAuthenticator } from './oidc.js';
 import { LdapAuthenticator } from './ldap.js';
 import { PamAuthenticator } from './pam.js';
 import { GithubAuthenticator } from './github.js';
+import { NativeAuthenticator } from './native/native.js';
+import type { Kysely } from 'kysely';
+import type { Database } from '../db/schema.js';
 
 /** allowed_users and admin_users, normalised: redirect authenticators let them in whatever their groups. */
 function listed(config: AuthenticatorConfig): Set<string> {
   return new Set([...config.allowed_users, ...config.admin_users].map(normalizeUsername));
 }
 
-export function createAuthenticator(config: AuthenticatorConfig, log: Logger): Authenticator {
+/** What some authenticators need from the hub: its database (native accounts) and cookie secret (key derivation). */
+export interface AuthenticatorDeps {
+  db: Kysely<Database>;
+  cookieSecret: Buffer;
+}
+
+export function createAuthenticator(config: AuthenticatorConfig, log: Logger, deps: AuthenticatorDeps): Authenticator {
   switch (config.class) {
     case 'dummy':
       return new DummyAuthenticator(config);
@@ -40,6 +49,8 @@ export function createAuthenticator(config: AuthenticatorConfig, log: Logger): A
     }
     case 'pam':
       return new PamAuthenticator(config.pam, log);
+    case 'native':
+      return new NativeAuthenticator(config.native, deps.db, deps.cookieSecret, new Set(config.admin_users.map(normalizeUsername)), log);
     case 'github':
       if (!config.github) throw new ConfigError('authenticator.github: required when authenticator.class is github (client_id, client_secret)');
       return new GithubAuthenticator(config.github, listed(config), log);

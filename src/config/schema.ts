@@ -108,6 +108,18 @@ export const githubSchema = z
   })
   .strict();
 
+export const nativeSchema = z
+  .object({
+    signup: z.boolean().default(true).describe('let people create accounts at /hub/signup'),
+    require_approval: z.boolean().default(true).describe('new accounts wait until an admin approves them at /hub/authorize (admin_users need not)'),
+    password_min_length: z.number().int().min(8).default(10).describe('shortest password accepted'),
+    lockout_attempts: z.number().int().positive().default(5).describe('failed logins in a row that lock an account'),
+    lockout_minutes: z.number().positive().default(10).describe('how long a locked account stays locked'),
+    require_mfa: z.boolean().default(false).describe('every user must set up a TOTP second factor before using the hub'),
+    totp_issuer: z.string().default('Ganymede').describe('the name authenticator apps show for this hub'),
+  })
+  .strict();
+
 export const pamSchema = z
   .object({
     service: z.string().default('login').describe('the PAM service (a file in /etc/pam.d)'),
@@ -121,10 +133,10 @@ export const pamSchema = z
 export const authenticatorSchema = z
   .object({
     class: z
-      .enum(['dummy', 'null', 'oidc', 'ldap', 'pam', 'github'])
+      .enum(['dummy', 'null', 'oidc', 'ldap', 'pam', 'github', 'native'])
       .default('dummy')
       .describe(
-        "dummy: any name logs in (optionally with one shared password); null: no login form, API tokens only; oidc: OpenID Connect; ldap: an LDAP directory; pam: this machine's Unix accounts; github: GitHub OAuth",
+        "dummy: any name logs in (optionally with one shared password); null: no login form, API tokens only; oidc: OpenID Connect; ldap: an LDAP directory; pam: this machine's Unix accounts; github: GitHub OAuth; native: accounts kept by the hub, with TOTP",
       ),
     password: z.string().optional().describe('dummy: the shared password every user must type (none: any password)'),
     admin_users: stringList('users who are admins'),
@@ -134,6 +146,7 @@ export const authenticatorSchema = z
     ldap: ldapSchema.optional().describe('settings of class ldap'),
     pam: pamSchema.default(pamSchema.parse({})).describe('settings of class pam'),
     github: githubSchema.optional().describe('settings of class github'),
+    native: nativeSchema.default(nativeSchema.parse({})).describe('settings of class native'),
     enable_auth_state: z
       .boolean()
       .default(false)
@@ -208,3 +221,4 @@ export type OidcConfig = z.output<typeof oidcSchema>;
 export type LdapConfig = z.output<typeof ldapSchema>;
 export type PamConfig = z.output<typeof pamSchema>;
 export type GithubConfig = z.output<typeof githubSchema>;
+export type NativeConfig = z.output<typeof nativeSchema>;

@@ -154,6 +154,26 @@ export interface ShareCodesTable {
   last_exchanged_at: string | null;
 }
 
+export type NativeAccountStatus = 'pending' | 'approved' | 'rejected';
+
+/** An account of the `native` authenticator. */
+export interface NativeAccountsTable {
+  id: Generated<number>;
+  /** The user name (normalised), as in users.name once the person has logged in. */
+  name: string;
+  /** argon2id. */
+  password_hash: string;
+  status: NativeAccountStatus;
+  created: string;
+  failed_logins: Generated<number>;
+  locked_until: string | null;
+  /** TOTP secret, encrypted (gcm1:…); set at enrolment, active once totp_enabled. */
+  totp_secret: string | null;
+  totp_enabled: Generated<number>;
+  /** JSON string[] of SHA-256 hashes of unused recovery codes. */
+  recovery_codes: Generated<string>;
+}
+
 export interface KvTable {
   key: string;
   value: string;
@@ -174,6 +194,7 @@ export interface Database {
   oauth_codes: OAuthCodesTable;
   shares: SharesTable;
   share_codes: ShareCodesTable;
+  native_accounts: NativeAccountsTable;
   kv: KvTable;
 }
 
@@ -186,4 +207,5 @@ export type GroupRow = Selectable<GroupsTable>;
 export type RoleRow = Selectable<RolesTable>;
 export type ShareRow = Selectable<SharesTable>;
 export type ShareCodeRow = Selectable<ShareCodesTable>;
+export type NativeAccountRow = Selectable<NativeAccountsTable>;
 export type OAuthClientRow = Selectable<OAuthClientsTable>;

@@ -6,7 +6,7 @@ import { normalizeUsername } from '../auth/authenticator.js';
 import type { UserRow } from '../db/schema.js';
 import { HubError } from '../errors.js';
 import { loginPage } from './templates/index.js';
-import { pageContext, safeNext } from './render.js';
+import { pageContext, redirectToLogin, safeNext } from './render.js';
 
 /** Where a person goes after logging in when no `next` was given: their server (starting it), as JupyterHub's redirect_to_server. */
 export async function defaultNextUrl(ctx: HubContext, user: UserRow): Promise<string> {
@@ -31,6 +31,23 @@ export function createHubLogin(ctx: HubContext): HubLogin {
     safeNext(next) {
       return safeNext(ctx, next);
     },
+    async currentUser(req) {
+      const caller = await ctx.identity.byCookie(req);
+      if (caller?.principal.kind !== 'user') return null;
+      const u = caller.principal.user;
+      return { id: u.id, name: u.name, admin: u.admin === 1 };
+    },
+    checkXsrf(req) {
+      return ctx.sessions.checkXsrf(req);
+    },
+    async sendPage(req, reply, render, status = 200) {
+      const caller = await ctx.identity.byCookie(req);
+      const user = caller?.principal.kind === 'user' ? caller.principal.user : null;
+      return reply.code(status).type('text/html; charset=utf-8').header('Cache-Control', 'no-store').send(render(pageContext(ctx, req, reply, user)));
+    },
+    toLogin(req, reply) {
+      return redirectToLogin(ctx, req, reply);
+    },
     async refuse(req, reply, message) {
       ctx.log.warn({ reason: message }, 'login refused');
       return reply
@@ -53,6 +70,11 @@ export function createHubLogin(ctx: HubContext): HubLogin {
       ctx.sessions.sessionId(req, reply);
       ctx.sessions.setLogin(req, reply, user.cookie_id);
       ctx.log.info({ user: user.name }, 'user logged in');
+      if (result.firstVisit) {
+        const after = safeNext(ctx, next);
+        await reply.redirect(`${ctx.urls.hub}${result.firstVisit}${after ? `?next=${encodeURIComponent(after)}` : ''}`, 302);
+        return;
+      }
       await reply.redirect(safeNext(ctx, next) ?? (await defaultNextUrl(ctx, user)), 302);
     },
   };
@@ -67,7 +89,7 @@ function loginRedirectView(ctx: HubContext, next: string): { label: string; href
 }
 
 export function registerLoginRoutes(app: FastifyInstance, ctx: HubContext, hubLogin: HubLogin): void {
-  const show = (req: FastifyRequest, reply: FastifyReply, status: number, opts: { username?: string; error?: string }) => {
+  const show = (req: FastifyRequest, reply: FastifyReply, status: number, opts: { username?: string; error?: string; info?: string }) => {
     const form = ctx.authenticator.loginForm;
     const redirect = ctx.authenticator.loginRedirect;
     if (!form && !redirect) throw new HubError(404, 'This hub has no login page: use an API token');
@@ -83,6 +105,8 @@ export function registerLoginRoutes(app: FastifyInstance, ctx: HubContext, hubLo
           error: opts.error,
           passwordRequired: form?.passwordRequired ?? false,
           form: form !== null,
+          otpField: form?.otpField ?? false,
+          signupHref: form?.signupPath ? `${ctx.urls.hub}${form.signupPath}` : undefined,
           redirect: loginRedirectView(ctx, next),
         }),
       );
@@ -102,6 +126,10 @@ export function registerLoginRoutes(app: FastifyInstance, ctx: HubContext, hubLo
     const body = (req.body ?? {}) as Record<string, string>;
     const username = typeof body.username === 'string' ? body.username : '';
     const result = await ctx.authenticator.authenticate({ ...body, username, password: typeof body.password === 'string' ? body.password : '' });
+    if (result && 'refused' in result) {
+      ctx.log.warn({ user: username.slice(0, 100), reason: result.refused }, 'login refused');
+      return show(req, reply, 403, { username, error: result.refused });
+    }
     if (!result || !ctx.policy.isAllowed(normalizeUsername(result.name))) {
       ctx.log.warn({ user: username.slice(0, 100) }, 'failed login');
       return show(req, reply, 403, { username, error: 'Invalid username or password' });

@@ -12,6 +12,7 @@ export function pageContext(ctx: HubContext, req: FastifyRequest, reply: Fastify
     user: user ? { name: user.name, admin: user.admin === 1 } : null,
     xsrfToken: ctx.sessions.xsrfToken(sid),
     staticUrl: (p: string) => `${ctx.urls.hub}static/${p}`,
+    navLinks: user ? ctx.authenticator.navLinks?.({ name: user.name, admin: user.admin === 1 }) : undefined,
   };
 }
 

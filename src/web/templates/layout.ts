@@ -9,6 +9,8 @@ export type PageContext = {
   xsrfToken: string;
   /** URL of a file of src/web/static, e.g. staticUrl('ganymede.css') */
   staticUrl(path: string): string;
+  /** More navigation links (e.g. from the authenticator: account approval, two-factor settings); paths under hub/. */
+  navLinks?: Array<{ label: string; path: string }>;
 };
 
 function navBar(ctx: PageContext): SafeHtml {
@@ -20,6 +22,7 @@ function navBar(ctx: PageContext): SafeHtml {
     html`<ul class="nav-links">
       <li><a href="${hubPath(ctx, 'home')}">Home</a></li>
       <li><a href="${hubPath(ctx, 'token')}">Token</a></li>
+      ${(ctx.navLinks ?? []).map((l) => html`<li><a href="${ctx.baseUrl}hub/${l.path}">${l.label}</a></li>`)}
     </ul>
     <div class="nav-user">
       <span class="user-name" title="Signed in as ${user.name}">${user.name}</span>

@@ -15,6 +15,10 @@ export type LoginView = {
   form?: boolean;
   /** A "Sign in with …" button (OpenID Connect, GitHub, SAML). */
   redirect?: { label: string; href: string };
+  /** An optional two-factor code field. */
+  otpField?: boolean;
+  /** A link to create an account. */
+  signupHref?: string;
 };
 
 export function loginPage(ctx: PageContext, view: LoginView): string {
@@ -34,8 +38,14 @@ export function loginPage(ctx: PageContext, view: LoginView): string {
       <label for="password_input">Password${!view.passwordRequired && html` <span class="muted">(optional)</span>`}</label>
       <input id="password_input" name="password" type="password" autocomplete="current-password"${view.passwordRequired && html` required`}>
     </div>
+    ${view.otpField &&
+    html`<div class="field">
+      <label for="otp_input">Two-factor code <span class="muted">(if you turned it on)</span></label>
+      <input id="otp_input" name="otp" inputmode="numeric" autocomplete="one-time-code">
+    </div>`}
     <button id="login_submit" type="submit" class="btn btn-primary btn-block">Sign in</button>
   </form>`}
+  ${view.signupHref && html`<p>No account yet? <a id="signup_link" href="${view.signupHref}">Create one</a></p>`}
 </section>`;
   return page(ctx, 'Sign in', body);
 }

@@ -1,0 +1,183 @@
+/**
+ * Accounts kept by the hub (`native` authenticator): sign-up with password rules, approval by an
+ * admin, argon2id password hashes, lock-out after repeated failures, and TOTP second factors with
+ * one-time recovery codes. TOTP secrets are stored encrypted with a key derived from the hub's cookie
+ * secret; recovery codes only as SHA-256 hashes.
+ */
+import { createHash, hkdfSync, randomBytes, timingSafeEqual } from 'node:crypto';
+import argon2 from 'argon2';
+import type { Kysely } from 'kysely';
+import * as OTPAuth from 'otpauth';
+import type { NativeConfig } from '../../config/schema.js';
+import type { Database, NativeAccountRow } from '../../db/schema.js';
+import { isoNow } from '../../db/time.js';
+import { AuthStateCrypt } from '../crypt.js';
+
+export type LoginCheck =
+  | { ok: true; account: NativeAccountRow; usedRecoveryCode: boolean }
+  | { ok: false; reason: 'credentials' | 'pending' | 'rejected' | 'code'; message: string }
+  | { ok: false; reason: 'locked'; message: string };
+
+const NAME = /^[a-z0-9][a-z0-9._-]{0,63}$/;
+const RECOVERY_CODES = 8;
+
+function sha256(s: string): string {
+  return createHash('sha256').update(s).digest('hex');
+}
+
+export class NativeAccounts {
+  private readonly crypt: AuthStateCrypt;
+
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly config: NativeConfig,
+    cookieSecret: Buffer,
+    private readonly issuer: string,
+  ) {
+    // A key of its own for TOTP secrets, derived from the cookie secret the hub already keeps private.
+    this.crypt = new AuthStateCrypt([Buffer.from(hkdfSync('sha256', cookieSecret, Buffer.alloc(0), 'ganymede native totp', 32))]);
+  }
+
+  byName(name: string): Promise<NativeAccountRow | undefined> {
+    return this.db.selectFrom('native_accounts').selectAll().where('name', '=', name).executeTakeFirst();
+  }
+
+  /** Problems with a new password, empty when it is acceptable. */
+  passwordProblems(name: string, password: string): string[] {
+    const problems: string[] = [];
+    if (password.length < this.config.password_min_length) problems.push(`The password needs at least ${this.config.password_min_length} characters.`);
+    if (password.length > 1024) problems.push('The password is too long (1024 characters at most).');
+    if (name && password.toLowerCase().includes(name)) problems.push('The password must not contain the user name.');
+    if (new Set(password).size < 4) problems.push('The password needs more different characters.');
+    return problems;
+  }
+
+  /** Creates an account; `approved` for admins and when approval is off. Throws a message for the form. */
+  async signUp(name: string, password: string, approved: boolean): Promise<NativeAccountRow> {
+    if (!NAME.test(name)) throw new Error('User names are 1 to 64 lower-case letters, digits, ".", "_" or "-", starting with a letter or digit.');
+    const problems = this.passwordProblems(name, password);
+    if (problems.length) throw new Error(problems.join(' '));
+    if (await this.byName(name)) throw new Error(`The name ${name} is taken.`);
+    const hash = await argon2.hash(password, { type: argon2.argon2id });
+    return this.db
+      .insertInto('native_accounts')
+      .values({ name, password_hash: hash, status: approved ? 'approved' : 'pending', created: isoNow(), locked_until: null, totp_secret: null })
+      .returningAll()
+      .executeTakeFirstOrThrow();
+  }
+
+  /**
+   * Checks a login. Failures count towards the lock-out (wrong password or wrong code); a locked
+   * account is refused without checking anything, so guessing while locked gains nothing.
+   */
+  async checkLogin(name: string, password: string, code: string): Promise<LoginCheck> {
+    const account = await this.byName(name);
+    const credentials = { ok: false as const, reason: 'credentials' as const, message: 'Invalid username or password' };
+    if (!account) {
+      await argon2.hash(password || 'x', { type: argon2.argon2id }); // same time as a real check
+      return credentials;
+    }
+    if (account.locked_until && Date.parse(account.locked_until) > Date.now()) {
+      const minutes = Math.ceil((Date.parse(account.locked_until) - Date.now()) / 60_000);
+      return { ok: false, reason: 'locked', message: `This account is locked after too many failed logins. Try again in ${minutes} minute${minutes === 1 ? '' : 's'}.` };
+    }
+    if (!(await argon2.verify(account.password_hash, password))) return this.fail(account, credentials);
+    if (account.status === 'pending') return { ok: false, reason: 'pending', message: 'Your account is waiting for an administrator to approve it.' };
+    if (account.status === 'rejected') return { ok: false, reason: 'rejected', message: 'Your account was not approved.' };
+    let usedRecoveryCode = false;
+    if (account.totp_enabled) {
+      const given = code.replace(/\s+/g, '');
+      if (!given) return this.fail(account, { ok: false, reason: 'code', message: 'Enter the code from your authenticator app.' });
+      if (!this.totpValid(account, given)) {
+        if (!(await this.useRecoveryCode(account, given))) return this.fail(account, { ok: false, reason: 'code', message: 'Wrong two-factor code.' });
+        usedRecoveryCode = true;
+      }
+    }
+    await this.db.updateTable('native_accounts').set({ failed_logins: 0, locked_until: null }).where('id', '=', account.id).execute();
+    return { ok: true, account, usedRecoveryCode };
+  }
+
+  private async fail(account: NativeAccountRow, result: LoginCheck): Promise<LoginCheck> {
+    const failures = account.failed_logins + 1;
+    const lock = failures >= this.config.lockout_attempts;
+    await this.db
+      .updateTable('native_accounts')
+      .set({ failed_logins: lock ? 0 : failures, locked_until: lock ? new Date(Date.now() + this.config.lockout_minutes * 60_000).toISOString() : null })
+      .where('id', '=', account.id)
+      .execute();
+    if (lock) return { ok: false, reason: 'locked', message: `Too many failed logins: this account is locked for ${this.config.lockout_minutes} minutes.` };
+    return result;
+  }
+
+  async setStatus(name: string, status: 'approved' | 'rejected'): Promise<boolean> {
+    const res = await this.db.updateTable('native_accounts').set({ status }).where('name', '=', name).executeTakeFirst();
+    return Number(res.numUpdatedRows) > 0;
+  }
+
+  async setPassword(name: string, password: string): Promise<void> {
+    const problems = this.passwordProblems(name, password);
+    if (problems.length) throw new Error(problems.join(' '));
+    const hash = await argon2.hash(password, { type: argon2.argon2id });
+    await this.db.updateTable('native_accounts').set({ password_hash: hash, failed_logins: 0, locked_until: null }).where('name', '=', name).execute();
+  }
+
+  async verifyPassword(account: NativeAccountRow, password: string): Promise<boolean> {
+    return argon2.verify(account.password_hash, password);
+  }
+
+  list(): Promise<NativeAccountRow[]> {
+    return this.db.selectFrom('native_accounts').selectAll().orderBy('created').execute();
+  }
+
+  // --- TOTP -------------------------------------------------------------------------------------
+
+  private totp(name: string, secret: string): OTPAuth.TOTP {
+    return new OTPAuth.TOTP({ issuer: this.issuer, label: name, algorithm: 'SHA1', digits: 6, period: 30, secret: OTPAuth.Secret.fromBase32(secret) });
+  }
+
+  private totpValid(account: NativeAccountRow, code: string): boolean {
+    if (!account.totp_secret || !/^\d{6}$/.test(code)) return false;
+    const secret = String(this.crypt.decrypt(account.totp_secret).secret);
+    return this.totp(account.name, secret).validate({ token: code, window: 1 }) !== null;
+  }
+
+  /** Starts (or restarts) enrolment: a new secret, not active until confirmed. Returns the otpauth:// URI and the secret. */
+  async beginTotp(account: NativeAccountRow): Promise<{ uri: string; secret: string }> {
+    const secret = new OTPAuth.Secret({ size: 20 }).base32;
+    await this.db
+      .updateTable('native_accounts')
+      .set({ totp_secret: this.crypt.encrypt({ secret }), totp_enabled: 0 })
+      .where('id', '=', account.id)
+      .execute();
+    return { uri: this.totp(account.name, secret).toString(), secret };
+  }
+
+  /** The pending secret's URI, for showing the QR code again. */
+  pendingTotp(account: NativeAccountRow): { uri: string; secret: string } | null {
+    if (!account.totp_secret || account.totp_enabled) return null;
+    const secret = String(this.crypt.decrypt(account.totp_secret).secret);
+    return { uri: this.totp(account.name, secret).toString(), secret };
+  }
+
+  /** Confirms enrolment with a code from the app; returns the recovery codes (shown once), or null for a wrong code. */
+  async confirmTotp(account: NativeAccountRow, code: string): Promise<string[] | null> {
+    if (!this.totpValid(account, code.replace(/\s+/g, ''))) return null;
+    const codes = Array.from({ length: RECOVERY_CODES }, () => randomBytes(5).toString('hex').replace(/(.{5})/, '$1-'));
+    await this.db
+      .updateTable('native_accounts')
+      .set({ totp_enabled: 1, recovery_codes: JSON.stringify(codes.map(sha256)) })
+      .where('id', '=', account.id)
+      .execute();
+    return codes;
+  }
+
+  private async useRecoveryCode(account: NativeAccountRow, code: string): Promise<boolean> {
+    const hashes = JSON.parse(account.recovery_codes) as string[];
+    const given = Buffer.from(sha256(code.toLowerCase()));
+    const index = hashes.findIndex((h) => timingSafeEqual(Buffer.from(h), given));
+    if (index < 0) return false;
+    hashes.splice(index, 1);
+    await this.db.updateTable('native_accounts').set({ recovery_codes: JSON.stringify(hashes) }).where('id', '=', account.id).execute();
+    return true;
+  }
+}
