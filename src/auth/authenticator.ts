@@ -34,6 +34,8 @@ export interface LoginFormOptions {
   otpField?: boolean;
   /** A hub path where people create an account (shown as a link). */
   signupPath?: string;
+  /** A "Site password" field (name `shared_password`), for authenticator.shared_password. */
+  sharedPasswordField?: boolean;
 }
 
 export interface LoginForm {

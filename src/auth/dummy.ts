@@ -1,12 +1,8 @@
 /** Any user name logs in; if `password` is set, everyone must type that one password. For tests, demos and workshops. */
-import { timingSafeEqual, createHash } from 'node:crypto';
 import type { AuthenticatorConfig } from '../config/schema.js';
 import { type AuthResult, type Authenticator, type LoginForm, isValidUsername, normalizeUsername } from './authenticator.js';
 
-function sameSecret(a: string, b: string): boolean {
-  // Hash first so that the comparison takes the same time whatever the lengths.
-  return timingSafeEqual(createHash('sha256').update(a).digest(), createHash('sha256').update(b).digest());
-}
+import { sameSecret } from './shared-password.js';
 
 export class DummyAuthenticator implements Authenticator {
   readonly kind = 'dummy';

@@ -10,6 +10,7 @@ import { LdapAuthenticator } from './ldap.js';
 import { PamAuthenticator } from './pam.js';
 import { GithubAuthenticator } from './github.js';
 import { NativeAuthenticator } from './native/native.js';
+import { SharedPasswordGate } from './shared-password.js';
 import type { Kysely } from 'kysely';
 import type { Database } from '../db/schema.js';
 
@@ -25,6 +26,19 @@ export interface AuthenticatorDeps {
 }
 
 export function createAuthenticator(config: AuthenticatorConfig, log: Logger, deps: AuthenticatorDeps): Authenticator {
+  if (config.class === 'shared-password') {
+    if (!config.shared_password) throw new ConfigError('authenticator.shared_password: required when authenticator.class is shared-password');
+    return new DummyAuthenticator({ password: config.shared_password });
+  }
+  const inner = createInner(config, log, deps);
+  if (!config.shared_password) return inner;
+  if (!inner.loginForm) {
+    throw new ConfigError(`authenticator.shared_password: works with login-form authenticators (dummy, ldap, pam, native), not with ${config.class}`);
+  }
+  return new SharedPasswordGate(inner as Authenticator & { loginForm: NonNullable<Authenticator['loginForm']> }, config.shared_password);
+}
+
+function createInner(config: AuthenticatorConfig, log: Logger, deps: AuthenticatorDeps): Authenticator {
   switch (config.class) {
     case 'dummy':
       return new DummyAuthenticator(config);
@@ -54,5 +68,7 @@ export function createAuthenticator(config: AuthenticatorConfig, log: Logger, de
     case 'github':
       if (!config.github) throw new ConfigError('authenticator.github: required when authenticator.class is github (client_id, client_secret)');
       return new GithubAuthenticator(config.github, listed(config), log);
+    case 'shared-password':
+      throw new Error('handled by createAuthenticator');
   }
 }

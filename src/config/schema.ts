@@ -133,12 +133,17 @@ export const pamSchema = z
 export const authenticatorSchema = z
   .object({
     class: z
-      .enum(['dummy', 'null', 'oidc', 'ldap', 'pam', 'github', 'native'])
+      .enum(['dummy', 'null', 'oidc', 'ldap', 'pam', 'github', 'native', 'shared-password'])
       .default('dummy')
       .describe(
-        "dummy: any name logs in (optionally with one shared password); null: no login form, API tokens only; oidc: OpenID Connect; ldap: an LDAP directory; pam: this machine's Unix accounts; github: GitHub OAuth; native: accounts kept by the hub, with TOTP",
+        "dummy: any name logs in (optionally with one shared password); null: no login form, API tokens only; oidc: OpenID Connect; ldap: an LDAP directory; pam: this machine's Unix accounts; github: GitHub OAuth; native: accounts kept by the hub, with TOTP; shared-password: any name with the site password",
       ),
     password: z.string().optional().describe('dummy: the shared password every user must type (none: any password)'),
+    shared_password: z
+      .string()
+      .min(8)
+      .optional()
+      .describe('one site-wide password (workshops): alone with class shared-password, or an extra login field in front of dummy, ldap, pam or native'),
     admin_users: stringList('users who are admins'),
     allowed_users: stringList('if not empty, only these users (and admins) may log in'),
     blocked_users: stringList('users who may never log in'),

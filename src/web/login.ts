@@ -106,6 +106,7 @@ export function registerLoginRoutes(app: FastifyInstance, ctx: HubContext, hubLo
           passwordRequired: form?.passwordRequired ?? false,
           form: form !== null,
           otpField: form?.otpField ?? false,
+          sharedPasswordField: form?.sharedPasswordField ?? false,
           signupHref: form?.signupPath ? `${ctx.urls.hub}${form.signupPath}` : undefined,
           redirect: loginRedirectView(ctx, next),
         }),

@@ -17,6 +17,8 @@ export type LoginView = {
   redirect?: { label: string; href: string };
   /** An optional two-factor code field. */
   otpField?: boolean;
+  /** The site-wide password field (authenticator.shared_password). */
+  sharedPasswordField?: boolean;
   /** A link to create an account. */
   signupHref?: string;
 };
@@ -38,6 +40,11 @@ export function loginPage(ctx: PageContext, view: LoginView): string {
       <label for="password_input">Password${!view.passwordRequired && html` <span class="muted">(optional)</span>`}</label>
       <input id="password_input" name="password" type="password" autocomplete="current-password"${view.passwordRequired && html` required`}>
     </div>
+    ${view.sharedPasswordField &&
+    html`<div class="field">
+      <label for="shared_password_input">Site password</label>
+      <input id="shared_password_input" name="shared_password" type="password" autocomplete="off" required>
+    </div>`}
     ${view.otpField &&
     html`<div class="field">
       <label for="otp_input">Two-factor code <span class="muted">(if you turned it on)</span></label>
