@@ -11,6 +11,7 @@ import { PamAuthenticator } from './pam.js';
 import { GithubAuthenticator } from './github.js';
 import { NativeAuthenticator } from './native/native.js';
 import { SharedPasswordGate } from './shared-password.js';
+import { SamlAuthenticator } from './saml.js';
 import type { Kysely } from 'kysely';
 import type { Database } from '../db/schema.js';
 
@@ -68,6 +69,15 @@ function createInner(config: AuthenticatorConfig, log: Logger, deps: Authenticat
     case 'github':
       if (!config.github) throw new ConfigError('authenticator.github: required when authenticator.class is github (client_id, client_secret)');
       return new GithubAuthenticator(config.github, listed(config), log);
+    case 'saml': {
+      const saml = config.saml;
+      if (!saml) throw new ConfigError('authenticator.saml: required when authenticator.class is saml (entity_id, acs_url and the IdP)');
+      const sources = [saml.idp_metadata_file, saml.idp_metadata_url, saml.entry_point && saml.idp_cert].filter(Boolean).length;
+      if (sources !== 1) {
+        throw new ConfigError('authenticator.saml: give exactly one of idp_metadata_file, idp_metadata_url, or entry_point with idp_cert');
+      }
+      return new SamlAuthenticator(saml, listed(config), log);
+    }
     case 'shared-password':
       throw new Error('handled by createAuthenticator');
   }

@@ -108,6 +108,24 @@ export const githubSchema = z
   })
   .strict();
 
+export const samlSchema = z
+  .object({
+    entity_id: z.string().min(1).describe("this hub's SAML entity id (the SP), e.g. https://hub.example.org/hub/saml/metadata"),
+    acs_url: z.string().url().describe('where the IdP posts its answers: https://HOST/hub/saml/acs (register it at the IdP)'),
+    idp_metadata_file: z.string().optional().describe("the IdP's metadata XML file (SSO URL and signing certificate)"),
+    idp_metadata_url: z.string().url().optional().describe("or the URL of the IdP's metadata, read at the first login"),
+    entry_point: z.string().url().optional().describe("or the IdP's SSO URL (HTTP-Redirect binding), with idp_cert"),
+    idp_cert: z.string().optional().describe("the IdP's signing certificate (PEM or base64), with entry_point"),
+    username_attribute: z.string().optional().describe('attribute that becomes the user name (default: the NameID)'),
+    groups_attribute: z.string().optional().describe('attribute listing the groups, e.g. memberOf or http://schemas.xmlsoap.org/claims/Group'),
+    allowed_groups: z.array(z.string()).default([]).describe('if not empty, only members of one of these groups may log in'),
+    admin_groups: z.array(z.string()).default([]).describe('members of these groups are admins'),
+    manage_groups: z.boolean().default(false).describe("make the user's hub groups those of the groups attribute at every login"),
+    login_service: z.string().default('SAML').describe('shown on the login button: "Sign in with …"'),
+    auto_login: z.boolean().default(false).describe('go to the IdP at once instead of showing the login page'),
+  })
+  .strict();
+
 export const nativeSchema = z
   .object({
     signup: z.boolean().default(true).describe('let people create accounts at /hub/signup'),
@@ -133,10 +151,10 @@ export const pamSchema = z
 export const authenticatorSchema = z
   .object({
     class: z
-      .enum(['dummy', 'null', 'oidc', 'ldap', 'pam', 'github', 'native', 'shared-password'])
+      .enum(['dummy', 'null', 'oidc', 'ldap', 'pam', 'github', 'native', 'shared-password', 'saml'])
       .default('dummy')
       .describe(
-        "dummy: any name logs in (optionally with one shared password); null: no login form, API tokens only; oidc: OpenID Connect; ldap: an LDAP directory; pam: this machine's Unix accounts; github: GitHub OAuth; native: accounts kept by the hub, with TOTP; shared-password: any name with the site password",
+        "dummy: any name logs in (optionally with one shared password); null: no login form, API tokens only; oidc: OpenID Connect; ldap: an LDAP directory; pam: this machine's Unix accounts; github: GitHub OAuth; native: accounts kept by the hub, with TOTP; shared-password: any name with the site password; saml: a SAML 2.0 identity provider",
       ),
     password: z.string().optional().describe('dummy: the shared password every user must type (none: any password)'),
     shared_password: z
@@ -152,6 +170,7 @@ export const authenticatorSchema = z
     pam: pamSchema.default(pamSchema.parse({})).describe('settings of class pam'),
     github: githubSchema.optional().describe('settings of class github'),
     native: nativeSchema.default(nativeSchema.parse({})).describe('settings of class native'),
+    saml: samlSchema.optional().describe('settings of class saml'),
     enable_auth_state: z
       .boolean()
       .default(false)
@@ -227,3 +246,4 @@ export type LdapConfig = z.output<typeof ldapSchema>;
 export type PamConfig = z.output<typeof pamSchema>;
 export type GithubConfig = z.output<typeof githubSchema>;
 export type NativeConfig = z.output<typeof nativeSchema>;
+export type SamlConfig = z.output<typeof samlSchema>;
