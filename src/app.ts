@@ -34,7 +34,7 @@ import { describeError, reason } from './http/errors.js';
 import { RouteTable } from './proxy/route-table.js';
 import { Forwarder, type ForwardedInfo } from './proxy/forward.js';
 import { AuthPolicy } from './auth/authenticator.js';
-import { createAuthenticator } from './auth/index.js';
+import { createAuthenticator, hasOwnAllowRule } from './auth/index.js';
 import { createSpawner } from './spawners/index.js';
 import { DEFAULT_ROLES, resolveServerFilter } from './rbac/roles.js';
 import { validateRole } from './rbac/roles.js';
@@ -131,6 +131,12 @@ export async function createHub(config: HubConfig, options: { log?: Logger } = {
   const spawner = createSpawner(config.spawner, dataDir, log.child({ component: 'spawner' }));
   const authenticator = createAuthenticator(config.authenticator, log.child({ component: 'auth' }), { db, cookieSecret: secret });
   const policy = new AuthPolicy(config.authenticator);
+  if (!policy.allowAll && config.authenticator.allowed_users.length === 0 && !hasOwnAllowRule(config.authenticator)) {
+    log.warn(
+      { authenticator: config.authenticator.class },
+      'no allow rule: only admin_users (and, with allow_existing_users, users already known) can log in; set authenticator.allow_all, allowed_users or the authenticator\'s group rule',
+    );
+  }
   const authState = AuthStateStore.create(config.authenticator.enable_auth_state, process.env.GANYMEDE_CRYPT_KEY, config.authenticator.auth_state_env);
   const serverRole = roleSpecs.get('server')!;
   const lifecycle = new ServerLifecycle({

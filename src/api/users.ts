@@ -78,7 +78,7 @@ export function registerUserRoutes(app: FastifyInstance, ctx: HubContext): void 
     const names = [...new Set((body.usernames as string[]).map(normalizeUsername))];
     const invalid = names.filter((n) => !isValidUsername(n));
     if (invalid.length) throw new HubError(400, `Invalid usernames: ${invalid.join(', ')}`);
-    const blocked = names.filter((n) => !ctx.policy.isAllowed(n) && ctx.config.authenticator.blocked_users.includes(n));
+    const blocked = names.filter((n) => ctx.policy.isBlocked(n));
     if (blocked.length) throw new HubError(400, `Blocked usernames: ${blocked.join(', ')}`);
     const created = await ctx.users.createMany(names, body.admin === true, ctx.lifecycle.spawnerKind);
     if (created.length === 0) throw new HubError(409, `All ${names.length} users already exist`);

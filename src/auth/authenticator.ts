@@ -98,16 +98,37 @@ export function isValidUsername(name: string): boolean {
   return name.length > 0 && name.length <= 255 && !/[/\\\u0000-\u001f\u007f]/.test(name) && name !== '.' && name !== '..';
 }
 
-/** admin_users / allowed_users / blocked_users, as JupyterHub applies them. */
+/** Classes that let everyone who logs in use the hub unless allowed_users says otherwise (JupyterHub's DummyAuthenticator). */
+const OPEN_BY_DEFAULT: ReadonlySet<string> = new Set(['dummy', 'shared-password', 'null']);
+
+/**
+ * admin_users / allowed_users / blocked_users / allow_all / allow_existing_users, as JupyterHub 5
+ * applies them: blocked users never get in; then admins, allowed_users, whoever the authenticator's
+ * own rule admits (allowed_groups, organizations, approved accounts), existing users when
+ * allow_existing_users, or everyone when allow_all.
+ */
 export class AuthPolicy {
   private readonly admins: Set<string>;
   private readonly allowed: Set<string>;
   private readonly blocked: Set<string>;
+  readonly allowAll: boolean;
+  readonly allowExistingUsers: boolean;
 
-  constructor(config: Pick<AuthenticatorConfig, 'admin_users' | 'allowed_users' | 'blocked_users'>) {
+  constructor(config: Pick<AuthenticatorConfig, 'class' | 'admin_users' | 'allowed_users' | 'blocked_users' | 'allow_all' | 'allow_existing_users'>) {
     this.admins = new Set(config.admin_users.map(normalizeUsername));
     this.allowed = new Set(config.allowed_users.map(normalizeUsername));
     this.blocked = new Set(config.blocked_users.map(normalizeUsername));
+    this.allowAll = config.allow_all ?? (OPEN_BY_DEFAULT.has(config.class) && this.allowed.size === 0);
+    this.allowExistingUsers = config.allow_existing_users ?? this.allowed.size > 0;
+  }
+
+  /**
+   * Whether a person the authenticator has identified may use the hub. `admittedByAuthenticator`: its
+   * own rule let them in; `exists`: the user is already in the database.
+   */
+  admits(name: string, admittedByAuthenticator: boolean, exists: boolean): boolean {
+    if (this.blocked.has(name)) return false;
+    return this.allowAll || admittedByAuthenticator || this.allowed.has(name) || this.admins.has(name) || (this.allowExistingUsers && exists);
   }
 
   isAdmin(name: string): boolean {
@@ -118,12 +139,6 @@ export class AuthPolicy {
     return this.blocked.has(name);
   }
 
-  /** Allowed when not blocked, and either no allow list is set or the name is on it (admins always are). */
-  isAllowed(name: string): boolean {
-    if (this.blocked.has(name)) return false;
-    if (this.allowed.size === 0) return true;
-    return this.allowed.has(name) || this.admins.has(name);
-  }
 
   get adminNames(): string[] {
     return [...this.admins];

@@ -15,6 +15,26 @@ import { SamlAuthenticator } from './saml.js';
 import type { Kysely } from 'kysely';
 import type { Database } from '../db/schema.js';
 
+/** Whether the chosen authenticator has an allow rule of its own (groups, organizations, approval). */
+export function hasOwnAllowRule(config: AuthenticatorConfig): boolean {
+  switch (config.class) {
+    case 'oidc':
+      return (config.oidc?.allowed_groups.length ?? 0) > 0;
+    case 'saml':
+      return (config.saml?.allowed_groups.length ?? 0) > 0;
+    case 'ldap':
+      return (config.ldap?.allowed_groups.length ?? 0) > 0;
+    case 'pam':
+      return config.pam.allowed_groups.length > 0;
+    case 'github':
+      return (config.github?.allowed_organizations.length ?? 0) > 0;
+    case 'native':
+      return true;
+    default:
+      return false;
+  }
+}
+
 /** allowed_users and admin_users, normalised: redirect authenticators let them in whatever their groups. */
 function listed(config: AuthenticatorConfig): Set<string> {
   return new Set([...config.allowed_users, ...config.admin_users].map(normalizeUsername));

@@ -111,7 +111,7 @@ export class LdapAuthenticator implements Authenticator {
         this.log.info({ user: username }, 'LDAP login refused: not in allowed_groups');
         return null;
       }
-      return { name: username, authState: await this.attributes(client, userDn) };
+      return { name: username, authState: await this.attributes(client, userDn), allowed: this.config.allowed_groups.length ? true : undefined };
     } finally {
       await client.unbind().catch(() => undefined);
     }

@@ -165,6 +165,14 @@ export const authenticatorSchema = z
     admin_users: stringList('users who are admins'),
     allowed_users: stringList('if not empty, only these users (and admins) may log in'),
     blocked_users: stringList('users who may never log in'),
+    allow_all: z
+      .boolean()
+      .optional()
+      .describe('let everyone who can log in use the hub (default: true for dummy and shared-password without allowed_users, false otherwise, as JupyterHub 5)'),
+    allow_existing_users: z
+      .boolean()
+      .optional()
+      .describe('users already in the database may log in (default: true when allowed_users is set, as JupyterHub 5)'),
     oidc: oidcSchema.optional().describe('settings of class oidc'),
     ldap: ldapSchema.optional().describe('settings of class ldap'),
     pam: pamSchema.default(pamSchema.parse({})).describe('settings of class pam'),

@@ -57,8 +57,8 @@ export function createHubLogin(ctx: HubContext): HubLogin {
     },
     async completeLogin(req: FastifyRequest, reply: FastifyReply, result: AuthResult, next: string): Promise<void> {
       const name = normalizeUsername(result.name);
-      const allowed = result.allowed ? !ctx.policy.isBlocked(name) : ctx.policy.isAllowed(name);
-      if (!allowed) throw new HubError(403, `User ${name} is not allowed to use this hub`);
+      const exists = (await ctx.users.byName(name)) !== undefined;
+      if (!ctx.policy.admits(name, result.allowed === true, exists)) throw new HubError(403, `User ${name} is not allowed to use this hub`);
       let user = await ctx.ensureUser(name);
       // auth_state is replaced at every login (JupyterHub does the same): it holds the latest tokens.
       if (ctx.authState.enabled) await ctx.users.setAuthState(user.id, ctx.authState.encode(result.authState));
@@ -131,7 +131,8 @@ export function registerLoginRoutes(app: FastifyInstance, ctx: HubContext, hubLo
       ctx.log.warn({ user: username.slice(0, 100), reason: result.refused }, 'login refused');
       return show(req, reply, 403, { username, error: result.refused });
     }
-    if (!result || !ctx.policy.isAllowed(normalizeUsername(result.name))) {
+    const existing = result ? await ctx.users.byName(normalizeUsername(result.name)) : undefined;
+    if (!result || !ctx.policy.admits(normalizeUsername(result.name), result.allowed === true, existing !== undefined)) {
       ctx.log.warn({ user: username.slice(0, 100) }, 'failed login');
       return show(req, reply, 403, { username, error: 'Invalid username or password' });
     }

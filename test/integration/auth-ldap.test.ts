@@ -79,6 +79,7 @@ test('LDAP login against a real slapd', { timeout: 120_000 }, async (t) => {
       config: {
         authenticator: {
           class: 'ldap',
+          allow_all: true,
           ldap: {
             server_url: ldap.url,
             lookup_dn: true,

@@ -42,7 +42,8 @@ export class NativeAuthenticator implements Authenticator {
     }
     if (check.usedRecoveryCode) this.log.warn({ user: name }, 'native login with a recovery code');
     const mustEnrol = this.config.require_mfa && !check.account.totp_enabled;
-    return { name, firstVisit: mustEnrol ? 'totp' : undefined };
+    // An approved account is what "allowed" means here.
+    return { name, allowed: true, firstVisit: mustEnrol ? 'totp' : undefined };
   }
 
   navLinks(user: { name: string; admin: boolean }): Array<{ label: string; path: string }> {
