@@ -10,11 +10,12 @@
  * no password as an anonymous bind that succeeds.
  */
 import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { Client, EqualityFilter, InvalidCredentialsError, OrFilter, type Entry } from 'ldapts';
 import type { Logger } from 'pino';
 import type { LdapConfig } from '../config/schema.js';
 import type { JsonObject } from '../spawners/spawner.js';
-import { type AuthResult, type Authenticator, type LoginForm, normalizeUsername } from './authenticator.js';
+import { type AuthRefusal, type AuthResult, type Authenticator, type LoginForm, normalizeUsername } from './authenticator.js';
 
 /** Escapes a value for use in a DN (RFC 4514 section 2.4). */
 export function escapeDnValue(value: string): string {
@@ -52,7 +53,11 @@ export class LdapAuthenticator implements Authenticator {
       // ldapts speaks TLS from the first byte whenever tlsOptions are given: only for ldaps://.
       ...(this.config.server_url.startsWith('ldaps://') ? { tlsOptions: this.tlsOptions } : {}),
     });
-    if (this.config.start_tls) await client.startTLS(this.tlsOptions);
+    if (this.config.start_tls) {
+      // ldapts does not tell TLS which host it talks to: without this the certificate is checked against "localhost".
+      const host = new URL(this.config.server_url).hostname.replace(/^\[|\]$/g, '');
+      await client.startTLS({ ...this.tlsOptions, host, ...(isIP(host) ? {} : { servername: host }) });
+    }
     return client;
   }
 
@@ -83,7 +88,17 @@ export class LdapAuthenticator implements Authenticator {
     }
   }
 
-  async authenticate(form: LoginForm): Promise<AuthResult | null> {
+  async authenticate(form: LoginForm): Promise<AuthResult | AuthRefusal | null> {
+    try {
+      return await this.check(form);
+    } catch (err) {
+      // Unreachable server, TLS failure, timeout: the person is told, the admin finds the cause in the log.
+      this.log.error({ server: this.config.server_url, err: (err as Error).message }, 'LDAP server error');
+      return { refused: 'The directory server cannot be reached right now. Please try again later.' };
+    }
+  }
+
+  private async check(form: LoginForm): Promise<AuthResult | null> {
     const username = normalizeUsername(form.username ?? '');
     const password = form.password ?? '';
     if (!this.usernamePattern.test(username)) {

@@ -24,6 +24,9 @@ export interface LdapPerson {
 
 export interface TestLdap {
   url: string;
+  /** ldaps:// URL (also StartTLS on `url`), with a self-signed certificate for 127.0.0.1 in `caFile`. */
+  ldapsUrl: string;
+  caFile: string;
   stop(): Promise<void>;
 }
 
@@ -73,11 +76,21 @@ export async function startSlapd(people: LdapPerson[], groups: Record<string, st
   const dir = tmp.path;
   const dbDir = path.join(dir, 'db');
   mkdirSync(dbDir);
+  // A self-signed certificate for 127.0.0.1: clients trust it as its own CA (tls_ca_file).
+  const caFile = path.join(dir, 'server.crt');
+  const keyFile = path.join(dir, 'server.key');
+  execFileSync(
+    'openssl',
+    ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', keyFile, '-out', caFile, '-days', '2', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1'],
+    { stdio: 'ignore' },
+  );
   const conf = path.join(dir, 'slapd.conf');
   writeFileSync(
     conf,
     [
       ...['core', 'cosine', 'inetorgperson', 'nis'].map((s) => `include /etc/ldap/schema/${s}.schema`),
+      `TLSCertificateFile ${caFile}`,
+      `TLSCertificateKeyFile ${keyFile}`,
       'modulepath /usr/lib/ldap',
       'moduleload back_mdb',
       `pidfile ${path.join(dir, 'slapd.pid')}`,
@@ -95,12 +108,14 @@ export async function startSlapd(people: LdapPerson[], groups: Record<string, st
   writeFileSync(data, ldif(people, groups, posixGroups));
   execFileSync('slapadd', ['-f', conf, '-l', data], { stdio: ['ignore', 'ignore', 'pipe'] });
   const port = await freePort();
+  const tlsPort = await freePort();
   // -d 0: stay in the foreground (a child of the test), logging nothing
-  const proc = spawn('slapd', ['-f', conf, '-h', `ldap://127.0.0.1:${port}/`, '-d', '0'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const proc = spawn('slapd', ['-f', conf, '-h', `ldap://127.0.0.1:${port}/ ldaps://127.0.0.1:${tlsPort}/`, '-d', '0'], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   proc.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
   try {
     await waitForPort(port, proc, 10_000);
+    await waitForPort(tlsPort, proc, 10_000);
   } catch (err) {
     proc.kill('SIGKILL');
     throw new Error(`${(err as Error).message}: ${stderr.slice(-2000)}`);
@@ -108,6 +123,8 @@ export async function startSlapd(people: LdapPerson[], groups: Record<string, st
   process.once('exit', () => proc.kill('SIGKILL'));
   return {
     url: `ldap://127.0.0.1:${port}`,
+    ldapsUrl: `ldaps://127.0.0.1:${tlsPort}`,
+    caFile,
     stop: async () => {
       if (proc.exitCode === null) {
         await new Promise<void>((resolve) => {

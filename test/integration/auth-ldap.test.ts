@@ -98,6 +98,27 @@ test('LDAP login against a real slapd', { timeout: 120_000 }, async (t) => {
     assert.equal((await logsIn(hub, '*', 'bo-pw')).ok, false);
   });
 
+  await t.test('ldaps:// and StartTLS with the server certificate; an untrusted certificate is a clear refusal', async (t2) => {
+    const template = [`uid={username},${PEOPLE}`];
+    const ldaps = await startHub({
+      config: { authenticator: { class: 'ldap', allow_all: true, ldap: { server_url: ldap.ldapsUrl, tls_ca_file: ldap.caFile, bind_dn_template: template } } },
+    });
+    t2.after(() => ldaps.stop());
+    assert.equal((await logsIn(ldaps, 'bo', 'bo-pw')).ok, true, 'ldaps://');
+    const starttls = await startHub({
+      config: { authenticator: { class: 'ldap', allow_all: true, ldap: { server_url: ldap.url, start_tls: true, tls_ca_file: ldap.caFile, bind_dn_template: template } } },
+    });
+    t2.after(() => starttls.stop());
+    assert.equal((await logsIn(starttls, 'bo', 'bo-pw')).ok, true, 'StartTLS');
+    const untrusted = await startHub({
+      config: { authenticator: { class: 'ldap', allow_all: true, ldap: { server_url: ldap.ldapsUrl, bind_dn_template: template } } },
+    });
+    t2.after(() => untrusted.stop());
+    const refused = await logsIn(untrusted, 'bo', 'bo-pw');
+    assert.equal(refused.ok, false);
+    assert.match(refused.page, /The directory server cannot be reached right now/);
+  });
+
   await t.test('a config without templates or lookup_dn names the key and the file', async (t2) => {
     const dir = await tempDir('ganymede-ldapcfg-');
     t2.after(() => dir.cleanup());

@@ -1,4 +1,4 @@
-/** Issue 6: a site-wide password, alone (`class: shared-password`) or in front of a form authenticator. */
+/** Issue 6: a site-wide password, alone or in front of a form authenticator; and the auth_state key checked at start. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
@@ -51,4 +51,18 @@ test('site-wide password', { timeout: 60_000 }, async (t) => {
     assert.equal(res.code, 2);
     assert.ok(res.stderr.includes(`${file}: authenticator.shared_password: works with login-form authenticators`), res.stderr);
   });
+});
+
+test('enable_auth_state without GANYMEDE_CRYPT_KEY stops the hub with a clear error', { timeout: 30_000 }, async (t) => {
+  const dir = await tempDir('ganymede-cryptkey-');
+  t.after(() => dir.cleanup());
+  const file = path.join(dir.path, 'c.yaml');
+  writeFileSync(file, stringify({ data_dir: dir.path, bind_url: 'http://127.0.0.1:1/', authenticator: { class: 'dummy', enable_auth_state: true } }));
+  const missing = await runCli(['start', '--config', file], { env: { GANYMEDE_CRYPT_KEY: '' } });
+  assert.equal(missing.code, 2);
+  assert.ok(missing.stderr.includes(`${file}: authenticator.enable_auth_state is true, but GANYMEDE_CRYPT_KEY is not set`), missing.stderr);
+  const bad = await runCli(['start', '--config', file], { env: { GANYMEDE_CRYPT_KEY: 'too-short' } });
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /GANYMEDE_CRYPT_KEY: key 1 is not 32 bytes/);
+  assert.ok(!bad.stderr.includes('too-short'), 'the key is never echoed');
 });
