@@ -253,6 +253,18 @@ export async function createHub(config: HubConfig, options: { log?: Logger } = {
   await app.register(
     async (pages) => {
       await pages.register(formbody);
+      if (authenticator.requiredStep) {
+        // E.g. two-factor enrolment when required: no other page until it is done.
+        const exempt = /^(static|login|logout|signup|health|totp)(\/|\?|$)/;
+        pages.addHook('preHandler', async (req, reply) => {
+          const rest = req.url.slice(urls.hub.length);
+          if (exempt.test(rest)) return;
+          const caller = await identity.byCookie(req);
+          if (caller?.principal.kind !== 'user') return;
+          const step = await authenticator.requiredStep!({ name: caller.principal.user.name });
+          if (step) return reply.redirect(`${urls.hub}${step}`, 302);
+        });
+      }
       registerStaticRoutes(pages);
       registerLoginRoutes(pages, ctx, hubLogin);
       authenticator.registerRoutes?.(pages, hubLogin);

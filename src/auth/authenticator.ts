@@ -83,6 +83,11 @@ export interface Authenticator {
   logoutUrl?(authState: JsonObject | null, req: FastifyRequest, hub: HubLogin): string | null;
   /** Checks a submitted login form; null means the credentials are wrong (a refusal says more). */
   authenticate(form: LoginForm): Promise<AuthResult | AuthRefusal | null>;
+  /**
+   * A hub path this logged-in user must visit before any other page (e.g. two-factor enrolment when
+   * it is required), or null. Asked on every page request of a logged-in user.
+   */
+  requiredStep?(user: { name: string }): Promise<string | null>;
   /** Links the authenticator adds to the navigation bar for this user (e.g. account approval for admins). */
   navLinks?(user: { name: string; admin: boolean }): Array<{ label: string; path: string }>;
   registerRoutes?(app: FastifyInstance, hub: HubLogin): void;

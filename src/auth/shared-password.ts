@@ -34,6 +34,10 @@ export class SharedPasswordGate implements Authenticator {
     this.inner.registerRoutes?.(app, hub);
   }
 
+  requiredStep(user: { name: string }): Promise<string | null> {
+    return this.inner.requiredStep ? this.inner.requiredStep(user) : Promise.resolve(null);
+  }
+
   navLinks(user: { name: string; admin: boolean }): Array<{ label: string; path: string }> {
     return this.inner.navLinks?.(user) ?? [];
   }

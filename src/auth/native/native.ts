@@ -46,6 +46,12 @@ export class NativeAuthenticator implements Authenticator {
     return { name, allowed: true, firstVisit: mustEnrol ? 'totp' : undefined };
   }
 
+  async requiredStep(user: { name: string }): Promise<string | null> {
+    if (!this.config.require_mfa) return null;
+    const account = await this.accounts.byName(user.name);
+    return account && !account.totp_enabled ? 'totp' : null;
+  }
+
   navLinks(user: { name: string; admin: boolean }): Array<{ label: string; path: string }> {
     return [
       { label: 'Two-factor', path: 'totp' },
