@@ -129,7 +129,7 @@ export async function createHub(config: HubConfig, options: { log?: Logger } = {
   const identity = new Identity({ tokens, users, roles, access, sessions, generation });
   const routes = new RouteTable();
   const spawner = createSpawner(config.spawner, dataDir, log.child({ component: 'spawner' }));
-  const authenticator = createAuthenticator(config.authenticator, log.child({ component: 'auth' }), { db, cookieSecret: secret });
+  const authenticator = await createAuthenticator(config.authenticator, log.child({ component: 'auth' }), { db, cookieSecret: secret });
   const policy = new AuthPolicy(config.authenticator);
   if (!policy.allowAll && config.authenticator.allowed_users.length === 0 && !hasOwnAllowRule(config.authenticator)) {
     log.warn(

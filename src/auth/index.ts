@@ -1,17 +1,15 @@
-/** Builds the configured authenticator. */
+/**
+ * Builds the configured authenticator. Each kind's module (and its libraries: openid-client, ldapts,
+ * node-saml, argon2…) is loaded only when configured, so a hub pays memory and start time only for
+ * the authenticator it uses.
+ */
 import type { Logger } from 'pino';
 import type { AuthenticatorConfig } from '../config/schema.js';
 import { ConfigError } from '../errors.js';
 import { type Authenticator, normalizeUsername } from './authenticator.js';
 import { DummyAuthenticator } from './dummy.js';
 import { NullAuthenticator } from './null.js';
-import { OidcAuthenticator } from './oidc.js';
-import { LdapAuthenticator } from './ldap.js';
-import { PamAuthenticator } from './pam.js';
-import { GithubAuthenticator } from './github.js';
-import { NativeAuthenticator } from './native/native.js';
 import { SharedPasswordGate } from './shared-password.js';
-import { SamlAuthenticator } from './saml.js';
 import type { Kysely } from 'kysely';
 import type { Database } from '../db/schema.js';
 
@@ -46,12 +44,12 @@ export interface AuthenticatorDeps {
   cookieSecret: Buffer;
 }
 
-export function createAuthenticator(config: AuthenticatorConfig, log: Logger, deps: AuthenticatorDeps): Authenticator {
+export async function createAuthenticator(config: AuthenticatorConfig, log: Logger, deps: AuthenticatorDeps): Promise<Authenticator> {
   if (config.class === 'shared-password') {
     if (!config.shared_password) throw new ConfigError('authenticator.shared_password: required when authenticator.class is shared-password');
     return new DummyAuthenticator({ password: config.shared_password });
   }
-  const inner = createInner(config, log, deps);
+  const inner = await createInner(config, log, deps);
   if (!config.shared_password) return inner;
   if (!inner.loginForm) {
     throw new ConfigError(`authenticator.shared_password: works with login-form authenticators (dummy, ldap, pam, native), not with ${config.class}`);
@@ -59,7 +57,7 @@ export function createAuthenticator(config: AuthenticatorConfig, log: Logger, de
   return new SharedPasswordGate(inner as Authenticator & { loginForm: NonNullable<Authenticator['loginForm']> }, config.shared_password);
 }
 
-function createInner(config: AuthenticatorConfig, log: Logger, deps: AuthenticatorDeps): Authenticator {
+async function createInner(config: AuthenticatorConfig, log: Logger, deps: AuthenticatorDeps): Promise<Authenticator> {
   switch (config.class) {
     case 'dummy':
       return new DummyAuthenticator(config);
@@ -67,7 +65,7 @@ function createInner(config: AuthenticatorConfig, log: Logger, deps: Authenticat
       return new NullAuthenticator();
     case 'oidc':
       if (!config.oidc) throw new ConfigError('authenticator.oidc: required when authenticator.class is oidc (issuer, client_id, client_secret)');
-      return new OidcAuthenticator(config.oidc, listed(config), log);
+      return new (await import('./oidc.js')).OidcAuthenticator(config.oidc, listed(config), log);
     case 'ldap': {
       const ldap = config.ldap;
       if (!ldap) throw new ConfigError('authenticator.ldap: required when authenticator.class is ldap (server_url and bind_dn_template or lookup_dn)');
@@ -80,15 +78,21 @@ function createInner(config: AuthenticatorConfig, log: Logger, deps: Authenticat
       } catch {
         throw new ConfigError(`authenticator.ldap.valid_username_regex: not a valid regular expression: ${ldap.valid_username_regex}`);
       }
-      return new LdapAuthenticator(ldap, log);
+      return new (await import('./ldap.js')).LdapAuthenticator(ldap, log);
     }
     case 'pam':
-      return new PamAuthenticator(config.pam, log);
+      return new (await import('./pam.js')).PamAuthenticator(config.pam, log);
     case 'native':
-      return new NativeAuthenticator(config.native, deps.db, deps.cookieSecret, new Set(config.admin_users.map(normalizeUsername)), log);
+      return new (await import('./native/native.js')).NativeAuthenticator(
+        config.native,
+        deps.db,
+        deps.cookieSecret,
+        new Set(config.admin_users.map(normalizeUsername)),
+        log,
+      );
     case 'github':
       if (!config.github) throw new ConfigError('authenticator.github: required when authenticator.class is github (client_id, client_secret)');
-      return new GithubAuthenticator(config.github, listed(config), log);
+      return new (await import('./github.js')).GithubAuthenticator(config.github, listed(config), log);
     case 'saml': {
       const saml = config.saml;
       if (!saml) throw new ConfigError('authenticator.saml: required when authenticator.class is saml (entity_id, acs_url and the IdP)');
@@ -96,7 +100,7 @@ function createInner(config: AuthenticatorConfig, log: Logger, deps: Authenticat
       if (sources !== 1) {
         throw new ConfigError('authenticator.saml: give exactly one of idp_metadata_file, idp_metadata_url, or entry_point with idp_cert');
       }
-      return new SamlAuthenticator(saml, listed(config), log);
+      return new (await import('./saml.js')).SamlAuthenticator(saml, listed(config), log);
     }
     case 'shared-password':
       throw new Error('handled by createAuthenticator');

@@ -5,12 +5,14 @@
  * The test computes TOTP codes from the key the enrolment page shows, as an authenticator app would.
  */
 import { test } from 'node:test';
+import path from 'node:path';
 import assert from 'node:assert/strict';
 import * as OTPAuth from 'otpauth';
 import type { Page } from 'playwright-core';
 import { launchBrowser } from '../helpers/browser.js';
 import { startHub } from '../helpers/hub-process.js';
 
+const MOCK = path.resolve('test/fixtures/mock-singleuser.mjs');
 const ADMIN_PW = 'Adm1n-Passw0rd!';
 const DANA_PW = 'Secret-42-pass';
 
@@ -21,7 +23,10 @@ function codeFor(secret: string, offsetSteps = 0): string {
 
 test('local accounts: sign-up, approval, two-factor login, lock-out', { timeout: 120_000 }, async (t) => {
   const hub = await startHub({
-    config: { authenticator: { class: 'native', admin_users: ['admin'], native: { lockout_attempts: 3, lockout_minutes: 5 } } },
+    config: {
+      spawner: { class: 'local-process', cmd: [process.execPath, MOCK] },
+      authenticator: { class: 'native', admin_users: ['admin'], native: { lockout_attempts: 3, lockout_minutes: 5 } },
+    },
   });
   t.after(() => hub.stop());
   const browser = await launchBrowser();
@@ -39,7 +44,7 @@ test('local accounts: sign-up, approval, two-factor login, lock-out', { timeout:
     return page.locator('#signup-done, #signup-error:not([hidden])').innerText();
   }
   async function login(page: Page, name: string, password: string, otp = ''): Promise<void> {
-    await page.goto(url('login'));
+    await page.goto(url(`login?next=${encodeURIComponent('/hub/home')}`));
     await page.fill('#username_input', name);
     await page.fill('#password_input', password);
     if (otp) await page.fill('#otp_input', otp);
