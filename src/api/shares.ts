@@ -104,9 +104,12 @@ async function requireGrantable(ctx: HubContext, caller: Caller, scopes: string[
 type OwnerParams = { owner: string };
 type ServerParams = { owner: string; server: string };
 
-/** Fastify ignores a trailing slash, but in `/shares/alice/` it names alice's default server. */
-function trailingSlash(req: FastifyRequest): boolean {
-  return req.url.split('?')[0]!.endsWith('/');
+/**
+ * The server a `/shares/{owner}[/{server}]` path names: undefined for the owner alone. Fastify ignores a
+ * trailing slash, but in `/shares/alice/` it names alice's default server ('').
+ */
+function serverNameOf(req: FastifyRequest<{ Params: Partial<ServerParams> }>): string | undefined {
+  return req.params.server ?? (req.url.split('?')[0]!.endsWith('/') ? '' : undefined);
 }
 
 async function serverOr404(ctx: HubContext, owner: string, serverName: string): Promise<{ user: UserRow; server: ServerRow }> {
@@ -127,7 +130,7 @@ export function registerShareRoutes(app: FastifyInstance, ctx: HubContext): void
   // --- the owner's side: /shares/{owner}[/{server}] ---------------------------------------------
   const listShares = async (req: FastifyRequest<{ Params: Partial<ServerParams> }>, reply: FastifyReply) => {
     const owner = req.params.owner!;
-    const serverName = req.params.server ?? (trailingSlash(req) ? '' : undefined);
+    const serverName = serverNameOf(req);
     if (serverName === undefined) {
       await requireScope(ctx, req, 'read:shares', { user: owner });
       const user = await ctx.users.byName(owner);
@@ -144,7 +147,7 @@ export function registerShareRoutes(app: FastifyInstance, ctx: HubContext): void
   /** The server a write names; `/shares/{owner}` without a server only lists (405 otherwise). */
   const writeTarget = async (req: FastifyRequest<{ Params: Partial<ServerParams> }>, scope: string) => {
     const owner = req.params.owner!;
-    const serverName = req.params.server ?? (trailingSlash(req) ? '' : undefined);
+    const serverName = serverNameOf(req);
     if (serverName === undefined) throw new HubError(405, 'Method Not Allowed: name a server, e.g. /shares/{owner}/{server_name}');
     const caller = await requireScope(ctx, req, scope, { server: `${owner}/${serverName}` });
     return { caller, owner, serverName };
@@ -276,7 +279,7 @@ export function registerShareRoutes(app: FastifyInstance, ctx: HubContext): void
   // --- share codes: /share-codes/{owner}[/{server}] ------------------------------------------------
   const listCodes = async (req: FastifyRequest<{ Params: Partial<ServerParams> }>, reply: FastifyReply) => {
     const owner = req.params.owner!;
-    const serverName = req.params.server ?? (trailingSlash(req) ? '' : undefined);
+    const serverName = serverNameOf(req);
     const { offset, limit } = pagination(ctx, req);
     let filter: { serverId: number } | { ownerId: number };
     if (serverName === undefined) {

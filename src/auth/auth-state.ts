@@ -8,6 +8,7 @@ import type { UserRow } from '../db/schema.js';
 import type { JsonObject } from '../spawners/spawner.js';
 import { AuthStateCrypt, CryptKeyError, parseCryptKeys } from './crypt.js';
 import { ConfigError } from '../errors.js';
+import { valueAt } from './group-rules.js';
 
 export class AuthStateStore {
   private constructor(
@@ -62,8 +63,7 @@ export class AuthStateStore {
     const out: Record<string, string> = {};
     if (!state) return out;
     for (const [name, path] of Object.entries(this.envMap)) {
-      let value: unknown = state;
-      for (const part of path.split('.')) value = value && typeof value === 'object' ? (value as Record<string, unknown>)[part] : undefined;
+      const value = valueAt(state, path);
       if (typeof value === 'string') out[name] = value;
       else if (typeof value === 'number' || typeof value === 'boolean') out[name] = String(value);
       else if (value !== undefined && value !== null) out[name] = JSON.stringify(value);

@@ -61,9 +61,14 @@ export class LdapAuthenticator implements Authenticator {
     return client;
   }
 
+  /** Binds as the lookup account when one is configured (else searches run anonymously, or as the user). */
+  private async bindLookupAccount(client: Client): Promise<void> {
+    if (this.config.lookup_dn_search_user) await client.bind(this.config.lookup_dn_search_user, this.config.lookup_dn_search_password ?? '');
+  }
+
   /** The user's DN by search (lookup_dn), or null when not exactly one entry matches. */
   private async lookupDn(client: Client, username: string): Promise<string | null> {
-    if (this.config.lookup_dn_search_user) await client.bind(this.config.lookup_dn_search_user, this.config.lookup_dn_search_password ?? '');
+    await this.bindLookupAccount(client);
     const { searchEntries } = await client.search(this.config.user_search_base!, {
       scope: 'sub',
       filter: new EqualityFilter({ attribute: this.config.user_attribute, value: username }),
@@ -134,7 +139,7 @@ export class LdapAuthenticator implements Authenticator {
 
   /** Member of one of allowed_groups (read bound as the user, or as the lookup account when configured). */
   private async inAllowedGroup(client: Client, userDn: string, username: string): Promise<boolean> {
-    if (this.config.lookup_dn_search_user) await client.bind(this.config.lookup_dn_search_user, this.config.lookup_dn_search_password ?? '');
+    await this.bindLookupAccount(client);
     const filter = new OrFilter({
       filters: [
         new EqualityFilter({ attribute: 'member', value: userDn }),

@@ -12,14 +12,9 @@ import type { Logger } from 'pino';
 import type { OidcConfig } from '../config/schema.js';
 import type { JsonObject } from '../spawners/spawner.js';
 import { type AuthResult, type Authenticator, type HubLogin, type RefreshResult, isValidUsername, normalizeUsername } from './authenticator.js';
+import { applyGroupRules, valueAt } from './group-rules.js';
 import { registerRedirectLogin, type Tokens } from './oauth-flow.js';
 
-/** A claim by path (`realm_access.roles`) from a claims object. */
-export function claimAt(claims: Record<string, unknown>, path: string): unknown {
-  let value: unknown = claims;
-  for (const part of path.split('.')) value = value && typeof value === 'object' ? (value as Record<string, unknown>)[part] : undefined;
-  return value;
-}
 
 /** Group names from a claim: a list of strings (Keycloak's full paths `/physics` lose their leading slash). */
 export function groupsFrom(value: unknown): string[] {
@@ -96,7 +91,7 @@ export class OidcAuthenticator implements Authenticator {
     const idClaims = (tokens.claims() ?? {}) as Record<string, unknown>;
     let claims: Record<string, unknown> = idClaims;
     // Providers often leave groups or the user name out of the ID token: ask userinfo then.
-    if (claimAt(claims, this.config.username_claim) === undefined || claimAt(claims, this.config.groups_claim) === undefined) {
+    if (valueAt(claims, this.config.username_claim) === undefined || valueAt(claims, this.config.groups_claim) === undefined) {
       try {
         const info = await client.fetchUserInfo(provider, tokens.access_token, String(idClaims.sub));
         claims = { ...info, ...idClaims };
@@ -104,26 +99,16 @@ export class OidcAuthenticator implements Authenticator {
         this.log.warn({ err: (err as Error).message }, 'OpenID Connect userinfo failed');
       }
     }
-    const raw = claimAt(claims, this.config.username_claim);
+    const raw = valueAt(claims, this.config.username_claim);
     const name = typeof raw === 'string' ? normalizeUsername(raw) : '';
     if (!isValidUsername(name)) return `The identity provider gave no usable user name (claim ${this.config.username_claim}).`;
     if (this.config.require_mfa && !provesMfa(idClaims, this.config.mfa_amr_values, this.config.mfa_acr_values)) {
       this.log.warn({ user: name, amr: idClaims.amr ?? null, acr: idClaims.acr ?? null }, 'login refused: the ID token proves no second factor');
       return 'This hub requires two-factor authentication: sign in at the identity provider with a second factor.';
     }
-    const groups = groupsFrom(claimAt(claims, this.config.groups_claim));
-    const isAdminByGroup = this.config.admin_groups.some((g) => groups.includes(g));
-    const inAllowedGroup = isAdminByGroup || this.config.allowed_groups.some((g) => groups.includes(g));
-    if (this.config.allowed_groups.length && !inAllowedGroup && !this.listed.has(name)) {
-      return `${name} is not in a group allowed to use this hub.`;
-    }
-    return {
-      name,
-      allowed: this.config.allowed_groups.length > 0 && inAllowedGroup ? true : undefined,
-      admin: this.config.admin_groups.length ? isAdminByGroup : undefined,
-      groups: this.config.manage_groups ? groups : undefined,
-      authState: tokenState(tokens, claims),
-    };
+    const rules = applyGroupRules(name, groupsFrom(valueAt(claims, this.config.groups_claim)), this.config, this.listed);
+    if (typeof rules === 'string') return rules;
+    return { name, ...rules, authState: tokenState(tokens, claims) };
   }
 
   async refresh(authState: JsonObject): Promise<RefreshResult> {

@@ -16,6 +16,7 @@ import type { Logger } from 'pino';
 import type { SamlConfig } from '../config/schema.js';
 import type { JsonObject } from '../spawners/spawner.js';
 import { type AuthResult, type Authenticator, type HubLogin, isValidUsername, normalizeUsername } from './authenticator.js';
+import { applyGroupRules } from './group-rules.js';
 
 const MD = 'urn:oasis:names:tc:SAML:2.0:metadata';
 const DS = 'http://www.w3.org/2000/09/xmldsig#';
@@ -135,16 +136,9 @@ export class SamlAuthenticator implements Authenticator {
     const name = normalizeUsername(raw ?? '');
     if (!isValidUsername(name)) return 'The identity provider gave no usable user name.';
     const groups = this.config.groups_attribute ? attributeValues(profile, this.config.groups_attribute) : [];
-    const isAdminByGroup = this.config.admin_groups.some((g) => groups.includes(g));
-    const inAllowedGroup = isAdminByGroup || this.config.allowed_groups.some((g) => groups.includes(g));
-    if (this.config.allowed_groups.length && !inAllowedGroup && !this.listed.has(name)) return `${name} is not in a group allowed to use this hub.`;
+    const rules = applyGroupRules(name, groups, this.config, this.listed);
+    if (typeof rules === 'string') return rules;
     const authState: JsonObject = { name_id: profile.nameID, session_index: profile.sessionIndex ?? null, groups };
-    return {
-      name,
-      admin: this.config.admin_groups.length ? isAdminByGroup : undefined,
-      groups: this.config.manage_groups ? groups : undefined,
-      allowed: this.config.allowed_groups.length && inAllowedGroup ? true : undefined,
-      authState,
-    };
+    return { name, ...rules, authState };
   }
 }

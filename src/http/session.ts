@@ -5,6 +5,7 @@
  */
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { HubError } from '../errors.js';
 import type { HubUrls } from '../hub/urls.js';
 
 export const LOGIN_COOKIE = 'jupyterhub-hub-login';
@@ -77,6 +78,11 @@ export class Sessions {
 
   xsrfToken(sessionId: string): string {
     return createHmac('sha256', this.secret).update(`xsrf:${sessionId}`).digest('hex').slice(0, 40);
+  }
+
+  /** For form posts: a readable 403 unless the request carries its session's XSRF token. */
+  requireXsrf(req: FastifyRequest): void {
+    if (!this.checkXsrf(req)) throw new HubError(403, 'XSRF check failed: reload the page and try again');
   }
 
   /** True when the request carries the XSRF token of its session (form field `_xsrf`, header `X-XSRFToken`, or query `_xsrf`). */

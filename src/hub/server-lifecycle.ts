@@ -109,9 +109,9 @@ export class ServerLifecycle {
     }
     const channel = this.progress.open(server.id);
     const spawnDone = this.runSpawn(user, server, userOptions, channel);
-    const outcome = await Promise.race([spawnDone, sleep(waitMs).then(() => null)]);
-    if (outcome === null) return { status: 'pending' };
-    if (!outcome.ready) throw new HubError(500, outcome.message);
+    const finished = await within(spawnDone, waitMs);
+    if (finished === null) return { status: 'pending' };
+    if (!finished.value.ready) throw new HubError(500, finished.value.message);
     return { status: 'ready' };
   }
 
@@ -235,7 +235,7 @@ export class ServerLifecycle {
    */
   async stop(user: UserRow, server: ServerRow, waitMs: number | 'done' = SLOW_WAIT_MS): Promise<'stopped' | 'pending'> {
     const existing = this.stopping.get(server.id);
-    if (existing) return waitFor(existing, waitMs);
+    if (existing) return (await within(existing, waitMs)) ? 'stopped' : 'pending';
     const moved = await this.d.servers.transition(server.id, ['running'], 'stopping');
     if (!moved) {
       const now = await this.d.servers.byId(server.id);
@@ -247,7 +247,7 @@ export class ServerLifecycle {
     }
     const done = this.runStop(user, server.id).finally(() => this.stopping.delete(server.id));
     this.stopping.set(server.id, done);
-    return waitFor(done, waitMs);
+    return (await within(done, waitMs)) ? 'stopped' : 'pending';
   }
 
   private async runStop(user: Pick<UserRow, 'name'>, serverId: number): Promise<void> {
@@ -368,19 +368,18 @@ export class ServerLifecycle {
   }
 }
 
-/** 'stopped' once `stop` settles within `waitMs` ('done': however long it takes), else 'pending'. */
-async function waitFor(stop: Promise<void>, waitMs: number | 'done'): Promise<'stopped' | 'pending'> {
-  if (waitMs === 'done') {
-    await stop;
-    return 'stopped';
-  }
+/** `work`'s result if it settles within `waitMs` ('done': however long it takes), else null. */
+async function within<T>(work: Promise<T>, waitMs: number | 'done'): Promise<{ value: T } | null> {
+  if (waitMs === 'done') return { value: await work };
   const timer = new AbortController();
   // Node fires timers longer than 2^31-1 ms at once, hence the cap.
   const wait = sleep(Math.min(waitMs, MAX_TIMER_MS), timer.signal).then(
-    () => 'pending' as const,
-    () => 'pending' as const,
+    () => null,
+    () => null,
   );
-  const result = await Promise.race([stop.then(() => 'stopped' as const), wait]);
-  timer.abort();
-  return result;
+  try {
+    return await Promise.race([work.then((value) => ({ value })), wait]);
+  } finally {
+    timer.abort();
+  }
 }

@@ -114,7 +114,7 @@ export async function oauthPlugin(app: FastifyInstance, opts: { ctx: HubContext 
   app.post<{ Querystring: AuthorizeParams }>('/authorize', async (req, reply) => {
     const caller = await ctx.identity.byCookie(req);
     if (!caller || caller.principal.kind !== 'user') return redirectToLogin(ctx, req, reply);
-    if (!ctx.sessions.checkXsrf(req)) throw new HubError(403, 'XSRF check failed: reload the page and try again');
+    ctx.sessions.requireXsrf(req);
     const user = caller.principal.user;
     const { client, scopes } = await prepare(req, req.query, user);
     return issueCode(reply, req, req.query, user, client, scopes);

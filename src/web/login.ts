@@ -37,8 +37,8 @@ export function createHubLogin(ctx: HubContext): HubLogin {
       const u = caller.principal.user;
       return { id: u.id, name: u.name, admin: u.admin === 1 };
     },
-    checkXsrf(req) {
-      return ctx.sessions.checkXsrf(req);
+    requireXsrf(req) {
+      ctx.sessions.requireXsrf(req);
     },
     async sendPage(req, reply, render, status = 200) {
       const caller = await ctx.identity.byCookie(req);

@@ -109,7 +109,7 @@ export function registerPageRoutes(app: FastifyInstance, ctx: HubContext): void 
   const spawnPost = async (req: FastifyRequest<{ Params: UserServerParams; Querystring: { next?: string } }>, reply: FastifyReply) => {
     const caller = await loggedIn(ctx, req);
     if (!caller) return redirectToLogin(ctx, req, reply);
-    if (!ctx.sessions.checkXsrf(req)) throw new HubError(403, 'XSRF check failed: reload the page and try again');
+    ctx.sessions.requireXsrf(req);
     const user = await targetUser(ctx, caller, req.params, 'start:servers');
     const serverName = req.params.server ?? '';
     const options = formToOptions((req.body ?? {}) as Record<string, unknown>);
@@ -212,7 +212,7 @@ export function registerPageRoutes(app: FastifyInstance, ctx: HubContext): void 
   app.post<{ Body: Record<string, string> }>('/accept-share', async (req, reply) => {
     const caller = await loggedIn(ctx, req);
     if (!caller) return redirectToLogin(ctx, req, reply);
-    if (!ctx.sessions.checkXsrf(req)) throw new HubError(403, 'XSRF check failed: reload the page and try again');
+    ctx.sessions.requireXsrf(req);
     const body = req.body ?? {};
     const code = await shareCode(body.code, caller.principal.user);
     await ctx.shares.exchange(code, caller.principal.user.id);

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { claimAt, groupsFrom, provesMfa } from '../../src/auth/oidc.js';
+import { groupsFrom, provesMfa } from '../../src/auth/oidc.js';
+import { valueAt as claimAt } from '../../src/auth/group-rules.js';
 
 test('claims by dotted path, as Keycloak nests roles', () => {
   const claims = { preferred_username: 'ada', realm_access: { roles: ['jupyter'] } };

@@ -62,14 +62,11 @@ export class NativeAuthenticator implements Authenticator {
 
   registerRoutes(app: FastifyInstance, hub: HubLogin): void {
     const form = (req: FastifyRequest) => (req.body ?? {}) as Form;
-    const xsrfOr403 = (req: FastifyRequest) => {
-      if (!hub.checkXsrf(req)) throw new HubError(403, 'XSRF check failed: reload the page and try again');
-    };
 
     if (this.config.signup) {
       app.get('/signup', (req, reply) => hub.sendPage(req, reply, (ctx) => signupPage(ctx, {})));
       app.post('/signup', async (req, reply) => {
-        xsrfOr403(req);
+        hub.requireXsrf(req);
         const f = form(req);
         const name = normalizeUsername(f.username ?? '');
         if ((f.password ?? '') !== (f.password2 ?? '')) return hub.sendPage(req, reply, (ctx) => signupPage(ctx, { username: name, error: 'The two passwords differ.' }), 400);
@@ -109,7 +106,7 @@ export class NativeAuthenticator implements Authenticator {
     app.post<{ Params: { name: string } }>('/authorize/:name', async (req, reply) => {
       const admin = await requireAdmin(req, reply);
       if (!admin) return reply;
-      xsrfOr403(req);
+      hub.requireXsrf(req);
       const { name } = req.params;
       const f = form(req);
       if (f.action === 'approve' || f.action === 'reject') {
@@ -153,7 +150,7 @@ export class NativeAuthenticator implements Authenticator {
     };
     app.get('/totp', (req, reply) => showTotp(req, reply));
     app.post('/totp', async (req, reply) => {
-      xsrfOr403(req);
+      hub.requireXsrf(req);
       const f = form(req);
       if (f.action === 'restart') return showTotp(req, reply, { restart: true });
       const account = await myAccount(req, reply);
@@ -168,7 +165,7 @@ export class NativeAuthenticator implements Authenticator {
     app.post('/change-password', async (req, reply) => {
       const account = await myAccount(req, reply);
       if (!account) return reply;
-      xsrfOr403(req);
+      hub.requireXsrf(req);
       const f = form(req);
       const fail = (error: string) => hub.sendPage(req, reply, (ctx) => changePasswordPage(ctx, { error }), 400);
       if (!(await this.accounts.verifyPassword(account, f.current ?? ''))) return fail('The current password is wrong.');
