@@ -27,6 +27,7 @@ import { isoNow } from './db/time.js';
 import { ConfigError } from './errors.js';
 import { AccessControl } from './hub/access.js';
 import { ServerLifecycle } from './hub/server-lifecycle.js';
+import { ServerProfiles } from './hub/server-profiles.js';
 import { HubUrls } from './hub/urls.js';
 import { Identity } from './http/identity.js';
 import { Sessions } from './http/session.js';
@@ -37,7 +38,7 @@ import { AuthPolicy } from './auth/authenticator.js';
 import { createAuthenticator, hasOwnAllowRule } from './auth/index.js';
 import { createSpawner } from './spawners/index.js';
 import { DEFAULT_ROLES, resolveServerFilter } from './rbac/roles.js';
-import { validateRole } from './rbac/roles.js';
+import { defaultRole, validateRole } from './rbac/roles.js';
 import type { HubContext, ShutdownOptions } from './api/context.js';
 import { apiPlugin } from './api/plugin.js';
 import { oauthPlugin } from './oauth/provider.js';
@@ -47,6 +48,7 @@ import { registerStaticRoutes } from './web/static-files.js';
 import { renderErrorPage } from './web/render.js';
 import { GANYMEDE_VERSION } from './version.js';
 import { ServiceRunner } from './services/services.js';
+import { COURSE_ROLES, createCourses } from './courses/index.js';
 
 export interface Hub {
   /** Public URL, from bind_url. */
@@ -84,9 +86,9 @@ function loadCookieSecret(config: HubConfig, dataDir: string): Buffer {
 }
 
 function validateRoles(config: HubConfig): void {
-  const merged = new Map(mergeRoleSpecs(config).map((r) => [r.name, r]));
   for (const [i, role] of config.load_roles.entries()) {
-    const errors = validateRole({ name: role.name, scopes: merged.get(role.name)!.scopes });
+    // A load_roles entry without scopes keeps the default role's (it only adds members).
+    const errors = validateRole({ name: role.name, scopes: role.scopes.length ? role.scopes : (defaultRole(role.name)?.scopes ?? []) });
     if (errors.length) throw new ConfigError(`load_roles.${i} (${role.name}): ${errors.join('; ')}`);
   }
   for (const [i, svc] of config.services.entries()) {
@@ -96,9 +98,15 @@ function validateRoles(config: HubConfig): void {
 
 /** Default roles plus load_roles; a load_roles entry for a default role adds members and keeps its scopes unless it sets some. */
 function mergeRoleSpecs(config: HubConfig): RoleSpec[] {
+  const defaults = [...DEFAULT_ROLES, ...(config.courses.enabled ? COURSE_ROLES : [])];
   const specs = new Map<string, RoleSpec>(
-    DEFAULT_ROLES.map((r) => [r.name, { name: r.name, description: r.description ?? '', scopes: [...r.scopes], users: [], groups: [], services: [] }]),
+    defaults.map((r) => [r.name, { name: r.name, description: r.description ?? '', scopes: [...r.scopes], users: [], groups: [], services: [] }]),
   );
+  if (config.courses.enabled) {
+    // Ganymede's course scopes: every user may join a course with its code, admins may do everything.
+    specs.get('user')!.scopes.push('courses:join!user');
+    specs.get('admin')!.scopes.push('admin:courses');
+  }
   for (const r of config.load_roles) {
     const base = specs.get(r.name);
     specs.set(r.name, base ? { ...r, description: r.description || base.description, scopes: r.scopes.length ? r.scopes : base.scopes } : r);
@@ -174,8 +182,13 @@ export async function createHub(config: HubConfig, options: { log?: Logger } = {
   await roles.syncFromConfig([...roleSpecs.values()], async (name) => (await ensureUser(name)).id);
 
   let shutdownHandler: ((options: ShutdownOptions) => void) | undefined;
+  const serverProfiles = new ServerProfiles();
+  const courses = config.courses.enabled
+    ? createCourses({ config, db, dataDir, secret, users, groups, roles, servers, lifecycle, log: log.child({ component: 'courses' }), authState: (u) => authState.read(u) })
+    : null;
+  if (courses) serverProfiles.add(courses.profiles);
   const ctx: HubContext = {
-    config, urls, log, users, servers, tokens, roles, groups, shares, oauth, access, identity, sessions, lifecycle, routes,
+    config, urls, log, users, servers, tokens, roles, groups, shares, oauth, access, identity, sessions, lifecycle, serverProfiles, courses: courses?.service ?? null, routes,
     authenticator, policy, authState, services: config.services, ensureUser, startedAt: isoNow(),
     servicePid: (name) => serviceRunner.pid(name),
     async refreshAuthState(user) {
@@ -303,6 +316,8 @@ export async function createHub(config: HubConfig, options: { log?: Logger } = {
         server.listen(urls.listenPort, urls.listenHost, () => resolve());
       });
       serviceRunner.launchManaged();
+      // Catches up with course steps that fell due while the hub was down, then keeps time.
+      if (courses) await courses.scheduler.start();
       log.info({ url: config.bind_url, version: GANYMEDE_VERSION, db: database.description, spawner: spawner.kind, authenticator: authenticator.kind }, 'Ganymede is running');
     },
     onShutdownRequest(handler) {
@@ -311,6 +326,7 @@ export async function createHub(config: HubConfig, options: { log?: Logger } = {
     async close(options: ShutdownOptions = {}) {
       if (activityTimer) clearInterval(activityTimer);
       await flushActivity().catch(() => undefined);
+      await courses?.close();
       await lifecycle.shutdown(options.servers);
       await serviceRunner.stop();
       forwarder.close();

@@ -4,6 +4,8 @@ export class HubError extends Error {
     readonly status: number,
     message: string,
     readonly headers: Record<string, string> = {},
+    /** More JSON fields for API answers, e.g. `errors` by field for a form's checks. */
+    readonly extra: Record<string, unknown> = {},
   ) {
     super(message);
     this.name = 'HubError';

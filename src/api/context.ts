@@ -12,9 +12,11 @@ import type { ServerRepo } from '../db/repos/servers.js';
 import type { TokenRepo } from '../db/repos/tokens.js';
 import type { UserRepo } from '../db/repos/users.js';
 import type { UserRow } from '../db/schema.js';
+import type { CourseService } from '../courses/service.js';
 import { HubError } from '../errors.js';
 import type { AccessControl } from '../hub/access.js';
 import type { ServerLifecycle } from '../hub/server-lifecycle.js';
+import type { ServerProfiles } from '../hub/server-profiles.js';
 import type { HubUrls } from '../hub/urls.js';
 import type { Caller, Identity } from '../http/identity.js';
 import type { Sessions } from '../http/session.js';
@@ -36,6 +38,10 @@ export interface HubContext {
   identity: Identity;
   sessions: Sessions;
   lifecycle: ServerLifecycle;
+  /** Features owning particular servers (a course's `<slug>` server): their command, directory, resources. */
+  serverProfiles: ServerProfiles;
+  /** Course hubs (null unless courses.enabled). */
+  courses: CourseService | null;
   routes: RouteTable;
   authenticator: Authenticator;
   policy: AuthPolicy;

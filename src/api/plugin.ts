@@ -5,6 +5,7 @@ import { describeError, reason, sendJsonError } from '../http/errors.js';
 import { tokenFromRequest } from '../http/identity.js';
 import { JUPYTERHUB_API_VERSION } from '../version.js';
 import type { HubContext } from './context.js';
+import { registerCourseRoutes } from './courses.js';
 import { registerGroupRoutes } from './groups.js';
 import { registerProxyRoutes } from './proxy.js';
 import { registerRootRoutes } from './root.js';
@@ -60,4 +61,5 @@ export async function apiPlugin(app: FastifyInstance, opts: { ctx: HubContext })
   registerProxyRoutes(app, ctx);
   registerGroupRoutes(app, ctx);
   registerShareRoutes(app, ctx);
+  if (ctx.courses) registerCourseRoutes(app, ctx, ctx.courses);
 }

@@ -31,7 +31,9 @@ export async function checkNamedServer(ctx: HubContext, user: UserRow, serverNam
 
 /** Shared by the API and the spawn page: checks state, parses options, starts. */
 export async function startServer(ctx: HubContext, user: UserRow, serverName: string, options: JsonObject, waitMs?: number): Promise<{ status: 'ready' | 'pending'; server: ServerRow }> {
-  await checkNamedServer(ctx, user, serverName, true);
+  // A server a feature owns (a course server) may start even without named servers, if the feature says so.
+  const profile = serverName ? await ctx.serverProfiles.resolve(user, serverName) : null;
+  if (!profile) await checkNamedServer(ctx, user, serverName, true);
   const server = await ctx.servers.ensure(user.id, serverName, ctx.lifecycle.spawnerKind);
   if (server.phase === 'spawning') return { status: 'pending', server };
   if (server.phase === 'stopping') throw new HubError(400, `${logName(user.name, serverName)} is pending stop`);
@@ -46,7 +48,7 @@ export async function startServer(ctx: HubContext, user: UserRow, serverName: st
   const userOptions = await ctx.lifecycle.parseOptions(options, user, await ctx.access.userGroups(user));
   // pollServer may have found a running server dead and stopped it: read the row again then.
   const fresh = server.phase === 'running' ? (await ctx.servers.byId(server.id))! : server;
-  const { status } = await ctx.lifecycle.start(user, fresh, userOptions, waitMs);
+  const { status } = await ctx.lifecycle.start(user, fresh, userOptions, waitMs, profile);
   return { status, server: fresh };
 }
 
@@ -66,7 +68,7 @@ export function registerServerRoutes(app: FastifyInstance, ctx: HubContext): voi
     await requireScope(ctx, req, 'delete:servers', serverTarget(req.params.name, serverName));
     const user = await findUserOr404(ctx, req.params.name);
     const remove = Boolean((req.body as { remove?: unknown } | undefined)?.remove);
-    if (serverName && !ctx.config.allow_named_servers) throw new HubError(400, 'Named servers are not enabled.');
+    if (serverName && !ctx.config.allow_named_servers && !(await ctx.serverProfiles.owns(serverName))) throw new HubError(400, 'Named servers are not enabled.');
     if (!serverName && remove) throw new HubError(400, 'Cannot delete the default server');
     const server = await ctx.servers.get(user.id, serverName);
     if (!server) throw new HubError(404, `${user.name} has no server named '${serverName}'`);

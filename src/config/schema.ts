@@ -214,6 +214,78 @@ export const spawnerSchema = z
   })
   .strict();
 
+const amount = (def: number, doc: string) => z.number().nonnegative().default(def).describe(doc);
+
+export const courseEnvironmentSchema = z
+  .object({
+    description: z.string().default('').describe('what teachers read when they choose it (e.g. "Python 3.11 with numpy, pandas")'),
+    cmd: z.array(z.string()).min(1).optional().describe('the server command for this environment (default spawner.cmd)'),
+    image: z.string().optional().describe('container image, for spawners that run images (shown to teachers and governance)'),
+    default_url: z.string().optional().describe('where the server sends participants first, e.g. /lab (default spawner.default_url)'),
+    environment: z.record(z.string(), z.string()).default({}).describe('extra environment variables of its servers ({username} is expanded)'),
+  })
+  .strict();
+
+export const courseResourcesSchema = z
+  .object({
+    cpu: amount(2, 'CPUs'),
+    memory_gb: amount(4, 'memory in GB'),
+    storage_gb: amount(5, 'storage in GB'),
+    gpu: z.number().int().nonnegative().default(0).describe('GPUs'),
+  })
+  .strict();
+
+export const smtpSchema = z
+  .object({
+    host: z.string().min(1).describe('the SMTP server'),
+    port: z.number().int().positive().default(587).describe('its port (465 with secure, 587 or 25 otherwise)'),
+    secure: z.boolean().default(false).describe('TLS from the first byte (port 465); otherwise STARTTLS is used when the server offers it'),
+    user: z.string().optional().describe('user name for SMTP AUTH'),
+    password: z.string().optional().describe('password for SMTP AUTH (use ${ENV})'),
+    from: z.string().min(3).describe('sender address, e.g. "Jupyter courses <jupyter@uni.example>"'),
+    governance: z.array(z.string()).default([]).describe('addresses told about new and changed course requests'),
+    user_email_template: z
+      .string()
+      .optional()
+      .describe("a user's address when they give none and auth_state has no email, e.g. {username}@uni.example"),
+    tls_reject_unauthorized: z.boolean().default(true).describe("check the SMTP server's certificate"),
+    retries: z.number().int().nonnegative().default(3).describe('attempts after the first failed send'),
+    retry_delay: seconds(30, 'seconds before the first retry (doubled for each next one)'),
+  })
+  .strict();
+
+export const coursesSchema = z
+  .object({
+    enabled: z.boolean().default(false).describe('offer course hubs: teachers request courses at /hub/courses, governance reviews them'),
+    environments: z
+      .record(z.string().regex(/^[a-z0-9][a-z0-9_-]*$/, 'lower-case letters, digits, "_" and "-"'), courseEnvironmentSchema)
+      .default({})
+      .describe('named environments teachers choose from ("custom", an image of their own, always needs review)'),
+    limits: courseResourcesSchema.default(courseResourcesSchema.parse({})).describe('the most a course may ask per participant'),
+    capacity: courseResourcesSchema
+      .extend({ cpu: amount(64, 'CPUs'), memory_gb: amount(256, 'memory in GB'), storage_gb: amount(2000, 'storage in GB') })
+      .default({ cpu: 64, memory_gb: 256, storage_gb: 2000, gpu: 0 })
+      .describe('what all courses together may use at the same time (the review page compares requests with it)'),
+    prepare_before: seconds(86400, 'seconds before starts_at that a course is prepared and teachers may enter'),
+    retention_days: z.number().nonnegative().default(30).describe("days after ends_at that participants' files are kept before they are archived"),
+    archive_keep_days: z.number().nonnegative().default(90).describe('days the archives stay downloadable before the course is deleted'),
+    ending_soon_days: z.number().nonnegative().default(3).describe('days before ends_at that teachers are reminded of the end'),
+    max_duration_days: z.number().positive().default(200).describe('longest course'),
+    max_participants: z.number().int().positive().default(500).describe('most participants a course may ask for'),
+    allow_file_repos: z.boolean().default(false).describe('let content repositories be file:/// URLs on the hub host (tests, single-host sites)'),
+    terms_of_use: z
+      .object({
+        file: z.string().optional().describe('a text or HTML file with the terms teachers accept when they request a course'),
+        version: z.string().min(1).default('1').describe('the version of the terms; a new version must be accepted again'),
+      })
+      .strict()
+      .default({ version: '1' })
+      .describe('terms of use of the course service'),
+    scheduler_interval: z.number().positive().default(60).describe('seconds between checks for courses to prepare, open, close, archive and delete'),
+    smtp: smtpSchema.optional().describe('e-mail; without it no e-mail is sent'),
+  })
+  .strict();
+
 export const configSchema = z
   .object({
     bind_url: z.string().url().default('http://127.0.0.1:8000/').describe('public address; its path is the base URL (e.g. http://0.0.0.0:8000/jh/)'),
@@ -240,6 +312,7 @@ export const configSchema = z
     api_page_max_limit: z.number().int().positive().default(200).describe('largest page size a client may ask'),
     cleanup_servers: z.boolean().default(true).describe('stop user servers when the hub shuts down (false: leave them running and reattach)'),
     oauth_token_expires_in: seconds(14 * 24 * 3600, 'lifetime of OAuth access tokens issued to servers and services'),
+    courses: coursesSchema.default(coursesSchema.parse({})).describe('course hubs: requests, review, dates, participants (docs/courses.md)'),
   })
   .strict();
 
@@ -255,3 +328,5 @@ export type PamConfig = z.output<typeof pamSchema>;
 export type GithubConfig = z.output<typeof githubSchema>;
 export type NativeConfig = z.output<typeof nativeSchema>;
 export type SamlConfig = z.output<typeof samlSchema>;
+export type CoursesConfig = z.output<typeof coursesSchema>;
+export type SmtpConfig = z.output<typeof smtpSchema>;

@@ -14,6 +14,8 @@ export interface CourseLimits {
   resources: { cpu: number; memoryGb: number; storageGb: number; gpu: number };
   /** The version of the terms of use a request must accept. */
   termsVersion: string;
+  /** Whether content repositories may be file:/// URLs on the hub host. */
+  allowFileRepos?: boolean;
 }
 
 export interface CourseRequest {
@@ -29,6 +31,8 @@ export interface CourseRequest {
   content_repo: { url: string; branch: string } | null;
   co_teachers: string[];
   accepted_terms_version: string;
+  /** Where the teachers' notices go (besides the addresses the hub knows for them). */
+  contact_email: string | null;
 }
 
 /** Problems by field (dotted paths for nested fields), empty when the request is acceptable. */
@@ -63,6 +67,7 @@ const shape = z
       .nullish(),
     co_teachers: z.array(z.string().min(1)).max(20, 'At most 20 co-teachers.').default([]),
     accepted_terms_version: z.string().default(''),
+    contact_email: z.email('An e-mail address.').max(254).nullish(),
   })
   .strict();
 
@@ -106,6 +111,7 @@ export function checkCourseRequest(body: unknown, limits: CourseLimits, now: num
     ['gpu', max.gpu, 'GPUs'],
   ];
   for (const [key, limit, unit] of over) if (r.resources[key] > limit) errors[`resources.${key}`] = `At most ${limit} ${unit} per participant.`;
+  if (r.content_repo?.url.startsWith('file:') && !limits.allowFileRepos) errors['content_repo.url'] = 'An https:// or git@ URL of a git repository.';
   if (r.accepted_terms_version !== limits.termsVersion) errors.accepted_terms_version = `Accept the terms of use (version ${limits.termsVersion}).`;
   if (Object.keys(errors).length) return { ok: false, errors };
   return {
@@ -115,6 +121,7 @@ export function checkCourseRequest(body: unknown, limits: CourseLimits, now: num
       title: r.title,
       custom_image: r.environment === 'custom' ? (r.custom_image ?? null) : null,
       content_repo: r.content_repo ?? null,
+      contact_email: r.contact_email ?? null,
       starts_at: new Date(start).toISOString(),
       ends_at: new Date(end).toISOString(),
     },

@@ -174,6 +174,70 @@ export interface NativeAccountsTable {
   recovery_codes: Generated<string>;
 }
 
+/** A course hub (src/courses/): its request, its state in the life cycle (courses/state-machine.ts) and its join settings. */
+export interface CoursesTable {
+  id: Generated<number>;
+  /** DNS-safe, unique; also the name of participants' course servers and of the group course-<slug>. */
+  slug: string;
+  title: string;
+  description: string;
+  /** A CourseState. */
+  state: string;
+  starts_at: string;
+  ends_at: string;
+  expected_participants: number;
+  environment: string;
+  custom_image: string | null;
+  /** JSON {cpu, memory_gb, storage_gb, gpu} per participant. */
+  resources: string;
+  /** JSON {url, branch} or null. */
+  content_repo: string | null;
+  /** Null once that user was deleted. */
+  requested_by: number | null;
+  contact_email: string | null;
+  accepted_terms_version: string;
+  created: string;
+  updated: string;
+  /** Governance's last reason (reject) or comment (changes requested). */
+  review_comment: string | null;
+  /** Why the course failed (state failed). */
+  failure: string | null;
+  /** The join code is derived from this and the hub's secret; a new nonce rotates the code. */
+  join_nonce: string;
+  join_expires_at: string | null;
+  auto_accept: Generated<number>;
+  /** 1 once teachers were reminded that the course ends soon. */
+  ending_notified: Generated<number>;
+}
+
+export type CourseMemberRole = 'teacher' | 'student';
+export type CourseMemberStatus = 'applied' | 'accepted' | 'rejected';
+
+export interface CourseMembersTable {
+  course_id: number;
+  user_id: number;
+  role: CourseMemberRole;
+  status: CourseMemberStatus;
+  email: string | null;
+  applied_at: string;
+  decided_at: string | null;
+  /** When the member's course server first and last started. */
+  first_started: string | null;
+  last_started: string | null;
+}
+
+/** The audit log: every action and timed step, with its time and who did it ('scheduler' for timed steps). */
+export interface CourseEventsTable {
+  id: Generated<number>;
+  course_id: number;
+  at: string;
+  actor: string;
+  action: string;
+  from_state: string | null;
+  to_state: string | null;
+  detail: string;
+}
+
 export interface KvTable {
   key: string;
   value: string;
@@ -195,6 +259,9 @@ export interface Database {
   shares: SharesTable;
   share_codes: ShareCodesTable;
   native_accounts: NativeAccountsTable;
+  courses: CoursesTable;
+  course_members: CourseMembersTable;
+  course_events: CourseEventsTable;
   kv: KvTable;
 }
 
@@ -209,3 +276,6 @@ export type ShareRow = Selectable<SharesTable>;
 export type ShareCodeRow = Selectable<ShareCodesTable>;
 export type NativeAccountRow = Selectable<NativeAccountsTable>;
 export type OAuthClientRow = Selectable<OAuthClientsTable>;
+export type CourseRow = Selectable<CoursesTable>;
+export type CourseMemberRow = Selectable<CourseMembersTable>;
+export type CourseEventRow = Selectable<CourseEventsTable>;

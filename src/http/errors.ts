@@ -7,6 +7,8 @@ export interface ErrorInfo {
   status: number;
   message: string;
   headers: Record<string, string>;
+  /** More JSON fields of the API answer (HubError.extra). */
+  extra?: Record<string, unknown>;
 }
 
 const REASONS: Record<number, string> = {
@@ -21,7 +23,7 @@ export function reason(status: number): string {
 
 /** Maps any thrown value to what the client may see; unexpected errors are logged and hidden. */
 export function describeError(err: unknown, log: Logger, req: FastifyRequest): ErrorInfo {
-  if (err instanceof HubError) return { status: err.status, message: err.message, headers: err.headers };
+  if (err instanceof HubError) return { status: err.status, message: err.message, headers: err.headers, extra: err.extra };
   const fe = err as FastifyError;
   if (typeof fe.statusCode === 'number' && fe.statusCode >= 400 && fe.statusCode < 500) {
     // Fastify's own client errors (bad JSON, body too large, validation): their messages are safe.
@@ -32,5 +34,5 @@ export function describeError(err: unknown, log: Logger, req: FastifyRequest): E
 }
 
 export function sendJsonError(reply: FastifyReply, info: ErrorInfo): FastifyReply {
-  return reply.code(info.status).headers(info.headers).type('application/json').send({ status: info.status, message: info.message });
+  return reply.code(info.status).headers(info.headers).type('application/json').send({ ...info.extra, status: info.status, message: info.message });
 }

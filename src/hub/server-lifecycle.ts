@@ -16,6 +16,7 @@ import { buildServerEnv, oauthAccessScopes } from '../spawners/env.js';
 import type { JsonObject, Spawner, SpawnerState, UserOptions } from '../spawners/spawner.js';
 import { waitForHttp } from '../spawners/wait-for-http.js';
 import { ProgressBoard, type ProgressChannel } from './progress.js';
+import type { ServerProfile } from './server-profiles.js';
 import { HubUrls } from './urls.js';
 
 export interface LifecycleDeps {
@@ -85,7 +86,7 @@ export class ServerLifecycle {
    * SLOW_WAIT_MS passed; throws HubError for a server already running/pending or over a limit,
    * and for a spawn that failed within the wait.
    */
-  async start(user: UserRow, server: ServerRow, userOptions: UserOptions, waitMs = SLOW_WAIT_MS): Promise<StartOutcome> {
+  async start(user: UserRow, server: ServerRow, userOptions: UserOptions, waitMs = SLOW_WAIT_MS, profile: ServerProfile | null = null): Promise<StartOutcome> {
     const name = logName(user.name, server.name);
     const { config } = this.d;
     if (config.concurrent_spawn_limit > 0 && this.progress.pendingCount >= config.concurrent_spawn_limit) {
@@ -108,14 +109,20 @@ export class ServerLifecycle {
       throw new HubError(400, `${name} is pending ${now?.phase === 'stopping' ? 'stop' : 'spawn'}`);
     }
     const channel = this.progress.open(server.id);
-    const spawnDone = this.runSpawn(user, server, userOptions, channel);
+    const spawnDone = this.runSpawn(user, server, userOptions, channel, profile);
     const finished = await within(spawnDone, waitMs);
     if (finished === null) return { status: 'pending' };
     if (!finished.value.ready) throw new HubError(500, finished.value.message);
     return { status: 'ready' };
   }
 
-  private async runSpawn(user: UserRow, server: ServerRow, userOptions: UserOptions, channel: ProgressChannel): Promise<{ ready: true } | { ready: false; message: string }> {
+  private async runSpawn(
+    user: UserRow,
+    server: ServerRow,
+    userOptions: UserOptions,
+    channel: ProgressChannel,
+    profile: ServerProfile | null,
+  ): Promise<{ ready: true } | { ready: false; message: string }> {
     const { config, log } = this.d;
     const name = logName(user.name, server.name);
     const prefix = this.routePrefix(user.name, server.name);
@@ -145,10 +152,17 @@ export class ServerLifecycle {
         allowedScopes: oauthAccessScopes(user.name, server.name),
       });
       const authState = this.d.authState(user);
+      const resources = { memLimit: profile?.resources?.memLimit ?? config.spawner.mem_limit, cpuLimit: profile?.resources?.cpuLimit ?? config.spawner.cpu_limit };
+      const spawnerConfig = { ...config.spawner, ...(profile?.workDir ? { notebook_dir: undefined } : {}), default_url: profile?.defaultUrl ?? config.spawner.default_url, mem_limit: resources.memLimit, cpu_limit: resources.cpuLimit };
       const env = {
-        ...buildServerEnv({ config: config.spawner, urls: this.d.urls, userName: user.name, serverName: server.name, apiToken: token, admin: user.admin === 1 }),
+        ...buildServerEnv({ config: spawnerConfig, urls: this.d.urls, userName: user.name, serverName: server.name, apiToken: token, admin: user.admin === 1, rootDir: profile?.workDir }),
+        ...Object.fromEntries(Object.entries(profile?.env ?? {}).filter(([k]) => !k.startsWith('JUPYTERHUB_'))),
         ...this.d.authStateEnv(authState),
       };
+      if (profile?.prepare) {
+        await profile.prepare((message) => channel.push({ progress: 5, message }), abort.signal);
+        abort.signal.throwIfAborted();
+      }
       const previousState = JSON.parse(server.spawner_state) as SpawnerState;
       const result = await this.d.spawner.start(
         {
@@ -157,9 +171,10 @@ export class ServerLifecycle {
           env,
           servicePrefix: prefix,
           userOptions,
-          resources: { memLimit: config.spawner.mem_limit, cpuLimit: config.spawner.cpu_limit },
+          resources,
           previousState,
           authState,
+          ...(profile ? { profile: { cmd: profile.cmd, workDir: profile.workDir } } : {}),
         },
         {
           progress: (e) => channel.push(e),
@@ -180,7 +195,8 @@ export class ServerLifecycle {
       });
       if (!moved) throw new Error('the spawn was cancelled');
       this.addRoute(user, server.id, server.name, result.target);
-      log.info({ server: name, target: result.target }, 'server ready');
+      log.info({ server: name, target: result.target, ...(profile ? { profile: profile.source } : {}) }, 'server ready');
+      await profile?.onStarted?.().catch((err: unknown) => log.warn({ server: name, err: (err as Error).message }, 'after-start step failed'));
       const outcome = { ready: true } as const;
       channel.finish(outcome);
       return outcome;

@@ -120,3 +120,26 @@ export const SCOPE_DEFINITIONS: Readonly<Record<string, ScopeDefinition>> = Obje
   shutdown: { description: 'Shut the hub down.' },
   'read:metrics': { description: 'Read Prometheus metrics.' },
 } satisfies Record<string, ScopeDefinition>);
+
+/**
+ * Scopes of Ganymede's own features, which JupyterHub does not have. Kept apart so that the
+ * JupyterHub set above stays exactly JupyterHub's. Course scopes are filtered by the course's
+ * group: `courses:manage!group=course-<slug>`.
+ */
+export const GANYMEDE_SCOPE_DEFINITIONS: Readonly<Record<string, ScopeDefinition>> = Object.freeze({
+  'admin:courses': {
+    description: 'Everything about every course: request, review, manage, join.',
+    subscopes: ['courses:request', 'courses:review', 'courses:manage', 'courses:join'],
+  },
+  'courses:request': { description: 'Request new courses and follow your requests.' },
+  'courses:review': {
+    description: 'Review course requests: approve, reject or send them back, and see every course.',
+    subscopes: ['read:courses'],
+  },
+  'courses:manage': {
+    description: 'Manage courses: edit or cancel them, accept participants, hand out join links, download archives.',
+    subscopes: ['read:courses'],
+  },
+  'read:courses': { description: 'Read courses, their participants and their history.' },
+  'courses:join': { description: 'Apply to join courses with a join code.' },
+} satisfies Record<string, ScopeDefinition>);

@@ -10,7 +10,7 @@
  * Everything here is a pure function over strings and sets; the implication closure of every
  * scope is computed once at module load, so a check is a handful of `Set.has` calls.
  */
-import { SCOPE_DEFINITIONS, type ScopeDefinition } from './scope-definitions.js';
+import { GANYMEDE_SCOPE_DEFINITIONS, SCOPE_DEFINITIONS, type ScopeDefinition } from './scope-definitions.js';
 
 export type { ScopeDefinition } from './scope-definitions.js';
 
@@ -83,7 +83,9 @@ const OWNER_FILTER_KINDS: ReadonlySet<string> = new Set<OwnerFilterKind>(['user'
 const customDefinitions = new Map<string, ScopeDefinition>();
 
 function definitionOf(name: string): ScopeDefinition | undefined {
-  return Object.hasOwn(SCOPE_DEFINITIONS, name) ? SCOPE_DEFINITIONS[name] : customDefinitions.get(name);
+  if (Object.hasOwn(SCOPE_DEFINITIONS, name)) return SCOPE_DEFINITIONS[name];
+  if (Object.hasOwn(GANYMEDE_SCOPE_DEFINITIONS, name)) return GANYMEDE_SCOPE_DEFINITIONS[name];
+  return customDefinitions.get(name);
 }
 
 /** base → the base and every scope it implies. */
@@ -111,7 +113,7 @@ function addClosure(name: string): void {
   serverFilterClosure.set(name, Object.freeze(all.filter((s) => !s.startsWith('read:user'))));
 }
 
-for (const name of Object.keys(SCOPE_DEFINITIONS)) addClosure(name);
+for (const name of [...Object.keys(SCOPE_DEFINITIONS), ...Object.keys(GANYMEDE_SCOPE_DEFINITIONS)]) addClosure(name);
 
 /** Every defined scope name, built-in and custom. */
 export function scopeNames(): string[] {

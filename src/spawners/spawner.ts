@@ -46,6 +46,8 @@ export interface SpawnRequest {
   previousState: SpawnerState;
   /** The user's decrypted auth_state (e.g. per-user credentials a spawner needs); null when auth_state is off. */
   authState: JsonObject | null;
+  /** Set by a feature that owns this server (e.g. a course): the command and working directory to use instead of the config's. */
+  profile?: { cmd?: string[]; workDir?: string };
 }
 
 /** What a spawner reports while it starts; the hub forwards events to the progress stream and persists state at once. */

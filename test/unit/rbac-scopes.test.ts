@@ -1,6 +1,6 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { SCOPE_DEFINITIONS } from '../../src/rbac/scope-definitions.js';
+import { GANYMEDE_SCOPE_DEFINITIONS, SCOPE_DEFINITIONS } from '../../src/rbac/scope-definitions.js';
 import {
   InvalidScopeError,
   SELF_SCOPES,
@@ -802,7 +802,7 @@ describe('docs/rbac.md', () => {
   test('lists every scope with its description', async () => {
     const { readFileSync } = await import('node:fs');
     const doc = readFileSync(new URL('../../docs/rbac.md', import.meta.url), 'utf8');
-    for (const [name, def] of Object.entries(SCOPE_DEFINITIONS)) {
+    for (const [name, def] of [...Object.entries(SCOPE_DEFINITIONS), ...Object.entries(GANYMEDE_SCOPE_DEFINITIONS)]) {
       assert.ok(doc.includes(`| \`${name}\` | ${def.description} |`), `docs/rbac.md lacks the scope ${name} (regenerate its table from src/rbac/scope-definitions.ts)`);
     }
   });

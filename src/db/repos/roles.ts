@@ -73,14 +73,32 @@ export class RoleRepo {
     return rows.map((r) => r.name);
   }
 
-  async upsertRole(spec: Pick<RoleSpec, 'name' | 'description' | 'scopes'>): Promise<number> {
+  /** Creates or updates a role; `managedBy` says who re-applies it ('config' at every start, 'course' by the course scheduler). */
+  async upsertRole(spec: Pick<RoleSpec, 'name' | 'description' | 'scopes'>, managedBy = 'config'): Promise<number> {
     await this.db
       .insertInto('roles')
-      .values({ name: spec.name, description: spec.description, scopes: JSON.stringify(spec.scopes), managed_by: 'config' })
+      .values({ name: spec.name, description: spec.description, scopes: JSON.stringify(spec.scopes), managed_by: managedBy })
       .onConflict((oc) => oc.column('name').doUpdateSet({ description: spec.description, scopes: JSON.stringify(spec.scopes) }))
       .execute();
     const row = await this.db.selectFrom('roles').select('id').where('name', '=', spec.name).executeTakeFirstOrThrow();
+    this.generation.bump();
     return row.id;
+  }
+
+  /** Ids of the users a role is granted to directly (not through groups). */
+  async userIdsOf(roleName: string): Promise<number[]> {
+    const rows = await this.db
+      .selectFrom('user_roles')
+      .innerJoin('roles', 'roles.id', 'user_roles.role_id')
+      .select('user_roles.user_id')
+      .where('roles.name', '=', roleName)
+      .execute();
+    return rows.map((r) => r.user_id);
+  }
+
+  async deleteRole(name: string): Promise<void> {
+    await this.db.deleteFrom('roles').where('name', '=', name).execute();
+    this.generation.bump();
   }
 
   async grantToUser(roleName: string, userId: number): Promise<void> {

@@ -118,13 +118,13 @@ export class LocalProcessSpawner implements Spawner {
   /** Create the working directory and log file, then start `cmd + args` detached in its own process group. */
   private async spawnServer(request: SpawnRequest, port: number): Promise<Child> {
     const { user, serverName } = request;
-    const cwd = workingDirectory(this.config.cwd, this.config.dataDir, user.name);
+    const cwd = request.profile?.workDir ?? workingDirectory(this.config.cwd, this.config.dataDir, user.name);
     // mkdir's mode is filtered by the umask; the directory holds the user's files, so make it private explicitly.
     if (await mkdir(cwd, { recursive: true, mode: 0o700 })) await chmod(cwd, 0o700);
     const logFile = logFilePath(this.config.dataDir, user.name, serverName);
     await mkdir(path.dirname(logFile), { recursive: true, mode: 0o700 });
 
-    const [command, ...cmdArgs] = this.config.cmd;
+    const [command, ...cmdArgs] = request.profile?.cmd ?? this.config.cmd;
     if (command === undefined) throw new Error('spawner.cmd is empty');
     const args = [...cmdArgs, ...this.config.args];
     // HOME is the user's working directory (as JupyterHub's SimpleLocalProcessSpawner does), so users

@@ -1,0 +1,135 @@
+/**
+ * /hub/api/courses: course requests, review, participants, join codes and archives (Ganymede's own
+ * API; JupyterHub has no courses). Who may do what is decided by the course service from the
+ * caller's scopes (docs/courses.md lists them per endpoint).
+ */
+import { createReadStream } from 'node:fs';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { CourseEventRow } from '../db/schema.js';
+import type { MemberWithName } from '../db/repos/courses.js';
+import { HubError } from '../errors.js';
+import type { CourseService } from '../courses/service.js';
+import { COURSE_STATES } from '../courses/state-machine.js';
+import { type HubContext, emptyReply, requireCaller } from './context.js';
+
+type Slug = { Params: { slug: string } };
+type Body = Record<string, unknown>;
+
+function bodyOf(req: FastifyRequest): Body {
+  const b = req.body ?? {};
+  if (typeof b !== 'object' || Array.isArray(b) || b === null) throw new HubError(400, 'The body must be a JSON object');
+  return b as Body;
+}
+
+function optionalText(b: Body, key: string): string | null {
+  const v = b[key];
+  if (v === undefined || v === null || v === '') return null;
+  if (typeof v !== 'string') throw new HubError(400, `${key} must be a string`);
+  return v.trim() || null;
+}
+
+export function memberModel(m: MemberWithName) {
+  return {
+    name: m.user_name,
+    role: m.role,
+    status: m.status,
+    applied_at: m.applied_at,
+    decided_at: m.decided_at,
+    first_started: m.first_started,
+    last_started: m.last_started,
+  };
+}
+
+export function eventModel(e: CourseEventRow) {
+  return { at: e.at, actor: e.actor, action: e.action, from: e.from_state, to: e.to_state, detail: e.detail };
+}
+
+export function registerCourseRoutes(app: FastifyInstance, ctx: HubContext, courses: CourseService): void {
+  app.get<{ Querystring: { state?: string } }>('/courses', async (req) => {
+    const caller = requireCaller(req);
+    const states = req.query.state ? req.query.state.split(',') : undefined;
+    const unknown = states?.filter((s) => !(COURSE_STATES as readonly string[]).includes(s));
+    if (unknown?.length) throw new HubError(400, `Unknown course states: ${unknown.join(', ')} (known: ${COURSE_STATES.join(', ')})`);
+    const rows = await courses.list(caller, { states });
+    return Promise.all(rows.map(async (c) => courses.model(caller, c, await courses.membership(caller, c))));
+  });
+
+  app.post('/courses', async (req, reply) => {
+    const caller = requireCaller(req);
+    const row = await courses.request(caller, req.body ?? {});
+    return reply.code(201).send(await courses.model(caller, row, await courses.membership(caller, row)));
+  });
+
+  app.get<Slug>('/courses/:slug', async (req) => {
+    const caller = requireCaller(req);
+    const { course, member } = await courses.visible(caller, req.params.slug);
+    const model = await courses.model(caller, course, member);
+    if (courses.canReview(caller, course)) model.load = await courses.load(course);
+    return model;
+  });
+
+  app.patch<Slug>('/courses/:slug', async (req) => {
+    const caller = requireCaller(req);
+    const row = await courses.edit(caller, req.params.slug, bodyOf(req));
+    return courses.model(caller, row, await courses.membership(caller, row));
+  });
+
+  const decision = (run: (caller: ReturnType<typeof requireCaller>, slug: string, b: Body) => ReturnType<CourseService['approve']>) => async (req: FastifyRequest<Slug>) => {
+    const caller = requireCaller(req);
+    const row = await run(caller, req.params.slug, bodyOf(req));
+    return courses.model(caller, row, await courses.membership(caller, row));
+  };
+  app.post<Slug>('/courses/:slug/approve', decision((c, slug, b) => courses.approve(c, slug, optionalText(b, 'comment'))));
+  app.post<Slug>('/courses/:slug/reject', decision((c, slug, b) => courses.reject(c, slug, b.reason)));
+  app.post<Slug>('/courses/:slug/comment', decision((c, slug, b) => courses.requestChanges(c, slug, b.comment)));
+  app.post<Slug>('/courses/:slug/cancel', decision((c, slug, b) => courses.cancel(c, slug, optionalText(b, 'reason'))));
+
+  app.get<Slug>('/courses/:slug/events', async (req) => (await courses.events(requireCaller(req), req.params.slug)).map(eventModel));
+
+  app.get<Slug>('/courses/:slug/participants', async (req) => {
+    const { members } = await courses.participants(requireCaller(req), req.params.slug);
+    return members.map(memberModel);
+  });
+
+  // Apply with the join code (or join at once when the teacher chose auto-accept).
+  app.post<Slug>('/courses/:slug/participants', async (req, reply) => {
+    const { status } = await courses.apply(requireCaller(req), req.params.slug, bodyOf(req));
+    return reply.code(status === 'accepted' ? 201 : 202).send({ course: req.params.slug, status });
+  });
+
+  const decide = (status: 'accepted' | 'rejected') => async (req: FastifyRequest<Slug>) => {
+    const caller = requireCaller(req);
+    await courses.decide(caller, req.params.slug, bodyOf(req).users, status);
+    const { members } = await courses.participants(caller, req.params.slug);
+    return members.map(memberModel);
+  };
+  app.post<Slug>('/courses/:slug/participants/accept', decide('accepted'));
+  app.post<Slug>('/courses/:slug/participants/reject', decide('rejected'));
+
+  app.delete<{ Params: { slug: string; user: string } }>('/courses/:slug/participants/:user', async (req, reply) => {
+    await courses.remove(requireCaller(req), req.params.slug, req.params.user);
+    return emptyReply(reply, 204);
+  });
+
+  app.post<Slug>('/courses/:slug/join-code', async (req) => {
+    const caller = requireCaller(req);
+    const row = await courses.rotateJoinCode(caller, req.params.slug, bodyOf(req));
+    return { code: courses.joinCodeOf(row), url: courses.joinUrl(row), expires_at: row.join_expires_at, auto_accept: row.auto_accept === 1 };
+  });
+
+  app.get<Slug>('/courses/:slug/archive', async (req) => {
+    const { course, files } = await courses.archives(requireCaller(req), req.params.slug);
+    return files.map((f) => ({ user: f.user, bytes: f.bytes, url: `${ctx.urls.api}courses/${course.slug}/archive/${encodeURIComponent(f.user)}` }));
+  });
+
+  app.get<{ Params: { slug: string; user: string } }>('/courses/:slug/archive/:user', async (req, reply) => {
+    const { files } = await courses.archives(requireCaller(req), req.params.slug);
+    const found = files.find((f) => f.user === req.params.user);
+    if (!found) throw new HubError(404, `No archive of ${req.params.user} in course ${req.params.slug}`);
+    return reply
+      .type('application/gzip')
+      .header('Content-Disposition', `attachment; filename="${req.params.slug}-${found.file.split('/').pop()}"`)
+      .header('Content-Length', String(found.bytes))
+      .send(createReadStream(found.file));
+  });
+}

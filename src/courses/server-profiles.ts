@@ -1,0 +1,85 @@
+/**
+ * A course member's server `<slug>`: who may start it when, and how it runs (the course's
+ * environment and resources, in the course's directory, with the content cloned at first start).
+ */
+import type { CoursesConfig } from '../config/schema.js';
+import type { CourseRepo } from '../db/repos/courses.js';
+import type { UserRow } from '../db/schema.js';
+import { HubError } from '../errors.js';
+import type { ServerProfile, ServerProfileSource } from '../hub/server-profiles.js';
+import { expandUserTemplate } from '../spawners/env.js';
+import { cloneContent, type ContentRepo } from './content.js';
+import type { CourseFiles } from './files.js';
+import type { CourseResources } from './service.js';
+import { participantsMayStart, teachersMayEnter, type CourseState } from './state-machine.js';
+
+/** Courses whose slug no longer names a server. */
+const GONE: readonly string[] = ['rejected', 'deleted'];
+
+export class CourseServerProfiles implements ServerProfileSource {
+  constructor(
+    private readonly config: CoursesConfig,
+    private readonly courses: CourseRepo,
+    private readonly files: CourseFiles,
+  ) {}
+
+  async owns(serverName: string): Promise<boolean> {
+    const course = await this.courses.bySlug(serverName);
+    return course !== undefined && !GONE.includes(course.state);
+  }
+
+  async profileFor(user: UserRow, serverName: string): Promise<ServerProfile | null> {
+    const course = await this.courses.bySlug(serverName);
+    if (!course || GONE.includes(course.state)) return null;
+    const member = await this.courses.member(course.id, user.id);
+    const state = course.state as CourseState;
+    if (!member) throw new HubError(403, `${user.name} is not a participant of the course ${course.title}`);
+    if (member.role === 'student' && member.status !== 'accepted') {
+      throw new HubError(403, member.status === 'rejected' ? `${user.name}'s application to ${course.title} was not accepted` : `${user.name}'s application to ${course.title} is waiting for the teacher`);
+    }
+    const open = member.role === 'teacher' ? teachersMayEnter(state) : participantsMayStart(state);
+    if (!open) throw new HubError(403, closedMessage(course.title, state, course.starts_at));
+    const env = this.config.environments[course.environment];
+    const resources = JSON.parse(course.resources) as CourseResources;
+    const workDir = this.files.homeDir(course.slug, user.name);
+    const repo = course.content_repo ? (JSON.parse(course.content_repo) as ContentRepo) : null;
+    return {
+      source: `course ${course.slug}`,
+      cmd: env?.cmd,
+      defaultUrl: env?.default_url,
+      env: {
+        ...Object.fromEntries(Object.entries(env?.environment ?? {}).map(([k, v]) => [k, expandUserTemplate(v, user.name, serverName)])),
+        GANYMEDE_COURSE: course.slug,
+        ...(course.custom_image ? { GANYMEDE_COURSE_IMAGE: course.custom_image } : env?.image ? { GANYMEDE_COURSE_IMAGE: env.image } : {}),
+      },
+      workDir,
+      resources: { memLimit: `${resources.memory_gb}G`, cpuLimit: resources.cpu, gpu: resources.gpu, storageGb: resources.storage_gb },
+      prepare: repo
+        ? async (progress, signal) => {
+            progress(`Copying the course content from ${repo.url}…`);
+            const done = await cloneContent(repo, workDir, signal);
+            if (done === 'cloned') progress('Course content copied');
+          }
+        : undefined,
+      onStarted: () => this.courses.markStarted(course.id, user.id),
+    };
+  }
+}
+
+function closedMessage(title: string, state: CourseState, startsAt: string): string {
+  switch (state) {
+    case 'pending':
+    case 'changes_requested':
+      return `The course ${title} has not been approved yet`;
+    case 'scheduled':
+    case 'ready':
+      return `The course ${title} opens at ${startsAt}`;
+    case 'ended':
+    case 'archived':
+      return `The course ${title} has ended`;
+    case 'cancelled':
+      return `The course ${title} was cancelled`;
+    default:
+      return `The course ${title} is ${state}`;
+  }
+}
