@@ -8,46 +8,17 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { startHub, type HubProcess } from '../helpers/hub-process.js';
 import { ADMIN_TOKEN, REAL_SPAWNER, waitFor } from '../helpers/fixtures.js';
 import { startSmtpSink } from '../helpers/smtp-sink.js';
 import { CookieSession } from '../helpers/cookie-session.js';
 import { tempDir } from '../helpers/tmp.js';
+import { courseBody, makeContentRepo } from '../helpers/courses.js';
 
 const SECOND = 1000;
 const DAY_S = 86_400;
-
-/** A git repository with one notebook on branch main, as a teacher's content repository. */
-export function makeContentRepo(dir: string, name = 'stats-material'): string {
-  const repo = path.join(dir, name);
-  mkdirSync(repo, { recursive: true });
-  const notebook = { cells: [{ cell_type: 'markdown', metadata: {}, source: ['# Welcome'] }], metadata: {}, nbformat: 4, nbformat_minor: 5 };
-  writeFileSync(path.join(repo, 'intro.ipynb'), JSON.stringify(notebook));
-  const git = (...args: string[]) => execFileSync('git', ['-c', 'user.name=Teacher', '-c', 'user.email=t@uni.example', ...args], { cwd: repo, stdio: 'pipe' });
-  git('init', '-q', '-b', 'main');
-  git('add', '.');
-  git('commit', '-q', '-m', 'material');
-  return repo;
-}
-
-export function courseBody(slug: string, startsInMs: number, lastsMs: number, extra: Record<string, unknown> = {}): Record<string, unknown> {
-  const start = Date.now() + startsInMs;
-  return {
-    title: `Statistics ${slug}`,
-    slug,
-    description: 'Introduction to statistics with Python',
-    starts_at: new Date(start).toISOString(),
-    ends_at: new Date(start + lastsMs).toISOString(),
-    expected_participants: 1,
-    environment: 'python',
-    resources: { cpu: 1, memory_gb: 2, storage_gb: 1, gpu: 0 },
-    accepted_terms_version: '2026-1',
-    ...extra,
-  };
-}
 
 async function tokenFor(hub: HubProcess, name: string): Promise<string> {
   const res = await hub.api(`/users/${name}/tokens`, { method: 'POST', token: ADMIN_TOKEN, body: { note: 'test' } });
