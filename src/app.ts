@@ -44,6 +44,7 @@ import { apiPlugin } from './api/plugin.js';
 import { oauthPlugin } from './oauth/provider.js';
 import { registerLoginRoutes, createHubLogin } from './web/login.js';
 import { registerPageRoutes } from './web/pages.js';
+import { registerCoursePages } from './web/courses.js';
 import { registerStaticRoutes } from './web/static-files.js';
 import { renderErrorPage } from './web/render.js';
 import { GANYMEDE_VERSION } from './version.js';
@@ -102,14 +103,19 @@ function mergeRoleSpecs(config: HubConfig): RoleSpec[] {
   const specs = new Map<string, RoleSpec>(
     defaults.map((r) => [r.name, { name: r.name, description: r.description ?? '', scopes: [...r.scopes], users: [], groups: [], services: [] }]),
   );
-  if (config.courses.enabled) {
-    // Ganymede's course scopes: every user may join a course with its code, admins may do everything.
-    specs.get('user')!.scopes.push('courses:join!user');
-    specs.get('admin')!.scopes.push('admin:courses');
-  }
   for (const r of config.load_roles) {
     const base = specs.get(r.name);
     specs.set(r.name, base ? { ...r, description: r.description || base.description, scopes: r.scopes.length ? r.scopes : base.scopes } : r);
+  }
+  if (config.courses.enabled) {
+    // Ganymede's course scopes, also when load_roles redefines these roles: every user may join a
+    // course with its code, admins may do everything with courses.
+    const add = (role: string, scope: string) => {
+      const spec = specs.get(role)!;
+      if (!spec.scopes.includes(scope)) specs.set(role, { ...spec, scopes: [...spec.scopes, scope] });
+    };
+    add('user', 'courses:join!user');
+    add('admin', 'admin:courses');
   }
   return [...specs.values()];
 }
@@ -282,6 +288,7 @@ export async function createHub(config: HubConfig, options: { log?: Logger } = {
       registerLoginRoutes(pages, ctx, hubLogin);
       authenticator.registerRoutes?.(pages, hubLogin);
       registerPageRoutes(pages, ctx);
+      if (ctx.courses) registerCoursePages(pages, ctx, ctx.courses);
     },
     { prefix: urls.hub.slice(0, -1) },
   );
@@ -316,8 +323,9 @@ export async function createHub(config: HubConfig, options: { log?: Logger } = {
         server.listen(urls.listenPort, urls.listenHost, () => resolve());
       });
       serviceRunner.launchManaged();
-      // Catches up with course steps that fell due while the hub was down, then keeps time.
-      if (courses) await courses.scheduler.start();
+      // Catches up with course steps that fell due while the hub was down (in the background: a
+      // content check may take a while), then keeps time.
+      void courses?.scheduler.start();
       log.info({ url: config.bind_url, version: GANYMEDE_VERSION, db: database.description, spawner: spawner.kind, authenticator: authenticator.kind }, 'Ganymede is running');
     },
     onShutdownRequest(handler) {

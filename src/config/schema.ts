@@ -289,6 +289,11 @@ export const coursesSchema = z
 export const configSchema = z
   .object({
     bind_url: z.string().url().default('http://127.0.0.1:8000/').describe('public address; its path is the base URL (e.g. http://0.0.0.0:8000/jh/)'),
+    public_url: z
+      .string()
+      .url()
+      .optional()
+      .describe("the hub's address as people reach it, e.g. behind a reverse proxy https://hub.uni.example/ (links in e-mails; default bind_url)"),
     hub_connect_url: z.string().url().optional().describe('URL servers use to reach the hub API (default: bind_url, with 127.0.0.1 for 0.0.0.0)'),
     trusted_proxies: z
       .array(z.string())

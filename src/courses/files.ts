@@ -28,17 +28,18 @@ export class CourseFiles {
   }
 
   /**
-   * One tar.gz per member directory, then the directories are removed. Idempotent: an archive
-   * already written is kept (a step interrupted by a restart continues where it stopped).
+   * One tar.gz per directory under home/ (members, and people removed from the course: their work
+   * is kept as well), then the directories are removed. Idempotent: a step interrupted by a restart
+   * continues where it stopped.
    */
-  async archive(slug: string, userNames: string[]): Promise<number> {
+  async archive(slug: string): Promise<number> {
     const archiveDir = path.join(this.courseDir(slug), 'archive');
     await mkdir(archiveDir, { recursive: true, mode: 0o700 });
+    const homes = path.join(this.courseDir(slug), 'home');
     let written = 0;
-    for (const name of userNames) {
-      const home = this.homeDir(slug, name);
-      if (!(await exists(home))) continue;
-      const file = this.archiveFile(slug, name);
+    for (const dirName of (await readdir(homes).catch(() => [] as string[])).sort()) {
+      const home = path.join(homes, dirName);
+      const file = path.join(archiveDir, `${dirName}.tar.gz`);
       const partial = `${file}.partial`;
       await run('tar', ['-czf', partial, '-C', home, '.'], { maxBuffer: 1024 * 1024 });
       await rename(partial, file);
@@ -49,13 +50,19 @@ export class CourseFiles {
     return written;
   }
 
-  /** The archives there are, by escaped user name, with their sizes. */
-  async archives(slug: string): Promise<Array<{ file: string; bytes: number }>> {
+  /** The archives there are, by user (the file-safe form of the name: the same for usual names), with their sizes. */
+  async archives(slug: string): Promise<Array<{ user: string; file: string; bytes: number }>> {
     const dir = path.join(this.courseDir(slug), 'archive');
     const names = await readdir(dir).catch(() => [] as string[]);
-    const out: Array<{ file: string; bytes: number }> = [];
-    for (const n of names.filter((n) => n.endsWith('.tar.gz')).sort()) out.push({ file: path.join(dir, n), bytes: (await stat(path.join(dir, n))).size });
+    const out: Array<{ user: string; file: string; bytes: number }> = [];
+    for (const n of names.filter((n) => n.endsWith('.tar.gz')).sort()) {
+      out.push({ user: n.slice(0, -'.tar.gz'.length), file: path.join(dir, n), bytes: (await stat(path.join(dir, n))).size });
+    }
     return out;
+  }
+
+  async exists(slug: string): Promise<boolean> {
+    return exists(this.courseDir(slug));
   }
 
   async remove(slug: string): Promise<void> {

@@ -56,7 +56,10 @@ export function createCourses(p: CourseParts): Courses {
   const repo = new CourseRepo(p.db);
   const files = new CourseFiles(p.dataDir);
   const notifier = createNotifier(config.smtp, log.child({ component: 'mail' }));
-  const publicHubUrl = new URL('hub/', new URL(p.config.bind_url)).href;
+  // Links in e-mails and join links: the address people use, not the one the hub binds to.
+  const base = new URL(p.config.public_url ?? p.config.bind_url);
+  base.pathname = new URL(p.config.bind_url).pathname.replace(/\/?$/, '/');
+  const publicHubUrl = new URL('hub/', base).href;
 
   const stopCourseServer = async (user: UserRow, slug: string) => {
     const server = await p.servers.get(user.id, slug);
@@ -80,12 +83,13 @@ export function createCourses(p: CourseParts): Courses {
     secret: p.secret,
     publicHubUrl,
     emailOf(user) {
-      const state = p.authState(user);
-      if (state && typeof state.email === 'string' && state.email.includes('@')) return state.email;
+      const found = emailInAuthState(p.authState(user));
+      if (found) return found;
       const template = config.smtp?.user_email_template;
       return template ? expandUserTemplate(template, user.name) : null;
     },
     stopCourseServer,
+    serverNameInUse: (name) => p.servers.nameInUse(name),
     wake: () => scheduler?.wake(),
   });
   scheduler = new CourseScheduler({
@@ -116,4 +120,21 @@ export function createCourses(p: CourseParts): Courses {
       await notifier.close();
     },
   };
+}
+
+/**
+ * An e-mail address the authenticator learned at login: `email` (any), `claims.email` (OpenID
+ * Connect), `github_user.email` (GitHub), `mail` (LDAP with auth_state_attributes: [mail]).
+ */
+export function emailInAuthState(state: JsonObject | null): string | null {
+  if (!state) return null;
+  const nested = (key: string) => {
+    const v = state[key];
+    return v && typeof v === 'object' && !Array.isArray(v) ? (v as JsonObject).email : undefined;
+  };
+  for (const candidate of [state.email, nested('claims'), nested('github_user'), state.mail]) {
+    const value = Array.isArray(candidate) ? candidate[0] : candidate;
+    if (typeof value === 'string' && /^[^\s@]+@[^\s@]+$/.test(value)) return value;
+  }
+  return null;
 }

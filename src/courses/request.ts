@@ -40,6 +40,7 @@ export type FieldErrors = Record<string, string>;
 
 /** DNS label rules, 3–30 characters: the slug ends up in group names, URLs and host names. */
 export const SLUG = /^[a-z0-9](?:[a-z0-9-]{1,28})[a-z0-9]$/;
+const RESERVED_SLUGS = ['new', 'review', 'join', 'api'];
 const GIT_URL = /^(https:\/\/|git@[\w.-]+:|file:\/\/\/)/;
 const BRANCH = /^(?!-)(?!.*\.\.)[\w./-]{1,100}$/;
 
@@ -87,6 +88,8 @@ export function checkCourseRequest(body: unknown, limits: CourseLimits, now: num
     return { ok: false, errors };
   }
   const r = parsed.data;
+  // Page routes under /hub/courses/ that a course's page would hide.
+  if (RESERVED_SLUGS.includes(r.slug)) errors.slug = 'This short name is reserved; choose another.';
   const start = Date.parse(r.starts_at);
   const end = Date.parse(r.ends_at);
   const iso = /^\d{4}-\d\d-\d\dT\d\d:\d\d(:\d\d(\.\d+)?)?(Z|[+-]\d\d:\d\d)$/;

@@ -45,10 +45,9 @@ export class CourseScheduler {
     return { prepareBeforeMs: c.prepare_before * 1000, retentionMs: c.retention_days * DAY_MS, archiveKeepMs: c.archive_keep_days * DAY_MS };
   }
 
-  /** First tick now (catching up), then every scheduler_interval. */
-  async start(): Promise<void> {
-    await this.tick();
-    this.arm();
+  /** First tick now (catching up), then every scheduler_interval; resolves after the first tick. */
+  start(): Promise<void> {
+    return this.tick().finally(() => this.arm());
   }
 
   private arm(): void {
@@ -133,15 +132,15 @@ export class CourseScheduler {
       case 'end':
         await service.closeDown(course);
         return;
-      case 'archive': {
-        const members = await this.d.courses.members(course.id);
-        await files.archive(course.slug, members.map((m) => m.user_name));
+      case 'archive':
+        await files.archive(course.slug);
         return;
-      }
       case 'delete':
         await this.d.forgetCourseServers(course);
         await files.remove(course.slug);
         await service.dropAccess(course);
+        // The history stays (who did what when); the e-mail addresses people gave go.
+        await this.d.courses.forgetEmails(course.id);
         return;
     }
   }
@@ -181,7 +180,8 @@ export class CourseScheduler {
     const keep = this.d.config.archive_keep_days * DAY_MS;
     for (const course of await this.d.courses.list({ states: ['cancelled'] })) {
       if (Date.parse(course.updated) + keep > this.now) continue;
-      if ((await this.d.files.archives(course.slug)).length === 0) continue;
+      if (!(await this.d.files.exists(course.slug))) continue;
+      await this.d.forgetCourseServers(course);
       await this.d.files.remove(course.slug);
       await this.d.service.dropAccess(course);
       await this.d.courses.record(course.id, { actor: 'scheduler', action: 'files_deleted' });

@@ -13,7 +13,7 @@ import type { RoleRepo } from '../db/repos/roles.js';
 import type { UserRepo } from '../db/repos/users.js';
 import type { CourseMemberRow, CourseRow, UserRow } from '../db/schema.js';
 import { isoNow } from '../db/time.js';
-import { HubError } from '../errors.js';
+import { ConfigError, HubError } from '../errors.js';
 import type { Caller } from '../http/identity.js';
 import { checkScope } from '../rbac/scopes.js';
 import type { CourseFiles } from './files.js';
@@ -47,6 +47,8 @@ export interface CourseServiceDeps {
   emailOf(user: UserRow): string | null;
   /** Stops a user's course server if it runs (rejected or removed participants, the course's end). */
   stopCourseServer(user: UserRow, slug: string): Promise<void>;
+  /** Whether some user has a server of this name. */
+  serverNameInUse(name: string): Promise<boolean>;
   /** Asks the scheduler to look at the courses now (after an approval). */
   wake(): void;
 }
@@ -67,18 +69,30 @@ export function teacherRole(slug: string): string {
   return `course-${slug}-teachers`;
 }
 
-/** What the course's teachers may do, as scopes on the course's group (no "if teacher" in handlers). */
-export function teacherScopes(slug: string): string[] {
+/**
+ * What the course's teachers may do, as scopes on the course's group (no "if teacher" in handlers).
+ * The servers scopes reach every server of the participants, so they last only while the course is
+ * open; afterwards teachers keep managing the course (participants, archives).
+ */
+export function teacherScopes(slug: string, serversToo = true): string[] {
   const g = `!group=${courseGroup(slug)}`;
-  return [`courses:manage${g}`, `servers${g}`, `access:servers${g}`, `read:users${g}`, `list:users${g}`, `read:groups${g}`];
+  const manage = [`courses:manage${g}`, `read:users${g}`, `list:users${g}`, `read:groups${g}`];
+  return serversToo ? [...manage, `servers${g}`, `access:servers${g}`] : manage;
 }
+
+/** States in which teachers reach their participants' servers. */
+const SERVERS_OPEN: readonly CourseState[] = ['pending', 'changes_requested', 'scheduled', 'ready', 'active'];
 
 export class CourseService {
   private readonly termsText: string | null;
 
   constructor(private readonly d: CourseServiceDeps) {
     const file = d.config.terms_of_use.file;
-    this.termsText = file ? readFileSync(file, 'utf8') : null;
+    try {
+      this.termsText = file ? readFileSync(file, 'utf8') : null;
+    } catch (err) {
+      throw new ConfigError(`courses.terms_of_use.file: cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    }
   }
 
   get config(): CoursesConfig {
@@ -145,6 +159,16 @@ export class CourseService {
     const { course } = await this.visible(caller, slug);
     if (!this.may(caller, scope, course)) throw new HubError(403, `Action is not authorized with current scopes; requires any of [${scope}!group=${courseGroup(slug)}]`);
     return course;
+  }
+
+  /** Whether participants may still be accepted or rejected (not after the end). */
+  canDecide(course: CourseRow): boolean {
+    return !CLOSED.includes(course.state as CourseState) && course.state !== 'ended' && course.state !== 'archived';
+  }
+
+  /** Whether the caller sees the whole course (participants, history), not only its public part. */
+  canRead(caller: Caller, course: CourseRow): boolean {
+    return this.may(caller, 'read:courses', course);
   }
 
   canManage(caller: Caller, course: CourseRow): boolean {
@@ -224,7 +248,7 @@ export class CourseService {
    * What the course asks of the site while it runs, with every other approved or pending course
    * overlapping its dates: participants × resources, against `courses.capacity`.
    */
-  async load(course: CourseRow): Promise<{ course: CourseResources; overlapping: CourseResources; capacity: CourseResources; overlappingCourses: string[] }> {
+  async load(course: CourseRow): Promise<{ course: CourseResources; overlapping: CourseResources; capacity: CourseResources; overlapping_courses: string[] }> {
     const need = (c: CourseRow): CourseResources => {
       const r = JSON.parse(c.resources) as CourseResources;
       const n = c.expected_participants;
@@ -239,7 +263,7 @@ export class CourseService {
       for (const k of Object.keys(sum) as Array<keyof CourseResources>) sum[k] += n[k];
     }
     const cap = this.d.config.capacity;
-    return { course: need(course), overlapping: sum, capacity: { cpu: cap.cpu, memory_gb: cap.memory_gb, storage_gb: cap.storage_gb, gpu: cap.gpu }, overlappingCourses: others.map((c) => c.slug) };
+    return { course: need(course), overlapping: sum, capacity: { cpu: cap.cpu, memory_gb: cap.memory_gb, storage_gb: cap.storage_gb, gpu: cap.gpu }, overlapping_courses: others.map((c) => c.slug) };
   }
 
   // ------------------------------------------------------------------------------------------
@@ -308,20 +332,24 @@ export class CourseService {
   }
 
   async reject(caller: Caller, slug: string, reason: unknown): Promise<CourseRow> {
-    return this.review(caller, slug, 'reject', requiredText(reason, 'reason', 'Say why the request is rejected.'), 'rejected');
+    return this.review(caller, slug, 'reject', () => requiredText(reason, 'reason', 'Say why the request is rejected.'), 'rejected');
   }
 
   async requestChanges(caller: Caller, slug: string, comment: unknown): Promise<CourseRow> {
-    return this.review(caller, slug, 'request_changes', requiredText(comment, 'comment', 'Say what the teacher should change.'), 'changes_requested');
+    return this.review(caller, slug, 'request_changes', () => requiredText(comment, 'comment', 'Say what the teacher should change.'), 'changes_requested');
   }
 
-  private async review(caller: Caller, slug: string, action: CourseAction, comment: string | null, notice: CourseNotice): Promise<CourseRow> {
+  /** `text` reads the reason or comment once the caller is known to be a reviewer (401/404 before 400). */
+  private async review(caller: Caller, slug: string, action: CourseAction, text: string | null | (() => string), notice: CourseNotice): Promise<CourseRow> {
     const course = await this.withScope(caller, slug, 'courses:review');
+    const comment = typeof text === 'function' ? text() : text;
     const to = this.check(course, action);
     const actor = this.actorName(caller);
     const ok = await this.d.courses.transition(course.id, course.state, to, { review_comment: comment }, { actor, action, detail: comment ?? '' });
     if (!ok) throw new HubError(409, `Course ${slug} changed meanwhile; reload and try again`);
     const updated = (await this.d.courses.byId(course.id))!;
+    // A rejected request never opens: its teachers keep seeing it as members, the role goes.
+    if (to === 'rejected') await this.dropAccess(updated);
     this.d.log.info({ course: slug, by: actor, action }, 'course reviewed');
     await this.tellTeachers(notice, updated, { comment, actor });
     return updated;
@@ -338,7 +366,9 @@ export class CourseService {
     const wasOpen = course.state === 'ready' || course.state === 'active';
     const ok = await this.d.courses.transition(course.id, course.state, to, { review_comment: reason }, { actor, action: 'cancel', detail: reason ?? '' });
     if (!ok) throw new HubError(409, `Course ${slug} changed meanwhile; reload and try again`);
+    // An open course's files are archived for its teachers; one that never opened has nothing to keep.
     if (wasOpen) await this.closeDown(course);
+    else await this.dropAccess(course);
     const updated = (await this.d.courses.byId(course.id))!;
     await this.tellTeachers('cancelled', updated, { comment: reason, actor });
     return updated;
@@ -346,13 +376,14 @@ export class CourseService {
 
   /** Stops every member's course server and archives their files (the end of a course, or its cancellation). */
   async closeDown(course: CourseRow): Promise<void> {
+    await this.syncTeacherRole(course, false);
     const members = await this.d.courses.members(course.id);
     for (const m of members) {
       const user = await this.d.users.byId(m.user_id);
       if (user) await this.d.stopCourseServer(user, course.slug);
     }
     if (course.state === 'cancelled' || (await this.d.courses.byId(course.id))?.state === 'cancelled') {
-      await this.d.files.archive(course.slug, members.map((m) => m.user_name));
+      await this.d.files.archive(course.slug);
     }
   }
 
@@ -401,9 +432,7 @@ export class CourseService {
   /** Accepts or rejects applications (bulk); never beyond the participant limit. */
   async decide(caller: Caller, slug: string, names: unknown, status: 'accepted' | 'rejected'): Promise<void> {
     const course = await this.withScope(caller, slug, 'courses:manage');
-    if (CLOSED.includes(course.state as CourseState) || course.state === 'ended' || course.state === 'archived') {
-      throw new HubError(409, `Course ${slug} is ${course.state}: participants can no longer change`);
-    }
+    if (!this.canDecide(course)) throw new HubError(409, `Course ${slug} is ${course.state}: participants can no longer change`);
     if (!Array.isArray(names) || names.length === 0 || !names.every((n) => typeof n === 'string')) {
       throw fieldErrors({ users: 'A list of user names.' });
     }
@@ -440,6 +469,7 @@ export class CourseService {
   /** A new join code (every earlier link stops working), with its expiry and whether it admits at once. */
   async rotateJoinCode(caller: Caller, slug: string, body: unknown): Promise<CourseRow> {
     const course = await this.withScope(caller, slug, 'courses:manage');
+    if (!this.canDecide(course)) throw new HubError(409, `Course ${slug} is ${course.state}: it takes no more participants`);
     const b = (typeof body === 'object' && body !== null ? body : {}) as Record<string, unknown>;
     const errors: FieldErrors = {};
     let expires: string | null = course.join_expires_at;
@@ -464,14 +494,7 @@ export class CourseService {
 
   async archives(caller: Caller, slug: string): Promise<{ course: CourseRow; files: Array<{ user: string; file: string; bytes: number }> }> {
     const course = await this.withScope(caller, slug, 'courses:manage');
-    const members = await this.d.courses.members(course.id);
-    const files = [];
-    for (const m of members) {
-      const file = this.d.files.archiveFile(course.slug, m.user_name);
-      const found = (await this.d.files.archives(course.slug)).find((a) => a.file === file);
-      if (found) files.push({ user: m.user_name, file, bytes: found.bytes });
-    }
-    return { course, files };
+    return { course, files: await this.d.files.archives(course.slug) };
   }
 
   // ------------------------------------------------------------------------------------------
@@ -502,7 +525,10 @@ export class CourseService {
     if (!existing) {
       const taken = await this.d.courses.bySlug(r.slug);
       // A group of that name that is not this course's would hand its members to the teachers.
-      if (taken || (await this.d.groups.byName(courseGroup(r.slug)))) errors.slug = 'This short name is taken; choose another.';
+      // A user's named server of that name would become the course server.
+      if (taken || (await this.d.groups.byName(courseGroup(r.slug))) || (await this.d.serverNameInUse(r.slug))) {
+        errors.slug = 'This short name is taken; choose another.';
+      }
     }
     const missing = [];
     for (const name of r.co_teachers) if (!(await this.d.users.byName(name))) missing.push(name);
@@ -521,9 +547,9 @@ export class CourseService {
   }
 
   /** The teachers' role holds exactly the course's teachers. */
-  async syncTeacherRole(course: CourseRow): Promise<void> {
+  async syncTeacherRole(course: CourseRow, serversToo = SERVERS_OPEN.includes(course.state as CourseState)): Promise<void> {
     const name = teacherRole(course.slug);
-    await this.d.roles.upsertRole({ name, description: `Teachers of the course ${course.title}`, scopes: teacherScopes(course.slug) }, 'course');
+    await this.d.roles.upsertRole({ name, description: `Teachers of the course ${course.title}`, scopes: teacherScopes(course.slug, serversToo) }, 'course');
     const teachers = await this.d.courses.members(course.id, { role: 'teacher' });
     const current = new Set(teachers.map((t) => t.user_id));
     for (const id of current) await this.d.roles.grantToUser(name, id);

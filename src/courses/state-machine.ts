@@ -7,7 +7,7 @@
  *      │  ▲                                                                                   │
  *      │  └─resubmit── changes_requested ◀──request_changes── pending                    (ends_at)
  *      ├──reject──▶ rejected                                                                  ▼
- *      └──cancel──▶ cancelled (also from changes_requested, scheduled, ready, active)       ended
+ *      └──cancel──▶ cancelled (also from changes_requested, scheduled, ready, active, failed) ended
  *   any preparing/running state ──fail──▶ failed                                              │
  *                                                         (ends_at + retention) ──▶ archived ─┘
  *                                             (ends_at + retention + archive_keep) ──▶ deleted
@@ -67,7 +67,7 @@ const ACTIONS: Record<CourseAction, { from: readonly CourseState[]; to: CourseSt
   request_changes: { from: ['pending'], to: 'changes_requested' },
   resubmit: { from: ['changes_requested'], to: 'pending' },
   // "cancel any request up to its end"
-  cancel: { from: ['pending', 'changes_requested', 'scheduled', 'ready', 'active'], to: 'cancelled' },
+  cancel: { from: ['pending', 'changes_requested', 'scheduled', 'ready', 'active', 'failed'], to: 'cancelled' },
   // Preparation or a timed step went wrong (e.g. the content repository cannot be cloned).
   fail: { from: ['scheduled', 'ready', 'active'], to: 'failed' },
 };

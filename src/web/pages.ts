@@ -6,24 +6,15 @@ import { startServer } from '../api/servers.js';
 import type { ServerRow, UserRow } from '../db/schema.js';
 import { tokenApiId } from '../db/repos/tokens.js';
 import { HubError } from '../errors.js';
-import type { Caller } from '../http/identity.js';
 import type { JsonObject } from '../spawners/spawner.js';
 import { escapePathSegment } from '../hub/urls.js';
 import { describeScope } from '../rbac/scopes.js';
 import { acceptSharePage, homePage, spawnFormPage, spawnPendingPage, tokenPage, raw, type ServerView } from './templates/index.js';
-import { pageContext, redirectToLogin, safeNext } from './render.js';
+import { loggedIn, pageContext, redirectToLogin, safeNext, sendPage, type PageCaller } from './render.js';
 import { defaultNextUrl } from './login.js';
+import { homeCourses } from './course-views.js';
 
 type UserServerParams = { user?: string; server?: string };
-
-async function loggedIn(ctx: HubContext, req: FastifyRequest): Promise<(Caller & { principal: { kind: 'user'; user: UserRow } }) | null> {
-  const caller = await ctx.identity.byCookie(req);
-  return caller && caller.principal.kind === 'user' ? (caller as Caller & { principal: { kind: 'user'; user: UserRow } }) : null;
-}
-
-function html(reply: FastifyReply, body: string, status = 200): FastifyReply {
-  return reply.code(status).type('text/html; charset=utf-8').header('Cache-Control', 'no-store').send(body);
-}
 
 function serverView(ctx: HubContext, userName: string, s: ServerRow): ServerView {
   return {
@@ -36,7 +27,7 @@ function serverView(ctx: HubContext, userName: string, s: ServerRow): ServerView
 }
 
 /** The user whose server a /hub/spawn… URL names, checking the caller may act on it. */
-async function targetUser(ctx: HubContext, caller: Caller & { principal: { kind: 'user'; user: UserRow } }, params: UserServerParams, scope: string): Promise<UserRow> {
+async function targetUser(ctx: HubContext, caller: PageCaller, params: UserServerParams, scope: string): Promise<UserRow> {
   const me = caller.principal.user;
   if (!params.user || params.user === me.name) return me;
   const user = await ctx.users.byName(params.user);
@@ -78,13 +69,14 @@ export function registerPageRoutes(app: FastifyInstance, ctx: HubContext): void 
     const user = caller.principal.user;
     const servers = await ctx.servers.forUser(user.id);
     const def = servers.find((s) => s.name === '') ?? (await ctx.servers.ensure(user.id, '', ctx.lifecycle.spawnerKind));
-    return html(
+    return sendPage(
       reply,
       homePage(pageContext(ctx, req, reply, user), {
         defaultServer: serverView(ctx, user.name, def),
         namedServers: servers.filter((s) => s.name !== '').map((s) => serverView(ctx, user.name, s)),
         allowNamedServers: ctx.config.allow_named_servers,
         services: ctx.services.filter((s) => s.display && s.url).map((s) => ({ name: s.name, url: ctx.urls.service(s.name) })),
+        courses: ctx.courses ? await homeCourses(ctx, ctx.courses, caller) : null,
       }),
     );
   });
@@ -100,7 +92,7 @@ export function registerPageRoutes(app: FastifyInstance, ctx: HubContext): void 
     if (existing?.phase === 'spawning') return reply.redirect(pendingUrl(ctx, user.name, serverName, next), 302);
     const form = await ctx.lifecycle.optionsForm(user, await ctx.access.userGroups(user));
     if (form) {
-      return html(reply, spawnFormPage(pageContext(ctx, req, reply, caller.principal.user), { userName: user.name, serverName, formHtml: raw(form), actionUrl: req.url }));
+      return sendPage(reply, spawnFormPage(pageContext(ctx, req, reply, caller.principal.user), { userName: user.name, serverName, formHtml: raw(form), actionUrl: req.url }));
     }
     await startServer(ctx, user, serverName, {}, 0);
     return reply.redirect(pendingUrl(ctx, user.name, serverName, next), 302);
@@ -118,7 +110,7 @@ export function registerPageRoutes(app: FastifyInstance, ctx: HubContext): void 
     } catch (err) {
       const form = await ctx.lifecycle.optionsForm(user, await ctx.access.userGroups(user));
       if (err instanceof HubError && err.status === 400 && form) {
-        return html(reply, spawnFormPage(pageContext(ctx, req, reply, caller.principal.user), { userName: user.name, serverName, formHtml: raw(form), actionUrl: req.url, error: err.message }), 400);
+        return sendPage(reply, spawnFormPage(pageContext(ctx, req, reply, caller.principal.user), { userName: user.name, serverName, formHtml: raw(form), actionUrl: req.url, error: err.message }), 400);
       }
       throw err;
     }
@@ -141,7 +133,7 @@ export function registerPageRoutes(app: FastifyInstance, ctx: HubContext): void 
     const next = safeNext(ctx, req.query.next) ?? serverUrl;
     if (server.phase === 'running') return reply.redirect(next, 302);
     if (server.phase !== 'spawning' && !server.failure) return reply.redirect(`${ctx.urls.hub}spawn/${escapePathSegment(user.name)}${serverName ? '/' + escapePathSegment(serverName) : ''}`, 302);
-    return html(
+    return sendPage(
       reply,
       spawnPendingPage(pageContext(ctx, req, reply, caller.principal.user), {
         userName: user.name,
@@ -168,7 +160,7 @@ export function registerPageRoutes(app: FastifyInstance, ctx: HubContext): void 
       const last = list.map((r) => r.last_activity).filter((x): x is string => Boolean(x)).sort().pop() ?? null;
       oauthClients.push({ clientName: client?.description || clientId, tokenIds: list.map(tokenApiId), lastActivity: last });
     }
-    return html(
+    return sendPage(
       reply,
       tokenPage(pageContext(ctx, req, reply, user), {
         userName: user.name,
@@ -197,7 +189,7 @@ export function registerPageRoutes(app: FastifyInstance, ctx: HubContext): void 
     const caller = await loggedIn(ctx, req);
     if (!caller) return redirectToLogin(ctx, req, reply);
     const code = await shareCode(req.query.code, caller.principal.user);
-    return html(
+    return sendPage(
       reply,
       acceptSharePage(pageContext(ctx, req, reply, caller.principal.user), {
         owner: code.ownerName,
@@ -240,7 +232,8 @@ export function registerPageRoutes(app: FastifyInstance, ctx: HubContext): void 
     // Named server if the first segment names one of the owner's servers.
     const first = rest.split('/')[0] ?? '';
     const servers = owner ? await ctx.servers.forUser(owner.id) : [];
-    const named = ctx.config.allow_named_servers && first ? servers.find((s) => s.name === decodeURIComponent(first)) : undefined;
+    const firstName = first ? decodeURIComponent(first) : '';
+    const named = firstName && (ctx.config.allow_named_servers || (await ctx.serverProfiles.owns(firstName))) ? servers.find((s) => s.name === firstName) : undefined;
     const server = named ?? servers.find((s) => s.name === '');
     const serverName = server?.name ?? '';
     if (!owner || !may(caller, 'access:servers', { user: req.params.user, groups, server: `${req.params.user}/${serverName}` })) {

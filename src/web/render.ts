@@ -3,6 +3,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { HubContext } from '../api/context.js';
 import type { UserRow } from '../db/schema.js';
 import type { ErrorInfo } from '../http/errors.js';
+import type { Caller } from '../http/identity.js';
 import { errorPage, type PageContext } from './templates/index.js';
 
 export function pageContext(ctx: HubContext, req: FastifyRequest, reply: FastifyReply, user: UserRow | null): PageContext {
@@ -12,8 +13,21 @@ export function pageContext(ctx: HubContext, req: FastifyRequest, reply: Fastify
     user: user ? { name: user.name, admin: user.admin === 1 } : null,
     xsrfToken: ctx.sessions.xsrfToken(sid),
     staticUrl: (p: string) => `${ctx.urls.hub}static/${p}`,
-    navLinks: user ? ctx.authenticator.navLinks?.({ name: user.name, admin: user.admin === 1 }) : undefined,
+    navLinks: user ? [...(ctx.courses ? [{ label: 'Courses', path: 'courses' }] : []), ...(ctx.authenticator.navLinks?.({ name: user.name, admin: user.admin === 1 }) ?? [])] : undefined,
   };
+}
+
+/** A caller logged in with the browser cookie as a person (pages are for people, not services). */
+export type PageCaller = Caller & { principal: { kind: 'user'; user: UserRow } };
+
+export async function loggedIn(ctx: HubContext, req: FastifyRequest): Promise<PageCaller | null> {
+  const caller = await ctx.identity.byCookie(req);
+  return caller && caller.principal.kind === 'user' ? (caller as PageCaller) : null;
+}
+
+/** Sends a rendered page; pages show personal data, so no cache keeps them. */
+export function sendPage(reply: FastifyReply, body: string, status = 200): FastifyReply {
+  return reply.code(status).type('text/html; charset=utf-8').header('Cache-Control', 'no-store').send(body);
 }
 
 export async function renderErrorPage(ctx: HubContext, req: FastifyRequest, reply: FastifyReply, info: ErrorInfo): Promise<FastifyReply> {

@@ -35,6 +35,7 @@ const ALLOWED: Array<[CourseState, CourseAction, CourseState]> = [
   ['scheduled', 'cancel', 'cancelled'],
   ['ready', 'cancel', 'cancelled'],
   ['active', 'cancel', 'cancelled'],
+  ['failed', 'cancel', 'cancelled'],
   ['scheduled', 'fail', 'failed'],
   ['ready', 'fail', 'failed'],
   ['active', 'fail', 'failed'],

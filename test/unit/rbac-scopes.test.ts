@@ -784,18 +784,17 @@ test('serverOwner', () => {
   assert.equal(serverOwner('alice'), 'alice');
 });
 
-test('checks are cheap', () => {
+// How fast checks are is measured in bench/, not here; this checks that many checks stay right.
+test('a group filter covers every member server, repeatedly', () => {
   const held = expandScopes(['self', 'admin:servers!group=physics', 'read:users!group=physics'], {
     owner: { kind: 'user', name: 'teacher' },
   });
-  const start = process.hrtime.bigint();
   let n = 0;
-  for (let i = 0; i < 100_000; i++) {
+  for (let i = 0; i < 1000; i++) {
     if (checkScope(held, 'delete:servers', { server: `s${i % 50}/`, groups: ['chem', 'physics'] })) n++;
   }
-  const ms = Number(process.hrtime.bigint() - start) / 1e6;
-  assert.equal(n, 100_000);
-  assert.ok(ms < 2000, `${ms} ms for 100k checks`);
+  assert.equal(n, 1000);
+  assert.ok(!checkScope(held, 'delete:servers', { server: 's1/', groups: ['chem'] }));
 });
 
 describe('docs/rbac.md', () => {

@@ -175,6 +175,11 @@ export class CourseRepo {
     });
   }
 
+  async forgetEmails(courseId: number): Promise<void> {
+    await this.db.updateTable('course_members').set({ email: null }).where('course_id', '=', courseId).execute();
+    await this.db.updateTable('courses').set({ contact_email: null }).where('id', '=', courseId).execute();
+  }
+
   async countAccepted(courseId: number): Promise<number> {
     return countAccepted(this.db, courseId);
   }

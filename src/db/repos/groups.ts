@@ -71,15 +71,24 @@ export class GroupRepo {
     this.generation.bump();
   }
 
-  /** Makes a user's groups exactly `names` (authenticators that manage groups); creates missing groups. */
+  /**
+   * Makes a user's groups exactly `names` (authenticators that manage groups); creates missing groups.
+   * Groups a course owns (properties.course) are left alone both ways: a login neither removes a
+   * participant from their course nor lets an identity provider's group of that name add members.
+   */
   async setUserGroups(userId: number, names: string[]): Promise<void> {
     await this.db.transaction().execute(async (tx) => {
-      if (names.length) {
-        await tx.insertInto('groups').values(names.map((name) => ({ name, properties: '{}' }))).onConflict((oc) => oc.column('name').doNothing()).execute();
+      const owned = await tx.selectFrom('groups').select(['id', 'name']).where('properties', 'like', '%"course":%').execute();
+      const ownedNames = new Set(owned.map((g) => g.name));
+      const wanted = names.filter((n) => !ownedNames.has(n));
+      if (wanted.length) {
+        await tx.insertInto('groups').values(wanted.map((name) => ({ name, properties: '{}' }))).onConflict((oc) => oc.column('name').doNothing()).execute();
       }
-      await tx.deleteFrom('user_groups').where('user_id', '=', userId).execute();
-      if (names.length) {
-        const ids = await tx.selectFrom('groups').select('id').where('name', 'in', names).execute();
+      let remove = tx.deleteFrom('user_groups').where('user_id', '=', userId);
+      if (owned.length) remove = remove.where('group_id', 'not in', owned.map((g) => g.id));
+      await remove.execute();
+      if (wanted.length) {
+        const ids = await tx.selectFrom('groups').select('id').where('name', 'in', wanted).execute();
         await tx.insertInto('user_groups').values(ids.map((g) => ({ user_id: userId, group_id: g.id }))).execute();
       }
     });

@@ -62,6 +62,11 @@ export class ServerRepo {
       .execute();
   }
 
+  /** Whether any user has a server of this name. */
+  async nameInUse(name: string): Promise<boolean> {
+    return (await this.db.selectFrom('servers').select('id').where('name', '=', name).executeTakeFirst()) !== undefined;
+  }
+
   async countActive(): Promise<number> {
     const row = await this.db
       .selectFrom('servers')

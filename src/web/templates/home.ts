@@ -1,5 +1,7 @@
 /** /hub/home: the user's default server, their named servers and the hub's services. */
 import { errorAlert, hubPath, timestamp } from './components.js';
+import { courseDates, coursePath, serverButton, stateBadge } from './course-parts.js';
+import type { CourseListItem } from './courses.js';
 import { html, type SafeHtml } from './html.js';
 import { page, type PageContext } from './layout.js';
 
@@ -17,6 +19,8 @@ export type HomeView = {
   namedServers: ServerView[];
   allowNamedServers: boolean;
   services: { name: string; url: string }[];
+  /** The courses the user teaches or takes part in; absent when the hub offers no courses. */
+  courses?: CourseListItem[] | null;
 };
 
 function status(server: ServerView): SafeHtml {
@@ -83,6 +87,38 @@ function namedServersSection(ctx: PageContext, userName: string, servers: Server
 </section>`;
 }
 
+function courseServerStatus(c: CourseListItem): SafeHtml {
+  if (c.status === 'applied') return html`<span class="badge badge-pending">Waiting for the teacher</span>`;
+  if (!c.server) return stateBadge(c.state);
+  if (c.server.pending === 'spawn') return html`<span class="badge badge-pending">Starting…</span>`;
+  if (c.server.pending === 'stop') return html`<span class="badge badge-pending">Stopping…</span>`;
+  return c.server.ready ? html`<span class="badge badge-ok">Running</span>` : html`<span class="badge">Not running</span>`;
+}
+
+function coursesSection(ctx: PageContext, courses: CourseListItem[]): SafeHtml {
+  return html`<section class="card" id="my-courses" aria-labelledby="my-courses-title">
+  <div class="card-head">
+    <h2 id="my-courses-title">My courses</h2>
+    <a class="btn btn-small" href="${hubPath(ctx, 'courses')}">All courses</a>
+  </div>
+  ${courses.length
+    ? html`<table class="table responsive">
+    <thead><tr><th scope="col">Course</th><th scope="col">Server</th><th scope="col">Dates</th><th scope="col"><span class="visually-hidden">Actions</span></th></tr></thead>
+    <tbody>
+    ${courses.map(
+      (c) => html`<tr data-course="${c.slug}">
+      <td data-label="Course"><a href="${coursePath(ctx, c.slug)}">${c.title}</a>${c.role === 'teacher' && html` <span class="muted">(teacher)</span>`}</td>
+      <td data-label="Server">${courseServerStatus(c)}</td>
+      <td data-label="Dates">${courseDates(c.startsAt, c.endsAt)}</td>
+      <td data-label="" class="row-actions">${c.server && serverButton(c.server, true)}</td>
+    </tr>`,
+    )}
+    </tbody>
+  </table>`
+    : html`<p class="empty">You are in no course yet.</p>`}
+</section>`;
+}
+
 function servicesSection(services: HomeView['services']): SafeHtml {
   return html`<section class="card" aria-labelledby="services-title">
   <h2 id="services-title">Services</h2>
@@ -97,6 +133,7 @@ export function homePage(ctx: PageContext, view: HomeView): string {
   const body = html`<div id="home" data-user="${userName}">
 ${errorAlert(undefined, 'home-error')}
 ${defaultServerCard(ctx, view.defaultServer)}
+${view.courses && coursesSection(ctx, view.courses)}
 ${view.allowNamedServers && namedServersSection(ctx, userName, view.namedServers)}
 ${view.services.length > 0 && servicesSection(view.services)}
 </div>`;

@@ -1,0 +1,161 @@
+/**
+ * What the course pages show, read from the course service (which checks what the caller may see)
+ * and, for the caller's own course server, from the server table.
+ */
+import type { HubContext } from '../api/context.js';
+import type { CourseResources, CourseService } from '../courses/service.js';
+import { participantsMayStart, teachersMayEnter, type CourseState } from '../courses/state-machine.js';
+import type { CourseMemberRow, CourseRow, UserRow } from '../db/schema.js';
+import { escapePathSegment } from '../hub/urls.js';
+import type { Caller } from '../http/identity.js';
+import type { PageCaller } from './render.js';
+import type { CourseDetailsView, CourseListItem, CoursePageView, CourseServerView, ReviewActions } from './templates/index.js';
+
+/** The fields of the service's course model the pages read (`CourseService.model`). */
+interface CourseModelFields {
+  teachers: string[];
+  requested_by?: string | null;
+  participants?: { accepted: number; applied: number; limit: number };
+  join?: { code: string; url: string; expires_at: string | null; auto_accept: boolean };
+}
+
+export type JoinInfo = NonNullable<CourseModelFields['join']>;
+
+/** The course as the caller may see it, and its join link when they manage it. */
+export async function courseDetails(courses: CourseService, caller: Caller, course: CourseRow, member?: CourseMemberRow): Promise<{ details: CourseDetailsView; join: JoinInfo | null }> {
+  const m = (await courses.model(caller, course, member)) as unknown as CourseModelFields;
+  const env = courses.config.environments[course.environment];
+  const details: CourseDetailsView = {
+    slug: course.slug,
+    title: course.title,
+    description: course.description,
+    state: course.state as CourseState,
+    startsAt: course.starts_at,
+    endsAt: course.ends_at,
+    environment: course.environment,
+    environmentDescription: env?.description ?? '',
+    resources: JSON.parse(course.resources) as CourseResources,
+    teachers: m.teachers,
+    // The model has these only for those who read the course in full (teachers, reviewers).
+    full: m.participants
+      ? {
+          expectedParticipants: course.expected_participants,
+          customImage: course.custom_image,
+          contentRepo: course.content_repo ? (JSON.parse(course.content_repo) as { url: string; branch: string }) : null,
+          requestedBy: m.requested_by ?? null,
+          contactEmail: course.contact_email,
+          created: course.created,
+          reviewComment: course.review_comment,
+          failure: course.failure,
+          participants: { accepted: m.participants.accepted, applied: m.participants.applied },
+        }
+      : null,
+  };
+  return { details, join: m.join ?? null };
+}
+
+/** Whether this member may run their course server now: teachers once it is ready, accepted participants while it runs. */
+function mayRun(state: CourseState, member: CourseMemberRow): boolean {
+  return member.role === 'teacher' ? teachersMayEnter(state) : member.status === 'accepted' && participantsMayStart(state);
+}
+
+/** The user's course server with its Start and Open addresses, or null when they may not run it now. */
+export async function courseServer(ctx: HubContext, user: UserRow, course: CourseRow, member: CourseMemberRow | undefined): Promise<CourseServerView | null> {
+  if (!member || !mayRun(course.state as CourseState, member)) return null;
+  const server = await ctx.servers.get(user.id, course.slug);
+  return {
+    ready: server?.phase === 'running',
+    pending: server?.phase === 'spawning' ? 'spawn' : server?.phase === 'stopping' ? 'stop' : null,
+    url: ctx.urls.userServer(user.name, course.slug),
+    // The spawn page starts course servers even without allow_named_servers.
+    startUrl: `${ctx.urls.hub}spawn/${escapePathSegment(user.name)}/${escapePathSegment(course.slug)}`,
+  };
+}
+
+export async function courseListItem(ctx: HubContext, user: UserRow, course: CourseRow, member: CourseMemberRow | undefined): Promise<CourseListItem> {
+  return {
+    slug: course.slug,
+    title: course.title,
+    state: course.state as CourseState,
+    startsAt: course.starts_at,
+    endsAt: course.ends_at,
+    role: member?.role ?? null,
+    status: member?.status ?? null,
+    server: await courseServer(ctx, user, course, member),
+  };
+}
+
+/** Every course the caller sees, by their part in it. */
+export async function coursesOf(ctx: HubContext, courses: CourseService, caller: PageCaller) {
+  const user = caller.principal.user;
+  const teaching: CourseListItem[] = [];
+  const taking: CourseListItem[] = [];
+  const others: CourseListItem[] = [];
+  for (const course of await courses.list(caller)) {
+    const member = await courses.membership(caller, course);
+    const item = await courseListItem(ctx, user, course, member);
+    (member?.role === 'teacher' ? teaching : member ? taking : others).push(item);
+  }
+  return { teaching, taking, others };
+}
+
+/** States in which a course no longer belongs on the home page. */
+const OVER: readonly CourseState[] = ['rejected', 'cancelled', 'archived', 'deleted'];
+
+/** The home page's courses: those the user teaches, or has applied to or joined, still going on. */
+export async function homeCourses(ctx: HubContext, courses: CourseService, caller: PageCaller): Promise<CourseListItem[]> {
+  const { teaching, taking } = await coursesOf(ctx, courses, caller);
+  return [...teaching, ...taking.filter((c) => c.status !== 'rejected')].filter((c) => !OVER.includes(c.state));
+}
+
+/** What a reviewer may decide on the course now (from the state machine). */
+export function reviewActions(courses: CourseService, course: CourseRow): ReviewActions {
+  return { approve: courses.canDo(course, 'approve'), reject: courses.canDo(course, 'reject'), requestChanges: courses.canDo(course, 'request_changes') };
+}
+
+/** States in which participants' files may have been archived. */
+const ARCHIVED: readonly CourseState[] = ['cancelled', 'ended', 'archived'];
+
+/** A course's page: what everyone who sees it sees, plus the tools of its teachers and of reviewers. */
+export async function coursePageView(ctx: HubContext, courses: CourseService, caller: PageCaller, slug: string): Promise<CoursePageView> {
+  const { course, member } = await courses.visible(caller, slug);
+  const { details, join } = await courseDetails(courses, caller, course, member);
+  const manages = courses.canManage(caller, course);
+  const reviews = courses.canReview(caller, course);
+  const actions = reviewActions(courses, course);
+  return {
+    course: details,
+    me: member ? { role: member.role, status: member.status } : null,
+    server: await courseServer(ctx, caller.principal.user, course, member),
+    manage: manages && join ? await manageView(ctx, courses, caller, course, join) : null,
+    canEdit: manages && courses.canDo(course, 'edit'),
+    canCancel: (manages || reviews) && courses.canDo(course, 'cancel'),
+    review: reviews && (actions.approve || actions.reject || actions.requestChanges) ? { actions, load: await courses.load(course) } : null,
+    events: courses.canRead(caller, course) ? (await courses.events(caller, slug)).map((e) => ({ at: e.at, actor: e.actor, action: e.action, from: e.from_state, to: e.to_state, detail: e.detail })) : null,
+  };
+}
+
+async function manageView(ctx: HubContext, courses: CourseService, caller: PageCaller, course: CourseRow, join: JoinInfo): Promise<NonNullable<CoursePageView['manage']>> {
+  const state = course.state as CourseState;
+  const { members } = await courses.participants(caller, course.slug);
+  const archives = ARCHIVED.includes(state) ? (await courses.archives(caller, course.slug)).files : [];
+  return {
+    join: { code: join.code, url: join.url, expiresAt: join.expires_at, autoAccept: join.auto_accept },
+    participants: members
+      .filter((m) => m.role === 'student')
+      .map((m) => ({
+        name: m.user_name,
+        status: m.status,
+        appliedAt: m.applied_at,
+        firstStarted: m.first_started,
+        lastStarted: m.last_started,
+        serverUrl: m.status === 'accepted' ? ctx.urls.userServer(m.user_name, course.slug) : null,
+      })),
+    canDecide: courses.canDecide(course),
+    archives: archives.map((f) => ({
+      user: f.user,
+      bytes: f.bytes,
+      url: `${ctx.urls.api}courses/${escapePathSegment(course.slug)}/archive/${escapePathSegment(f.user)}`,
+    })),
+  };
+}

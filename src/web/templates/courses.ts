@@ -1,0 +1,333 @@
+/** /hub/courses (my courses), /hub/courses/<slug> (a course, with its teachers' and reviewers' tools) and the join page. */
+import type { CourseMemberRole, CourseMemberStatus } from '../../db/schema.js';
+import type { CourseState } from '../../courses/state-machine.js';
+import { errorAlert, hubPath, timestamp, xsrfField } from './components.js';
+import {
+  courseDate,
+  courseDates,
+  courseFacts,
+  coursePath,
+  loadTable,
+  reviewForms,
+  serverButton,
+  stateBadge,
+  stateSentence,
+  type CourseDetailsView,
+  type CourseServerView,
+  type LoadView,
+  type ReviewActions,
+} from './course-parts.js';
+import { html, type SafeHtml } from './html.js';
+import { page, type PageContext } from './layout.js';
+
+// ---------------------------------------------------------------------------------------------
+// /hub/courses
+
+export type CourseListItem = {
+  slug: string;
+  title: string;
+  state: CourseState;
+  startsAt: string;
+  endsAt: string;
+  role: CourseMemberRole | null;
+  status: CourseMemberStatus | null;
+  /** The caller's course server, when they may run it now. */
+  server: CourseServerView | null;
+};
+
+export type CoursesView = {
+  teaching: CourseListItem[];
+  taking: CourseListItem[];
+  /** Courses the caller reads without being in them (reviewers, admins). */
+  others: CourseListItem[];
+  canRequest: boolean;
+  /** Requests waiting for review, when the caller reviews. */
+  pendingReviews: number | null;
+};
+
+const MEMBER_STATUS: Record<CourseMemberStatus, SafeHtml> = {
+  applied: html`<span class="badge badge-pending">Waiting for the teacher</span>`,
+  accepted: html`<span class="badge badge-ok">Participant</span>`,
+  rejected: html`<span class="badge badge-error">Not accepted</span>`,
+};
+
+function courseTable(ctx: PageContext, id: string, items: CourseListItem[], statusOf: (c: CourseListItem) => SafeHtml): SafeHtml {
+  return html`<table id="${id}" class="table responsive course-list">
+  <thead><tr><th scope="col">Course</th><th scope="col">Status</th><th scope="col">Dates</th><th scope="col"><span class="visually-hidden">Server</span></th></tr></thead>
+  <tbody>
+  ${items.map(
+    (c) => html`<tr data-course="${c.slug}">
+    <td data-label="Course"><a href="${coursePath(ctx, c.slug)}">${c.title}</a></td>
+    <td data-label="Status">${statusOf(c)}</td>
+    <td data-label="Dates">${courseDates(c.startsAt, c.endsAt)}</td>
+    <td data-label="" class="row-actions">${c.server && serverButton(c.server, true)}</td>
+  </tr>`,
+  )}
+  </tbody>
+</table>`;
+}
+
+export function coursesPage(ctx: PageContext, view: CoursesView): string {
+  const nothing = !view.teaching.length && !view.taking.length && !view.others.length;
+  const body = html`<section class="card" aria-labelledby="courses-title">
+  <div class="card-head">
+    <h1 id="courses-title">Courses</h1>
+  </div>
+  <div class="actions">
+    ${view.canRequest && html`<a id="request-course" class="btn btn-primary" href="${hubPath(ctx, 'courses', 'new')}">Request a course</a>`}
+    ${view.pendingReviews !== null && html`<a id="review-courses" class="btn" href="${hubPath(ctx, 'courses', 'review')}">Review requests (${view.pendingReviews} pending)</a>`}
+  </div>
+  ${nothing && html`<p class="empty">You are in no course yet. To take part in one, open the join link your teacher gives you.</p>`}
+</section>
+${view.teaching.length > 0 &&
+html`<section class="card" aria-labelledby="teaching-title">
+  <h2 id="teaching-title">Teaching</h2>
+  ${courseTable(ctx, 'teaching', view.teaching, (c) => stateBadge(c.state))}
+</section>`}
+${view.taking.length > 0 &&
+html`<section class="card" aria-labelledby="taking-title">
+  <h2 id="taking-title">Taking part</h2>
+  ${courseTable(ctx, 'taking', view.taking, (c) => html`${c.status && MEMBER_STATUS[c.status]} ${c.status === 'accepted' && stateBadge(c.state)}`)}
+</section>`}
+${view.others.length > 0 &&
+html`<section class="card" aria-labelledby="others-title">
+  <h2 id="others-title">${view.teaching.length || view.taking.length ? 'Other courses' : 'All courses'}</h2>
+  ${courseTable(ctx, 'other-courses', view.others, (c) => stateBadge(c.state))}
+</section>`}`;
+  return page(ctx, 'Courses', body);
+}
+
+// ---------------------------------------------------------------------------------------------
+// /hub/courses/<slug>
+
+export type ParticipantView = {
+  name: string;
+  status: CourseMemberStatus;
+  appliedAt: string;
+  firstStarted: string | null;
+  lastStarted: string | null;
+  /** The participant's course server, for accepted participants. */
+  serverUrl: string | null;
+};
+
+export type CourseEventView = { at: string; actor: string; action: string; from: string | null; to: string | null; detail: string };
+
+export type CoursePageView = {
+  course: CourseDetailsView;
+  me: { role: CourseMemberRole; status: CourseMemberStatus } | null;
+  /** The caller's course server when they may run it now. */
+  server: CourseServerView | null;
+  /** For teachers and reviewers. */
+  manage: {
+    join: { code: string; url: string; expiresAt: string | null; autoAccept: boolean };
+    participants: ParticipantView[];
+    /** Whether participants may still be accepted or rejected. */
+    canDecide: boolean;
+    archives: Array<{ user: string; url: string; bytes: number }>;
+  } | null;
+  canEdit: boolean;
+  canCancel: boolean;
+  review: { actions: ReviewActions; load: LoadView } | null;
+  events: CourseEventView[] | null;
+};
+
+function myStatus(view: CoursePageView): SafeHtml {
+  const me = view.me;
+  if (!me) return html``;
+  if (me.role === 'student' && me.status === 'applied') {
+    return html`<div class="alert alert-info" role="status" id="my-status">Your application is waiting for the teacher.</div>`;
+  }
+  if (me.role === 'student' && me.status === 'rejected') {
+    return html`<div class="alert alert-error" role="status" id="my-status">Your application was not accepted.</div>`;
+  }
+  const who = me.role === 'teacher' ? 'You teach this course.' : 'You are a participant.';
+  const when =
+    view.server || view.course.state === 'ended' || view.course.state === 'archived'
+      ? ''
+      : me.role === 'teacher'
+        ? ' You can start your course server once the course is prepared.'
+        : html` You can start your course server from ${courseDate(view.course.startsAt)}.`;
+  return html`<div class="alert alert-success my-status" role="status" id="my-status">
+  <p>${who}${when}</p>
+  ${view.server && html`<div class="actions">${serverButton(view.server)}</div>`}
+</div>`;
+}
+
+function cancelForm(ctx: PageContext, slug: string): SafeHtml {
+  return html`<details class="cancel-course">
+  <summary>Cancel the course…</summary>
+  <form method="post" action="${coursePath(ctx, slug, 'cancel')}" class="stack">
+    ${xsrfField(ctx)}
+    <div class="field"><label for="cancel-reason">Reason <span class="muted">(optional; sent to the teachers)</span></label>
+      <textarea id="cancel-reason" name="reason" rows="2" maxlength="5000"></textarea></div>
+    <button type="submit" class="btn btn-danger" data-confirm="Cancel this course? Running servers stop and participants lose access.">Cancel the course</button>
+  </form>
+</details>`;
+}
+
+function joinCard(ctx: PageContext, slug: string, join: NonNullable<CoursePageView['manage']>['join']): SafeHtml {
+  return html`<section class="card" aria-labelledby="join-title">
+  <h2 id="join-title">Join link</h2>
+  <p>Give this link to participants; they apply with it${join.autoAccept ? ' and join at once (auto-accept is on)' : ' and you accept them below'}.</p>
+  <div class="input-row">
+    <input id="join-url" type="text" readonly class="mono" value="${join.url}" aria-label="Join link">
+    <button type="button" class="btn copy-button" data-copy="join-url">Copy</button>
+  </div>
+  <p class="join-code">Code: <code id="join-code">${join.code}</code> · ${join.expiresAt ? html`expires ${courseDate(join.expiresAt)}` : 'does not expire'}</p>
+  <details>
+    <summary>Change the code or its settings</summary>
+    <form method="post" action="${coursePath(ctx, slug, 'join-code')}" class="stack join-settings">
+      ${xsrfField(ctx)}
+      <div class="field"><label for="join-expires">Expires (UTC) <span class="muted">(optional)</span></label>
+        <input id="join-expires" name="expires_at" type="datetime-local" value="${join.expiresAt ? join.expiresAt.slice(0, 16) : ''}"></div>
+      <label class="checkbox"><input type="checkbox" name="auto_accept" value="1"${join.autoAccept && html` checked`}> Accept whoever applies with the link (up to the expected number)</label>
+      <div class="actions">
+        <button type="submit" name="rotate" value="0" class="btn">Save settings</button>
+        <button type="submit" name="rotate" value="1" class="btn btn-danger" data-confirm="Make a new code? The current link stops working.">New code</button>
+      </div>
+    </form>
+  </details>
+</section>`;
+}
+
+const PARTICIPANT_BADGE: Record<CourseMemberStatus, SafeHtml> = {
+  applied: html`<span class="badge badge-pending">Applied</span>`,
+  accepted: html`<span class="badge badge-ok">Accepted</span>`,
+  rejected: html`<span class="badge badge-error">Rejected</span>`,
+};
+
+function participantsCard(ctx: PageContext, slug: string, m: NonNullable<CoursePageView['manage']>, accepted: number, expected: number): SafeHtml {
+  const action = coursePath(ctx, slug, 'participants');
+  const rowForm = (a: string) => html`<form id="participant-${a}" method="post" action="${action}" hidden>${xsrfField(ctx)}<input type="hidden" name="action" value="${a}"></form>`;
+  const row = (p: ParticipantView) => html`<tr data-participant="${p.name}">
+    ${m.canDecide && html`<td data-label="Select"><input type="checkbox" name="users" value="${p.name}" aria-label="Select ${p.name}"></td>`}
+    <td data-label="Name">${p.name}</td>
+    <td data-label="Status">${PARTICIPANT_BADGE[p.status]}</td>
+    <td data-label="Applied">${timestamp(p.appliedAt)}</td>
+    <td data-label="First start">${timestamp(p.firstStarted)}</td>
+    <td data-label="Last start">${timestamp(p.lastStarted)}</td>
+    <td data-label="" class="row-actions">
+      ${p.serverUrl && html`<a class="btn btn-small" href="${p.serverUrl}">Server</a>`}
+      ${m.canDecide &&
+      html`${p.status !== 'accepted' && html`<button form="participant-accept" name="users" value="${p.name}" class="btn btn-small btn-primary">Accept</button>`}
+      ${p.status !== 'rejected' && html`<button form="participant-reject" name="users" value="${p.name}" class="btn btn-small">Reject</button>`}`}
+      <button form="participant-remove" name="users" value="${p.name}" class="btn btn-small btn-danger" data-confirm="Remove ${p.name} from the course? Their course server stops.">Remove</button>
+    </td>
+  </tr>`;
+  return html`<section class="card" aria-labelledby="participants-title">
+  <h2 id="participants-title">Participants <span class="muted">(${accepted} of ${expected} accepted)</span></h2>
+  ${m.participants.length === 0
+    ? html`<p class="empty">Nobody has applied yet.</p>`
+    : html`<form id="participants-bulk" method="post" action="${action}">
+    ${xsrfField(ctx)}
+    <table id="participants" class="table responsive">
+      <thead><tr>
+        ${m.canDecide && html`<th scope="col"><input type="checkbox" class="select-all" data-select="users" aria-label="Select all"></th>`}
+        <th scope="col">Name</th><th scope="col">Status</th><th scope="col">Applied</th><th scope="col">First start</th><th scope="col">Last start</th><th scope="col"><span class="visually-hidden">Actions</span></th>
+      </tr></thead>
+      <tbody>${m.participants.map(row)}</tbody>
+    </table>
+    ${m.canDecide &&
+    html`<div class="actions bulk-actions">
+      <button type="submit" name="action" value="accept" class="btn btn-primary">Accept selected</button>
+      <button type="submit" name="action" value="reject" class="btn">Reject selected</button>
+    </div>`}
+  </form>
+  ${['accept', 'reject', 'remove'].map(rowForm)}`}
+</section>`;
+}
+
+function archivesCard(archives: NonNullable<CoursePageView['manage']>['archives']): SafeHtml {
+  const size = (bytes: number) => (bytes >= 1048576 ? `${(bytes / 1048576).toFixed(1)} MB` : `${Math.ceil(bytes / 1024)} kB`);
+  return html`<section class="card" aria-labelledby="archives-title">
+  <h2 id="archives-title">Archives</h2>
+  <p class="muted">Each participant's files, as they were when the course ended.</p>
+  <ul class="link-list">${archives.map((a) => html`<li><a href="${a.url}" download>${a.user}</a> <span class="muted">(${size(a.bytes)})</span></li>`)}</ul>
+</section>`;
+}
+
+function eventsLog(events: CourseEventView[]): SafeHtml {
+  return html`<details class="card audit-log">
+  <summary>History (${events.length})</summary>
+  <table class="table responsive">
+    <thead><tr><th scope="col">When</th><th scope="col">Who</th><th scope="col">What</th><th scope="col">State</th><th scope="col">Detail</th></tr></thead>
+    <tbody>${events.map(
+      (e) => html`<tr>
+      <td data-label="When">${timestamp(e.at)}</td>
+      <td data-label="Who">${e.actor}</td>
+      <td data-label="What">${e.action.replace(/_/g, ' ')}</td>
+      <td data-label="State">${e.from && e.to && e.from !== e.to ? `${e.from} → ${e.to}` : (e.to ?? '')}</td>
+      <td data-label="Detail">${e.detail}</td>
+    </tr>`,
+    )}</tbody>
+  </table>
+</details>`;
+}
+
+export function coursePage(ctx: PageContext, view: CoursePageView): string {
+  const c = view.course;
+  const f = c.full;
+  const self = coursePath(ctx, c.slug);
+  const body = html`<section class="card" aria-labelledby="course-title" id="course" data-slug="${c.slug}" data-state="${c.state}">
+  <div class="card-head">
+    <h1 id="course-title">${c.title}</h1>
+    ${stateBadge(c.state)}
+  </div>
+  <p class="state-sentence">${stateSentence(c.state)}</p>
+  <p class="muted">${courseDates(c.startsAt, c.endsAt)}</p>
+  ${f?.failure && html`<div class="alert alert-error" role="alert"><strong>What went wrong:</strong> ${f.failure}</div>`}
+  ${f?.reviewComment && html`<div class="alert alert-info" id="review-comment"><strong>${c.state === 'cancelled' ? 'Reason' : 'From the review'}:</strong> <span class="pre-line">${f.reviewComment}</span></div>`}
+  ${myStatus(view)}
+  ${(view.canEdit || view.canCancel) &&
+  html`<div class="actions course-actions">
+    ${view.canEdit && html`<a id="edit-course" class="btn" href="${coursePath(ctx, c.slug, 'edit')}">Edit the request</a>`}
+  </div>
+  ${view.canCancel && cancelForm(ctx, c.slug)}`}
+</section>
+<section class="card" aria-labelledby="details-title">
+  <h2 id="details-title">Details</h2>
+  ${courseFacts(c)}
+</section>
+${view.review &&
+html`<section class="card" aria-labelledby="review-title">
+  <h2 id="review-title">Review</h2>
+  ${loadTable(view.review.load)}
+  ${reviewForms(ctx, c.slug, view.review.actions, self)}
+</section>`}
+${view.manage && joinCard(ctx, c.slug, view.manage.join)}
+${view.manage && f && participantsCard(ctx, c.slug, view.manage, f.participants.accepted, f.expectedParticipants)}
+${view.manage && view.manage.archives.length > 0 && archivesCard(view.manage.archives)}
+${view.events && eventsLog(view.events)}`;
+  return page(ctx, c.title, body, ['courses.js']);
+}
+
+// ---------------------------------------------------------------------------------------------
+// /hub/courses/<slug>/join?code=…
+
+export type JoinView = {
+  course: { slug: string; title: string; description: string; startsAt: string; endsAt: string; teachers: string[] };
+  code: string;
+  autoAccept: boolean;
+  email: string;
+  error?: string;
+};
+
+export function joinPage(ctx: PageContext, view: JoinView): string {
+  const c = view.course;
+  const verb = view.autoAccept ? 'Join' : 'Apply';
+  const body = html`<section class="card card-narrow join-card" aria-labelledby="join-course-title">
+  <h1 id="join-course-title">${c.title}</h1>
+  <p class="muted">${courseDates(c.startsAt, c.endsAt)}<br>Taught by ${c.teachers.join(', ')}</p>
+  ${c.description && html`<div class="course-description">${c.description}</div>`}
+  <p>${view.autoAccept ? 'Joining makes you a participant at once.' : 'The teacher accepts participants; you will see here when you are in.'}</p>
+  ${errorAlert(view.error)}
+  <form method="post" action="${coursePath(ctx, c.slug, 'join')}?code=${encodeURIComponent(view.code)}" class="stack">
+    ${xsrfField(ctx)}
+    <input type="hidden" name="code" value="${view.code}">
+    <div class="field"><label for="join-email">E-mail <span class="muted">(optional, to hear about the course)</span></label>
+      <input id="join-email" name="email" type="email" autocomplete="email" value="${view.email}"></div>
+    <button id="apply" type="submit" class="btn btn-primary btn-block">${verb}</button>
+  </form>
+</section>`;
+  return page(ctx, `${verb}: ${c.title}`, body);
+}
