@@ -114,6 +114,7 @@ test('a course from request to deletion, with its e-mails', { timeout: 300_000 }
     await waitState('ready', 20 * SECOND);
     await mailTo('teacher@uni.example', 'ready');
     await waitState('active', 20 * SECOND);
+    await mailTo('teacher@uni.example', 'ends soon');
   });
 
   await t.test('the accepted student starts the course server with the content; the rejected one gets 403', async () => {
@@ -157,6 +158,9 @@ test('a course from request to deletion, with its e-mails', { timeout: 300_000 }
     const again = await as(s1)('/users/s1/servers/stats1', 'POST');
     assert.equal(again.status, 403);
     assert.match(again.json.message, /ended/);
+    const byTeacher = await as(teacher)('/users/s1/server', 'POST');
+    assert.ok([403, 404].includes(byTeacher.status), `teachers no longer reach their former students' servers: ${byTeacher.status}`);
+    assert.equal((await as(teacher)('/courses/stats1/participants')).status, 200, 'but still manage the course');
   });
 
   await t.test('after the retention the files are archived, then deleted', async () => {
