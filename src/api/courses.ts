@@ -10,6 +10,7 @@ import type { MemberWithName } from '../db/repos/courses.js';
 import { HubError } from '../errors.js';
 import type { CourseService } from '../courses/service.js';
 import { COURSE_STATES } from '../courses/state-machine.js';
+import { escapePathSegment, type HubUrls } from '../hub/urls.js';
 import { type HubContext, emptyReply, requireCaller } from './context.js';
 
 type Slug = { Params: { slug: string } };
@@ -40,6 +41,11 @@ export function memberModel(m: MemberWithName) {
   };
 }
 
+/** Where a teacher downloads a member's archive (the API, also linked from the course page). */
+export function archiveUrl(urls: HubUrls, slug: string, user: string): string {
+  return `${urls.api}courses/${escapePathSegment(slug)}/archive/${escapePathSegment(user)}`;
+}
+
 export function eventModel(e: CourseEventRow) {
   return { at: e.at, actor: e.actor, action: e.action, from: e.from_state, to: e.to_state, detail: e.detail };
 }
@@ -51,7 +57,7 @@ export function registerCourseRoutes(app: FastifyInstance, ctx: HubContext, cour
     const unknown = states?.filter((s) => !(COURSE_STATES as readonly string[]).includes(s));
     if (unknown?.length) throw new HubError(400, `Unknown course states: ${unknown.join(', ')} (known: ${COURSE_STATES.join(', ')})`);
     const rows = await courses.list(caller, { states });
-    return Promise.all(rows.map(async (c) => courses.model(caller, c, await courses.membership(caller, c))));
+    return Promise.all(rows.map(({ course, member }) => courses.model(caller, course, member)));
   });
 
   app.post('/courses', async (req, reply) => {
@@ -119,7 +125,7 @@ export function registerCourseRoutes(app: FastifyInstance, ctx: HubContext, cour
 
   app.get<Slug>('/courses/:slug/archive', async (req) => {
     const { course, files } = await courses.archives(requireCaller(req), req.params.slug);
-    return files.map((f) => ({ user: f.user, bytes: f.bytes, url: `${ctx.urls.api}courses/${course.slug}/archive/${encodeURIComponent(f.user)}` }));
+    return files.map((f) => ({ user: f.user, bytes: f.bytes, url: archiveUrl(ctx.urls, course.slug, f.user) }));
   });
 
   app.get<{ Params: { slug: string; user: string } }>('/courses/:slug/archive/:user', async (req, reply) => {

@@ -130,7 +130,7 @@ export class CourseScheduler {
         await service.syncGroup(course);
         return;
       case 'end':
-        await service.closeDown(course);
+        await service.closeDown(course, { archive: false });
         return;
       case 'archive':
         await files.archive(course.slug);

@@ -186,12 +186,14 @@ export class CourseService {
   // ------------------------------------------------------------------------------------------
   // reading
 
-  /** Every course the caller may see: all for reviewers, else those they read, teach or take. */
-  async list(caller: Caller, filter: { states?: readonly string[] } = {}): Promise<CourseRow[]> {
+  /** Every course the caller may see (all for reviewers, else those they read, teach or take), with the caller's membership. */
+  async list(caller: Caller, filter: { states?: readonly string[] } = {}): Promise<Array<{ course: CourseRow; member: CourseMemberRow | undefined }>> {
     const me = this.userOf(caller);
-    const mine = me ? new Set((await this.d.courses.ofUser(me.id)).map((m) => m.course.id)) : new Set<number>();
+    const mine = new Map((me ? await this.d.courses.membershipsOf(me.id) : []).map((m) => [m.course_id, m]));
     const all = await this.d.courses.list(filter);
-    return all.filter((c) => c.state !== 'deleted' && (mine.has(c.id) || this.may(caller, 'read:courses', c)));
+    return all
+      .filter((c) => c.state !== 'deleted' && (mine.has(c.id) || this.may(caller, 'read:courses', c)))
+      .map((course) => ({ course, member: mine.get(course.id) }));
   }
 
   /** The API model; teachers and reviewers see everything, participants the public part. */
@@ -367,24 +369,25 @@ export class CourseService {
     const ok = await this.d.courses.transition(course.id, course.state, to, { review_comment: reason }, { actor, action: 'cancel', detail: reason ?? '' });
     if (!ok) throw new HubError(409, `Course ${slug} changed meanwhile; reload and try again`);
     // An open course's files are archived for its teachers; one that never opened has nothing to keep.
-    if (wasOpen) await this.closeDown(course);
+    if (wasOpen) await this.closeDown(course, { archive: true });
     else await this.dropAccess(course);
     const updated = (await this.d.courses.byId(course.id))!;
     await this.tellTeachers('cancelled', updated, { comment: reason, actor });
     return updated;
   }
 
-  /** Stops every member's course server and archives their files (the end of a course, or its cancellation). */
-  async closeDown(course: CourseRow): Promise<void> {
+  /**
+   * Stops every member's course server (the end of a course, or its cancellation); `archive` also
+   * archives their files at once (a cancellation: no archive step will follow).
+   */
+  async closeDown(course: CourseRow, { archive }: { archive: boolean }): Promise<void> {
     await this.syncTeacherRole(course, false);
     const members = await this.d.courses.members(course.id);
     for (const m of members) {
       const user = await this.d.users.byId(m.user_id);
       if (user) await this.d.stopCourseServer(user, course.slug);
     }
-    if (course.state === 'cancelled' || (await this.d.courses.byId(course.id))?.state === 'cancelled') {
-      await this.d.files.archive(course.slug);
-    }
+    if (archive) await this.d.files.archive(course.slug);
   }
 
   // ------------------------------------------------------------------------------------------

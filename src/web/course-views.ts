@@ -7,6 +7,7 @@ import type { CourseResources, CourseService } from '../courses/service.js';
 import { participantsMayStart, teachersMayEnter, type CourseState } from '../courses/state-machine.js';
 import type { CourseMemberRow, CourseRow, UserRow } from '../db/schema.js';
 import { escapePathSegment } from '../hub/urls.js';
+import { archiveUrl, eventModel } from '../api/courses.js';
 import type { Caller } from '../http/identity.js';
 import type { PageCaller } from './render.js';
 import type { CourseDetailsView, CourseListItem, CoursePageView, CourseServerView, ReviewActions } from './templates/index.js';
@@ -91,8 +92,7 @@ export async function coursesOf(ctx: HubContext, courses: CourseService, caller:
   const teaching: CourseListItem[] = [];
   const taking: CourseListItem[] = [];
   const others: CourseListItem[] = [];
-  for (const course of await courses.list(caller)) {
-    const member = await courses.membership(caller, course);
+  for (const { course, member } of await courses.list(caller)) {
     const item = await courseListItem(ctx, user, course, member);
     (member?.role === 'teacher' ? teaching : member ? taking : others).push(item);
   }
@@ -131,7 +131,7 @@ export async function coursePageView(ctx: HubContext, courses: CourseService, ca
     canEdit: manages && courses.canDo(course, 'edit'),
     canCancel: (manages || reviews) && courses.canDo(course, 'cancel'),
     review: reviews && (actions.approve || actions.reject || actions.requestChanges) ? { actions, load: await courses.load(course) } : null,
-    events: courses.canRead(caller, course) ? (await courses.events(caller, slug)).map((e) => ({ at: e.at, actor: e.actor, action: e.action, from: e.from_state, to: e.to_state, detail: e.detail })) : null,
+    events: courses.canRead(caller, course) ? (await courses.events(caller, slug)).map(eventModel) : null,
   };
 }
 
@@ -155,7 +155,7 @@ async function manageView(ctx: HubContext, courses: CourseService, caller: PageC
     archives: archives.map((f) => ({
       user: f.user,
       bytes: f.bytes,
-      url: `${ctx.urls.api}courses/${escapePathSegment(course.slug)}/archive/${escapePathSegment(f.user)}`,
+      url: archiveUrl(ctx.urls, course.slug, f.user),
     })),
   };
 }

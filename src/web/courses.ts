@@ -162,7 +162,7 @@ export function registerCoursePages(app: FastifyInstance, ctx: HubContext, cours
     if (!caller) return redirectToLogin(ctx, req, reply);
     if (!courses.canReview(caller)) throw new HubError(403, 'Reviewing course requests needs the courses:review scope (the course-governance role)');
     const items: ReviewItem[] = [];
-    for (const course of await courses.list(caller, { states: ['pending', 'changes_requested'] })) {
+    for (const { course } of await courses.list(caller, { states: ['pending', 'changes_requested'] })) {
       const { details } = await courseDetails(courses, caller, course);
       items.push({ course: details, load: await courses.load(course), actions: reviewActions(courses, course) });
     }
@@ -232,11 +232,17 @@ export function registerCoursePages(app: FastifyInstance, ctx: HubContext, cours
   // ------------------------------------------------------------------------------------------
   // joining with the code
 
+  /** A teacher, an accepted or a waiting applicant has nothing to join; a rejected one may apply again. */
+  const alreadyIn = async (caller: PageCaller, course: CourseRow) => {
+    const status = (await courses.membership(caller, course))?.status;
+    return status === 'accepted' || status === 'applied';
+  };
+
   app.get<Slug & { Querystring: { code?: string } }>('/courses/:slug/join', async (req, reply) => {
     const caller = await loggedIn(ctx, req);
     if (!caller) return redirectToLogin(ctx, req, reply);
     const course = await courses.joinable(req.params.slug, req.query.code);
-    if ((await courses.membership(caller, course))?.status === 'accepted' || (await courses.membership(caller, course))?.status === 'applied') return reply.redirect(coursePath(course.slug), 302);
+    if (await alreadyIn(caller, course)) return reply.redirect(coursePath(course.slug), 302);
     return sendPage(reply, await renderJoin(req, reply, caller, course, req.query.code ?? '', ''));
   });
 
@@ -249,7 +255,7 @@ export function registerCoursePages(app: FastifyInstance, ctx: HubContext, cours
     const code = field(form, 'code') ?? req.query.code ?? '';
     const email = field(form, 'email') ?? '';
     const course = await courses.joinable(req.params.slug, code);
-    if ((await courses.membership(caller, course))?.status === 'accepted' || (await courses.membership(caller, course))?.status === 'applied') return reply.redirect(coursePath(course.slug), 303);
+    if (await alreadyIn(caller, course)) return reply.redirect(coursePath(course.slug), 303);
     try {
       await courses.apply(caller, course.slug, { code, email });
     } catch (err) {

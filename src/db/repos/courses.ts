@@ -31,10 +31,9 @@ export class CourseRepo {
     return this.db.selectFrom('courses').selectAll().where('id', '=', id).executeTakeFirst();
   }
 
-  list(filter: { states?: readonly string[]; ids?: readonly number[] } = {}): Promise<CourseRow[]> {
+  list(filter: { states?: readonly string[] } = {}): Promise<CourseRow[]> {
     let q = this.db.selectFrom('courses').selectAll();
     if (filter.states) q = q.where('state', 'in', filter.states.length ? [...filter.states] : ['\u0000']);
-    if (filter.ids) q = q.where('id', 'in', filter.ids.length ? [...filter.ids] : [-1]);
     return q.orderBy('starts_at').orderBy('id').execute();
   }
 
@@ -110,12 +109,9 @@ export class CourseRepo {
     return this.db.selectFrom('course_members').selectAll().where('course_id', '=', courseId).where('user_id', '=', userId).executeTakeFirst();
   }
 
-  /** Courses a user teaches or takes (any status), with the membership. */
-  async ofUser(userId: number): Promise<Array<{ course: CourseRow; member: CourseMemberRow }>> {
-    const members = await this.db.selectFrom('course_members').selectAll().where('user_id', '=', userId).execute();
-    const courses = await this.list({ ids: members.map((m) => m.course_id) });
-    const byId = new Map(members.map((m) => [m.course_id, m]));
-    return courses.map((course) => ({ course, member: byId.get(course.id)! }));
+  /** A user's memberships (teaching or taking, any status). */
+  membershipsOf(userId: number): Promise<CourseMemberRow[]> {
+    return this.db.selectFrom('course_members').selectAll().where('user_id', '=', userId).execute();
   }
 
   /**
