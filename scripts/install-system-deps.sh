@@ -4,6 +4,7 @@
 # Usage: scripts/install-system-deps.sh [GROUP...]     GROUP is `run` (the default) or `test`
 #   run   what `make start` needs: the real single-user server (jupyterhub-singleuser) with a Python kernel
 #   test  run + Chromium for the browser tests + the sqlite3 CLI + a C compiler for bench/ + slapd
+#         + Slurm, munge, sshd and sudo for the Slurm spawner's tests
 set -euo pipefail
 
 # jupyterhub provides /usr/bin/jupyterhub-singleuser. python3-notebook (the server it extends) and
@@ -16,7 +17,14 @@ RUN_PACKAGES=(jupyterhub python3-notebook python3-ipykernel git curl ca-certific
 # quick benchmark runs in `make test`.
 # slapd and ldap-utils: the LDAP authenticator's tests start their own slapd (test/helpers/slapd.ts);
 # the system instance the package sets up is not used.
-TEST_PACKAGES=(chromium fonts-liberation sqlite3 gcc libc6-dev slapd ldap-utils)
+# slurm-wlm and munge: the Slurm spawner's tests start their own munged, slurmctld and slurmd
+# (test/helpers/slurm-cluster.ts) on free ports, with slurm.conf in a temporary directory; openssh-server:
+# its ssh mode's test starts its own sshd (test/helpers/sshd.ts); sudo: how the spawner submits jobs
+# as the user by default.
+TEST_PACKAGES=(chromium fonts-liberation sqlite3 gcc libc6-dev slapd ldap-utils slurm-wlm munge openssh-server sudo)
+# Services that Debian starts on install and the tests never use: a system munged, and an sshd on
+# port 22 open to the network. Stopped again when this script installed them (see below).
+UNWANTED_SERVICES=(munge:munge openssh-server:ssh)
 
 usage() {
   echo "usage: $0 [run|test]..." >&2
@@ -59,6 +67,17 @@ else
   "${sudo[@]}" apt-get update
   echo "+ apt-get install -y --no-install-recommends ${missing[*]}"
   "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}"
+  # Under systemd the packages just installed may have started their services (in a container
+  # policy-rc.d usually stops that). slurmd and slurmctld stay down: their units need /etc/slurm/slurm.conf.
+  if [ -d /run/systemd/system ]; then
+    for entry in "${UNWANTED_SERVICES[@]}"; do
+      pkg=${entry%%:*} service=${entry#*:}
+      if [[ " ${missing[*]} " == *" $pkg "* ]]; then
+        echo "+ systemctl disable --now $service"
+        "${sudo[@]}" systemctl disable --now "$service" || true
+      fi
+    done
+  fi
 fi
 
 # The checks run every time: a package can be installed yet broken (a Python module removed by hand).

@@ -3,7 +3,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ServerRow, UserRow } from '../db/schema.js';
 import { HubError } from '../errors.js';
 import type { JsonObject, ProgressEvent } from '../spawners/spawner.js';
-import { type HubContext, emptyReply, findUserOr404, requireScope } from './context.js';
+import { type HubContext, emptyReply, findUserOr404, requireCaller, requireScope } from './context.js';
 
 type ServerParams = { name: string; server?: string };
 
@@ -53,6 +53,25 @@ export async function startServer(ctx: HubContext, user: UserRow, serverName: st
 }
 
 export function registerServerRoutes(app: FastifyInstance, ctx: HubContext): void {
+  // batchspawner's wrapper protocol: the server inside a batch job, with its own API token, says which
+  // port it took on its node. The host is not taken from the body but from Slurm (the job's node), so a
+  // token cannot point the proxy elsewhere.
+  app.post('/batchspawner', async (req, reply) => {
+    const caller = requireCaller(req);
+    const token = caller.token;
+    const user = caller.principal.kind === 'user' ? caller.principal.user : null;
+    if (!token || token.kind !== 'server' || !user) throw new HubError(403, "Only a server's own API token may report its location");
+    const server = (await ctx.servers.forUser(user.id)).find((s) => s.api_token_id === token.id);
+    if (!server) throw new HubError(404, 'No server uses this token');
+    const body = req.body as { port?: unknown } | null;
+    const port = typeof body?.port === 'string' && /^\d+$/.test(body.port) ? Number(body.port) : body?.port;
+    if (typeof port !== 'number' || !Number.isInteger(port) || port < 1 || port > 65535) throw new HubError(400, 'port must be a whole number from 1 to 65535');
+    if (server.phase !== 'spawning' || !ctx.lifecycle.acceptReport({ userName: user.name, serverName: server.name, port })) {
+      throw new HubError(409, `${logName(user.name, server.name)} is not waiting for a location report`);
+    }
+    return reply.code(201).send({ message: 'BatchSpawner data configured' });
+  });
+
   const start = async (req: FastifyRequest<{ Params: ServerParams }>, reply: FastifyReply) => {
     const serverName = req.params.server ?? '';
     await requireScope(ctx, req, 'start:servers', serverTarget(req.params.name, serverName));

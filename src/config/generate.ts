@@ -44,7 +44,10 @@ function describeObject(schema: z.ZodObject, prefix: string): KeyDoc[] {
     const p = prefix ? `${prefix}.${key}` : key;
     const nested = inner instanceof z.ZodObject ? describeObject(inner, p) : [];
     const element = inner instanceof z.ZodArray ? (inner.element as AnySchema) : null;
-    const itemKeys = element instanceof z.ZodObject ? describeObject(element, `${p}[]`) : [];
+    // Maps of named mappings (slurm partitions, course environments): the keys of one value, as <name>.
+    const value = inner instanceof z.ZodRecord ? (inner.valueType as AnySchema) : null;
+    const itemKeys =
+      element instanceof z.ZodObject ? describeObject(element, `${p}[]`) : value instanceof z.ZodObject ? describeObject(value, `${p}.<name>`) : [];
     const optionalSection = optional && !hasDefault && inner instanceof z.ZodObject;
     return { path: p, description: f.description ?? '', defaultValue, hasDefault, nested, itemKeys, optionalSection };
   });
@@ -75,11 +78,13 @@ export function generateConfigYaml(): string {
         const value = typeof d.defaultValue === 'object' ? JSON.stringify(d.defaultValue) : stringify(d.defaultValue).trimEnd();
         lines.push(`${indent}${commented ? '# ' : ''}${key}: ${value}`);
         if (d.itemKeys.length > 0) {
-          lines.push(`${indent}# each item of ${key}:`);
+          const named = d.itemKeys[0]!.path.includes('.<name>.');
+          lines.push(named ? `${indent}# each entry of ${key}:` : `${indent}# each item of ${key}:`);
+          if (named) lines.push(`${indent}#   <name>:`);
           d.itemKeys.forEach((k, i) => {
             const itemKey = k.path.split('.').pop()!;
             const def = k.hasDefault ? ` (default ${JSON.stringify(k.defaultValue)})` : '';
-            lines.push(`${indent}#   ${i === 0 ? '- ' : '  '}${itemKey}: ${k.description}${def}`);
+            lines.push(`${indent}#   ${named ? '  ' : i === 0 ? '- ' : '  '}${itemKey}: ${k.description}${def}`);
           });
         }
       } else {

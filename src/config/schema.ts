@@ -190,9 +190,115 @@ export const authenticatorSchema = z
   })
   .strict();
 
+const bound = (min: number, max: number, def: number, unit: string) =>
+  z
+    .object({
+      min: z.number().int().nonnegative().default(min).describe(`fewest ${unit} a user may ask`),
+      max: z.number().int().nonnegative().default(max).describe(`most ${unit} a user may ask`),
+      default: z.number().int().nonnegative().default(def).describe(`${unit} when the user asks nothing`),
+    })
+    .strict()
+    .refine((b) => b.min <= b.default && b.default <= b.max, { message: 'needs min <= default <= max' })
+    .default({ min, max, default: def })
+    .describe(`${unit}: the bounds and the default`);
+
+/** Slurm names (partitions, accounts, QOS, GPU types): what sbatch accepts and a script can hold unquoted. */
+const slurmName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$/, 'letters, digits, "_", ".", ":" and "-" (at most 64)');
+
+export const slurmPartitionSchema = z
+  .object({
+    description: z.string().default('').describe('what users read in the form, e.g. "GPU nodes (A100)"'),
+    cpus: bound(1, 4, 1, 'CPUs'),
+    memory_gb: bound(1, 16, 2, 'GB of memory'),
+    time_minutes: bound(10, 480, 60, 'minutes of walltime'),
+    gpus: bound(0, 0, 0, 'GPUs'),
+    gpu_types: z.array(slurmName).default([]).describe('GPU types users may choose (--gres=gpu:TYPE:N); empty: any GPU (--gres=gpu:N)'),
+    accounts: z.array(slurmName).default([]).describe('accounts users may charge (--account); empty: the field is not shown'),
+    qos: z.array(slurmName).default([]).describe('QOS users may choose (--qos); empty: the field is not shown'),
+  })
+  .strict();
+
+export const slurmSshSchema = z
+  .object({
+    host: z.string().min(1).describe('the login node sbatch, squeue and scancel run on'),
+    port: z.number().int().positive().max(65535).default(22).describe('its SSH port'),
+    username: z.string().default('{username}').describe('the account to log in as, {username} expanded'),
+    private_key_file: z.string().min(1).describe('private key of that account, {username} expanded (e.g. /etc/ganymede/ssh/{username})'),
+    host_key_fingerprint: z
+      .string()
+      .regex(/^SHA256:[A-Za-z0-9+/]{43}$/, 'SHA256:… as `ssh-keygen -lf` prints it')
+      .describe("the login node's host key (`ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub`); connections to any other key are refused"),
+    poll_username: z.string().min(1).describe('the account that runs the one squeue for all jobs (and cancels orphans)'),
+    poll_private_key_file: z.string().min(1).describe("that account's private key"),
+    timeout: seconds(20, 'seconds to connect and run one command'),
+  })
+  .strict();
+
+export const slurmSchema = z
+  .object({
+    partitions: z
+      .record(slurmName, slurmPartitionSchema)
+      .refine((p) => Object.keys(p).length > 0, { message: 'needs at least one partition' })
+      .default({ debug: slurmPartitionSchema.parse({}) })
+      .describe('the partitions users choose from, each with its bounds; the first is the default'),
+    images: z
+      .record(
+        slurmName,
+        z
+          .object({
+            image: z.string().regex(/^[^\s'"`$;|&<>\\]+$/, 'a path or URI without spaces, quotes or shell characters').describe('what container.command runs, e.g. /cvmfs/images/python-3.11.sif'),
+            description: z.string().default('').describe('what users read in the form'),
+          })
+          .strict(),
+      )
+      .default({})
+      .describe('container images users choose from (the first is the default); empty: no container, the field is not shown'),
+    container: z
+      .object({
+        command: z.string().min(1).describe('the wrapper in front of the server command, {image} expanded, e.g. "apptainer exec --nv {image}"'),
+      })
+      .strict()
+      .optional()
+      .describe('run the server inside a container (required when images are listed)'),
+    extra_options: z
+      .array(z.string().regex(/^[a-z][a-z-]*$/, 'an sbatch long option name without the dashes, e.g. constraint'))
+      .default([])
+      .describe('sbatch options users may add in a free "extra" field (e.g. [constraint, reservation]); empty: no extra field'),
+    batch_script: z.string().optional().describe('file with the batch script template (default: the one shipped, docs/slurm.md shows it)'),
+    work_dir: z.string().default('/home/{username}').describe("the job's working directory (--chdir), where its log file goes, {username} expanded"),
+    job_name: slurmName.default('ganymede').describe('the job name of every server job; the hub counts every job of that name as its own, so give each hub on a cluster its own'),
+    submit: z
+      .object({
+        mode: z.enum(['local', 'ssh']).default('local').describe('local: this host is a Slurm client; ssh: commands run on a login node over SSH'),
+        exec_prefix: z
+          .string()
+          .default('sudo -E -u {username} --')
+          .describe('local mode: the command prefix that runs sbatch, scancel and squeue as the user ({username} expanded; no shell is involved)'),
+      })
+      .strict()
+      .default({ mode: 'local', exec_prefix: 'sudo -E -u {username} --' })
+      .describe('how Slurm commands run as the user'),
+    ssh: slurmSshSchema.optional().describe('settings of submit mode ssh'),
+    commands: z
+      .object({
+        sbatch: z.string().default('sbatch').describe('the sbatch command'),
+        squeue: z.string().default('squeue').describe('the squeue command'),
+        scancel: z.string().default('scancel').describe('the scancel command'),
+      })
+      .strict()
+      .default({ sbatch: 'sbatch', squeue: 'squeue', scancel: 'scancel' })
+      .describe('paths of the Slurm commands'),
+    queue_poll_interval: z.number().positive().default(5).describe('seconds between queue checks while jobs are starting (one squeue for all jobs)'),
+    node_host: z.string().default('{node}').describe('how the hub reaches a compute node, {node} expanded (e.g. {node}.ib.cluster)'),
+    server_ip: z.string().default('0.0.0.0').describe('the address the server listens on inside the job'),
+    python: z.string().default('python3').describe('the Python on compute nodes (inside the container) that runs the small start-up wrapper'),
+    command_timeout: seconds(30, 'seconds a Slurm command may take'),
+  })
+  .strict();
+
 export const spawnerSchema = z
   .object({
-    class: z.enum(['local-process']).default('local-process').describe('where servers run'),
+    class: z.enum(['local-process', 'slurm']).default('local-process').describe('where servers run: local-process (processes of the hub host) or slurm (batch jobs on a cluster, docs/slurm.md)'),
     cmd: z.array(z.string()).min(1).default(['jupyterhub-singleuser']).describe('the single-user server command'),
     args: stringList('extra arguments to cmd'),
     environment: z.record(z.string(), z.string()).default({}).describe('extra environment for every server ({username} is expanded)'),
@@ -211,6 +317,7 @@ export const spawnerSchema = z
     port_range: z.tuple([z.number().int().min(1024), z.number().int().max(65535)]).default([61000, 65535]).describe("ports servers may listen on; keep it outside the kernel's ephemeral range (Linux: 32768-60999), where outgoing connections could take a chosen port before its server binds it"),
     mem_limit: z.string().optional().describe('memory limit passed as MEM_LIMIT (e.g. 2G)'),
     cpu_limit: z.number().positive().optional().describe('CPU limit passed as CPU_LIMIT'),
+    slurm: slurmSchema.default(slurmSchema.parse({})).describe('settings of class slurm (docs/slurm.md)'),
   })
   .strict();
 
@@ -335,3 +442,5 @@ export type NativeConfig = z.output<typeof nativeSchema>;
 export type SamlConfig = z.output<typeof samlSchema>;
 export type CoursesConfig = z.output<typeof coursesSchema>;
 export type SmtpConfig = z.output<typeof smtpSchema>;
+export type SlurmConfig = z.output<typeof slurmSchema>;
+export type SlurmPartitionConfig = z.output<typeof slurmPartitionSchema>;

@@ -13,7 +13,7 @@ import { isoNow } from '../db/time.js';
 import { HubError } from '../errors.js';
 import type { RouteTable } from '../proxy/route-table.js';
 import { buildServerEnv, oauthAccessScopes } from '../spawners/env.js';
-import type { JsonObject, Spawner, SpawnerState, UserOptions } from '../spawners/spawner.js';
+import { SpawnFailure, type JsonObject, type LocationReport, type ServerDetail, type Spawner, type SpawnerState, type UserOptions } from '../spawners/spawner.js';
 import { waitForHttp } from '../spawners/wait-for-http.js';
 import { ProgressBoard, type ProgressChannel } from './progress.js';
 import type { ServerProfile } from './server-profiles.js';
@@ -201,7 +201,8 @@ export class ServerLifecycle {
       channel.finish(outcome);
       return outcome;
     } catch (err) {
-      const message = abort.signal.aborted && abort.signal.reason instanceof Error ? abort.signal.reason.message : (err as Error).message;
+      const message =
+        err instanceof SpawnFailure || !(abort.signal.aborted && abort.signal.reason instanceof Error) ? (err as Error).message : abort.signal.reason.message;
       log.warn({ server: name, err: message }, 'spawn failed');
       try {
         await this.d.spawner.stop(state, { graceSeconds: config.spawner.stop_timeout });
@@ -316,6 +317,10 @@ export class ServerLifecycle {
         });
       }),
     );
+    if (this.d.spawner.reconcile) {
+      const known = (await this.d.servers.inPhases(['running'])).map((r) => JSON.parse(r.spawner_state) as SpawnerState);
+      await this.d.spawner.reconcile(known).catch((err: unknown) => this.d.log.error({ err: (err as Error).message }, 'looking for orphaned servers failed'));
+    }
     return { reattached, lost };
   }
 
@@ -344,7 +349,8 @@ export class ServerLifecycle {
         if (polled.running) return;
         // Only act if it is still 'running' (not stopped by someone else meanwhile).
         if (!(await this.d.servers.transition(row.id, ['running'], 'stopping'))) return;
-        const detail = polled.exitCode !== undefined && polled.exitCode !== null ? ` with exit code ${polled.exitCode}` : '';
+        const code = polled.exitCode !== undefined && polled.exitCode !== null ? ` with exit code ${polled.exitCode}` : '';
+        const detail = polled.message ? `${code}: ${polled.message}` : code;
         this.d.log.warn({ server: logName(row.user_name, row.name) }, `server stopped unexpectedly${detail}`);
         await this.runStop({ name: row.user_name }, row.id);
         await this.d.servers.update(row.id, { failure: `Server stopped unexpectedly${detail}` });
@@ -357,7 +363,10 @@ export class ServerLifecycle {
     if (row.phase !== 'running') return false;
     const polled = await this.d.spawner.poll(JSON.parse(row.spawner_state) as SpawnerState);
     if (polled.running) return true;
-    if (await this.d.servers.transition(row.id, ['running'], 'stopping')) await this.runStop({ name: userName }, row.id);
+    if (await this.d.servers.transition(row.id, ['running'], 'stopping')) {
+      await this.runStop({ name: userName }, row.id);
+      if (polled.message) await this.d.servers.update(row.id, { failure: `Server stopped unexpectedly: ${polled.message}` });
+    }
     return false;
   }
 
@@ -375,6 +384,18 @@ export class ServerLifecycle {
       await Promise.all(rows.map((r) => this.stopping.get(r.id) ?? this.runStop({ name: r.user_name }, r.id)));
     }
     await Promise.all(this.stopping.values());
+    await this.d.spawner.close?.();
+  }
+
+  /** A server inside a batch job reports where it listens; false when no start waits for it. */
+  acceptReport(report: LocationReport): boolean {
+    return this.d.spawner.acceptReport?.(report) ?? false;
+  }
+
+  /** What the spawner tells about a server (job id, resources, time left); empty for spawners with nothing to add. */
+  details(row: ServerRow): ServerDetail[] {
+    if (!this.d.spawner.describe || row.phase === 'stopped') return [];
+    return this.d.spawner.describe(JSON.parse(row.spawner_state) as SpawnerState);
   }
 
   /** For spawner options: JSON body of the API or form data. */

@@ -2,11 +2,14 @@
 import type { Logger } from 'pino';
 import type { SpawnerConfig } from '../config/schema.js';
 import { LocalProcessSpawner } from './local-process/index.js';
+import { SlurmSpawner } from './slurm/index.js';
 import type { Spawner } from './spawner.js';
 
 export function createSpawner(config: SpawnerConfig, dataDir: string, log: Logger): Spawner {
   switch (config.class) {
     case 'local-process':
       return new LocalProcessSpawner({ ...config, dataDir }, log);
+    case 'slurm':
+      return new SlurmSpawner(config, log);
   }
 }

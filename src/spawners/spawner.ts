@@ -72,6 +72,27 @@ export type PollResult =
   | { running: true }
   | { running: false; exitCode?: number | null; message?: string };
 
+/**
+ * A start that failed for a reason the user should read as it is (sbatch's refusal, a job that stayed
+ * queued past start_timeout): the hub shows this message even when the start was aborted.
+ */
+export class SpawnFailure extends Error {
+  override readonly name = 'SpawnFailure';
+}
+
+/** Where a server inside a batch job listens, as its start-up wrapper reports it (`POST /hub/api/batchspawner`). */
+export interface LocationReport {
+  userName: string;
+  serverName: string;
+  port: number;
+}
+
+/** One line of what the home page and the server model show about a running server (e.g. its job id). */
+export interface ServerDetail {
+  label: string;
+  value: string;
+}
+
 export interface StopOptions {
   /** Seconds to wait after the polite signal before forcing. */
   graceSeconds: number;
@@ -93,4 +114,15 @@ export interface Spawner {
   optionsForm?(user: SpawnRequest['user']): Promise<string | undefined>;
   /** Turn form fields or API JSON into validated user options; throw HubError(400) naming the field on bad input. */
   parseOptions?(input: JsonObject, user: SpawnRequest['user']): Promise<UserOptions>;
+  /** A server inside a job reports its port; false when no start of that server waits for one. */
+  acceptReport?(report: LocationReport): boolean;
+  /** What to show about the server described by `state` (job id, partition, resources, time left). */
+  describe?(state: SpawnerState): ServerDetail[];
+  /**
+   * Called once at hub start, after reattaching, with the states of every server the hub still knows:
+   * anything this spawner started that is not among them (an orphan) must be stopped.
+   */
+  reconcile?(known: SpawnerState[]): Promise<void>;
+  /** Hub shutdown: stop timers, close connections. */
+  close?(): Promise<void>;
 }

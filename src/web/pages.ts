@@ -23,6 +23,8 @@ function serverView(ctx: HubContext, userName: string, s: ServerRow): ServerView
     pending: s.phase === 'spawning' ? 'spawn' : s.phase === 'stopping' ? 'stop' : null,
     url: ctx.urls.userServer(userName, s.name),
     lastActivity: s.last_activity,
+    details: ctx.lifecycle.details(s),
+    failure: s.phase === 'stopped' ? s.failure : null,
   };
 }
 

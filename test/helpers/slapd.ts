@@ -4,11 +4,10 @@
  * The directory has people under ou=people and groups of both kinds sites use: groupOfNames
  * (member: DN) and posixGroup (memberUid: name).
  */
-import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { spawn, execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
-import { freePort } from './ports.js';
+import { freePort, waitForPort } from './ports.js';
 import { tempDir } from './tmp.js';
 
 export const LDAP_BASE = 'dc=example,dc=org';
@@ -49,26 +48,6 @@ function ldif(people: LdapPerson[], groups: Record<string, string[]>, posixGroup
     ),
   ];
   return entries.join('\n\n') + '\n';
-}
-
-function waitForPort(port: number, proc: ChildProcess, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  return new Promise((resolve, reject) => {
-    const attempt = () => {
-      if (proc.exitCode !== null) return reject(new Error(`slapd exited with ${proc.exitCode}`));
-      const socket = net.connect(port, '127.0.0.1');
-      socket.once('connect', () => {
-        socket.destroy();
-        resolve();
-      });
-      socket.once('error', () => {
-        socket.destroy();
-        if (Date.now() > deadline) reject(new Error('slapd did not listen in time'));
-        else setTimeout(attempt, 50);
-      });
-    };
-    attempt();
-  });
 }
 
 export async function startSlapd(people: LdapPerson[], groups: Record<string, string[]>, posixGroups: Record<string, string[]> = {}): Promise<TestLdap> {
@@ -114,8 +93,8 @@ export async function startSlapd(people: LdapPerson[], groups: Record<string, st
   let stderr = '';
   proc.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
   try {
-    await waitForPort(port, proc, 10_000);
-    await waitForPort(tlsPort, proc, 10_000);
+    await waitForPort(port, 'slapd', () => proc.exitCode === null, 10_000);
+    await waitForPort(tlsPort, 'slapd', () => proc.exitCode === null, 10_000);
   } catch (err) {
     proc.kill('SIGKILL');
     throw new Error(`${(err as Error).message}: ${stderr.slice(-2000)}`);

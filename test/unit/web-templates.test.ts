@@ -28,7 +28,7 @@ function context(overrides: Partial<PageContext> = {}): PageContext {
   };
 }
 
-const stopped: ServerView = { name: '', ready: false, pending: null, url: '/jh/user/alice/', lastActivity: null };
+const stopped: ServerView = { name: '', ready: false, pending: null, url: '/jh/user/alice/', lastActivity: null, details: [], failure: null };
 
 test('html escapes interpolated strings and keeps SafeHtml', () => {
   assert.equal(html`<p title="${`"'&`}">${EVIL}</p>`.toString(), `<p title="&quot;&#39;&amp;">${EVIL_ESCAPED}</p>`);
@@ -90,7 +90,7 @@ test('home page links and buttons follow the server state', () => {
 
   const running = homePage(ctx, {
     defaultServer: { ...stopped, ready: true, lastActivity: '2024-05-01T10:00:00.000Z' },
-    namedServers: [{ name: 'gpu box', ready: false, pending: null, url: '/jh/user/alice/gpu%20box/', lastActivity: null }],
+    namedServers: [{ ...stopped, name: 'gpu box', url: '/jh/user/alice/gpu%20box/' }],
     allowNamedServers: true,
     services: [{ name: 'grader', url: '/jh/services/grader/' }],
   });

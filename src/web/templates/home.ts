@@ -12,7 +12,24 @@ export type ServerView = {
   /** /user/alice/ or /user/alice/name/ */
   url: string;
   lastActivity: string | null;
+  /** What the spawner tells about it (Slurm: job, partition, resources, node, time left). */
+  details: Array<{ label: string; value: string }>;
+  /** Why the last start failed or the server stopped unexpectedly (only while it is stopped). */
+  failure: string | null;
 };
+
+function serverDetails(server: ServerView): SafeHtml | false {
+  return (
+    server.details.length > 0 &&
+    html`<dl class="server-details">
+    ${server.details.map((d) => html`<div><dt>${d.label}</dt><dd data-detail="${d.label.toLowerCase().replaceAll(' ', '-')}">${d.value}</dd></div>`)}
+  </dl>`
+  );
+}
+
+function serverFailure(server: ServerView): SafeHtml | false {
+  return Boolean(server.failure) && html`<p class="alert alert-error server-failure" role="status">${server.failure}</p>`;
+}
 
 export type HomeView = {
   defaultServer: ServerView;
@@ -38,6 +55,8 @@ function defaultServerCard(ctx: PageContext, server: ServerView): SafeHtml {
     ${status(server)}
   </div>
   <p class="muted">Last activity: ${timestamp(server.lastActivity)}</p>
+  ${serverDetails(server)}
+  ${serverFailure(server)}
   <div class="actions">
     ${running
       ? html`<a id="start" class="btn btn-primary" href="${server.url}">My Server</a>`
@@ -51,7 +70,7 @@ function defaultServerCard(ctx: PageContext, server: ServerView): SafeHtml {
 function namedServerRow(ctx: PageContext, userName: string, server: ServerView): SafeHtml {
   const active = server.ready || server.pending !== null;
   return html`<tr data-server-name="${server.name}">
-  <td data-label="Name">${server.name} ${status(server)}</td>
+  <td data-label="Name">${server.name} ${status(server)}${serverDetails(server)}${serverFailure(server)}</td>
   <td data-label="URL">${active ? html`<a href="${server.url}">${server.url}</a>` : html`<span class="muted">—</span>`}</td>
   <td data-label="Last activity">${timestamp(server.lastActivity)}</td>
   <td data-label="Actions" class="row-actions">

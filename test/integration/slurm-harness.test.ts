@@ -1,0 +1,109 @@
+/**
+ * The harness the Slurm spawner's tests stand on: a real single-node Slurm (munged, slurmctld, slurmd
+ * of our own) and a real sshd. A Unix user made by the test submits a batch job through sudo and over
+ * SSH (with the ssh2 library the spawner uses); squeue reports the job as that user's. The `small`
+ * partition keeps a second job PENDING until the first ends. Needs root (slurmd, useradd, sshd).
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHash, randomBytes } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { Client } from 'ssh2';
+import { createUnixUser, startSlurm, type TestSlurm, type UnixUser } from '../helpers/slurm-cluster.js';
+import { startSshd, type TestSshd } from '../helpers/sshd.js';
+
+const skip =
+  process.getuid?.() !== 0
+    ? 'running slurmd, creating Unix users and running sshd need root'
+    : !existsSync('/usr/sbin/slurmctld') || !existsSync('/usr/sbin/munged') || !existsSync('/usr/sbin/sshd')
+      ? 'slurm-wlm, munge or openssh-server missing (scripts/install-system-deps.sh test)'
+      : false;
+
+function sshConnect(sshd: TestSshd, user: string): Promise<Client> {
+  return new Promise((resolve, reject) => {
+    const client = new Client();
+    client.once('ready', () => resolve(client));
+    client.once('error', reject);
+    client.connect({
+      host: sshd.host,
+      port: sshd.port,
+      username: user,
+      privateKey: readFileSync(sshd.clientKeyFile(user)),
+      // ssh2 hands over the raw host key; `ssh-keygen -l` prints its unpadded base64 SHA-256.
+      hostVerifier: (key: Buffer) => `SHA256:${createHash('sha256').update(key).digest('base64').replace(/=+$/, '')}` === sshd.hostKeyFingerprint,
+    });
+  });
+}
+
+function sshExec(client: Client, command: string, stdin = ''): Promise<{ stdout: string; stderr: string; code: number | null }> {
+  return new Promise((resolve, reject) => {
+    client.exec(command, (err, stream) => {
+      if (err) return reject(err);
+      let stdout = '';
+      let stderr = '';
+      stream.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+      stream.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+      stream.once('close', (code: number | null) => resolve({ stdout, stderr, code }));
+      stream.end(stdin);
+    });
+  });
+}
+
+describe('Slurm and sshd test harness', { skip, timeout: 60_000 }, () => {
+  let slurm: TestSlurm | undefined;
+  let user: UnixUser | undefined;
+  let sshd: TestSshd | undefined;
+
+  before(async () => {
+    slurm = await startSlurm();
+    user = await createUnixUser(`gslurm${randomBytes(3).toString('hex')}`);
+    sshd = await startSshd({ users: [user.name], setEnv: slurm.env });
+  });
+
+  after(async () => {
+    await sshd?.stop();
+    await slurm?.stop(); // before the user goes: their jobs are cancelled first
+    await user?.remove();
+  });
+
+  test('a job submitted with sudo runs as the user, and squeue says so', async () => {
+    const output = path.join(user!.home, 'sudo-job.out');
+    // -E keeps SLURM_CONF; -H sets HOME to the user's (with -E alone the job would get the caller's HOME).
+    const submit = await slurm!.run('sudo', ['-E', '-H', '-u', user!.name, '--', 'sbatch', '--parsable', `--chdir=${user!.home}`, `--output=${output}`, '--wrap=id -un; echo "home=$HOME"']);
+    assert.equal(submit.code, 0, submit.stderr);
+    const id = submit.stdout.trim();
+    const job = await slurm!.waitForJob(id, ['COMPLETED'], 15_000);
+    assert.equal(job.user, user!.name);
+    assert.equal(job.partition, 'debug');
+    assert.deepEqual(readFileSync(output, 'utf8').trim().split('\n'), [user!.name, `home=${user!.home}`]);
+    assert.ok((await slurm!.jobs()).some((j) => j.id === id && j.user === user!.name));
+  });
+
+  test('over SSH: key login, SetEnv, stdin, and sbatch as the user', async () => {
+    const client = await sshConnect(sshd!, user!.name);
+    try {
+      const whoami = await sshExec(client, 'id -un; echo "$SLURM_CONF"');
+      assert.deepEqual(whoami.stdout.trim().split('\n'), [user!.name, slurm!.confPath]);
+      assert.equal((await sshExec(client, 'cat', 'line one\nline two\n')).stdout, 'line one\nline two\n');
+      const submit = await sshExec(client, `sbatch --parsable --chdir="$HOME" --output=/dev/null --wrap='sleep 1'`);
+      assert.equal(submit.code, 0, submit.stderr);
+      const job = await slurm!.waitForJob(submit.stdout.trim(), ['COMPLETED'], 15_000);
+      assert.equal(job.user, user!.name);
+    } finally {
+      client.end();
+    }
+  });
+
+  test('in the small partition a second job waits until the first ends', async () => {
+    const submit = () => slurm!.run('sbatch', ['--parsable', '--partition=small', '--output=/dev/null', '--wrap=sleep 2']);
+    const first = (await submit()).stdout.trim();
+    const second = (await submit()).stdout.trim();
+    await slurm!.waitForJob(first, ['RUNNING'], 10_000);
+    const waiting = (await slurm!.jobs()).find((j) => j.id === second);
+    assert.equal(waiting?.state, 'PENDING');
+    assert.equal(waiting?.reason, 'Resources');
+    await slurm!.waitForJob(second, ['RUNNING', 'COMPLETED'], 10_000);
+    assert.equal((await slurm!.jobs()).find((j) => j.id === first)?.state, 'COMPLETED');
+  });
+});
