@@ -298,7 +298,12 @@ export class ServerLifecycle {
       rows.map(async (row) => {
         const state = JSON.parse(row.spawner_state) as SpawnerState;
         if (row.phase === 'running' && row.target) {
-          const polled = await this.d.spawner.poll(state).catch(() => ({ running: false as const }));
+          // A poll that fails (a batch system's controller briefly away) is no proof of death: keep the
+          // route, and let the periodic poll decide once it answers again.
+          const polled = await this.d.spawner.poll(state).catch((err: unknown) => {
+            this.d.log.warn({ server: logName(row.user_name, row.name), err: (err as Error).message }, 'could not check a server at start; keeping it');
+            return { running: true as const };
+          });
           if (polled.running) {
             this.addRoute({ id: row.user_id, name: row.user_name }, row.id, row.name, row.target);
             reattached++;

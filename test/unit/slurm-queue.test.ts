@@ -282,3 +282,27 @@ test(
     assert.equal(progress.filter((m) => m.includes('listens on port 40000')).length, 1, progress.join('\n'));
   },
 );
+
+test('a start rides out a few failing squeue calls, then gives up saying Slurm does not answer', async () => {
+  let squeueCalls = 0;
+  const runner: CommandRunner = {
+    envInScript: false,
+    run: async (_user, argv) => {
+      if (argv[0] === 'sbatch') return { code: 0, stdout: '88\n', stderr: '' };
+      squeueCalls++;
+      return { code: 1, stdout: '', stderr: 'slurm_load_jobs error: Unable to contact slurm controller' };
+    },
+  };
+  const spawner = spawnerWith(runner, { queue_poll_interval: 0.01 });
+  const result = await spawner
+    .start(
+      { user: { id: 1, name: 'alice', admin: false, groups: [] }, serverName: '', servicePrefix: '/user/alice/', env: {}, userOptions: {}, resources: {}, previousState: {}, authState: null },
+      { progress: () => undefined, saveState: async () => undefined },
+      new AbortController().signal,
+    )
+    .catch((err: unknown) => err as Error);
+  await spawner.close();
+  assert.ok(result instanceof Error);
+  assert.match(result.message, /^Slurm does not answer \(job 88\): squeue failed \(exit 1\): slurm_load_jobs error: Unable to contact slurm controller$/);
+  assert.equal(squeueCalls, 5, 'five ticks failed before it gave up, not one');
+});

@@ -30,6 +30,8 @@ import { loadTemplate, logFile, renderScript } from './script.js';
 /** How long stop waits for Slurm to confirm a cancelled job is gone, beyond the grace period. */
 const CONFIRM_EXTRA_MS = 30_000;
 const MAX_ERROR_TEXT = 600;
+/** squeue failures in a row after which a start gives up. */
+const MAX_FAILED_TICKS = 5;
 
 interface Waiter {
   resolve(port: number): void;
@@ -195,11 +197,23 @@ export class SlurmSpawner implements Spawner {
     const aborted = new Promise<'aborted'>((resolve) => signal.addEventListener('abort', () => resolve('aborted'), { once: true }));
     const portReported = report.then((p) => ({ port: p }));
     // One shared tick at a time; a tick that lost a race to the port report is still the next one to wait for.
-    let tick: Promise<{ snapshot: Snapshot }> | null = null;
+    let tick: Promise<{ snapshot: Snapshot } | { error: Error }> | null = null;
+    let failedTicks = 0;
     for (;;) {
-      tick ??= this.board.nextTick().then((s) => ({ snapshot: s }));
-      const racers: Array<Promise<'aborted' | { port: number } | { snapshot: Snapshot }>> = port === null ? [aborted, portReported, tick] : [aborted, tick];
+      tick ??= this.board.nextTick().then(
+        (s) => ({ snapshot: s }),
+        (e: unknown) => ({ error: e as Error }),
+      );
+      const racers: Array<Promise<'aborted' | { port: number } | { snapshot: Snapshot } | { error: Error }>> = port === null ? [aborted, portReported, tick] : [aborted, tick];
       const event = await Promise.race(racers);
+      if (event !== 'aborted' && 'error' in event) {
+        // squeue may fail now and then (slurmctld busy or restarting): only a lasting silence ends the start.
+        tick = null;
+        if (++failedTicks >= MAX_FAILED_TICKS) throw new SpawnFailure(`Slurm does not answer (job ${jobId}): ${event.error.message}`);
+        this.log.warn({ job: jobId, err: event.error.message }, 'squeue failed while a server starts');
+        continue;
+      }
+      failedTicks = 0;
       if (event === 'aborted') {
         const where = last?.state === 'PENDING' ? `job ${jobId} was still waiting in the queue (PENDING${last.reason ? `, ${last.reason}` : ''})` : `job ${jobId} was ${last?.state ?? 'submitted'}`;
         const reason = signal.reason instanceof Error ? signal.reason.message : 'The start was cancelled';
@@ -242,14 +256,21 @@ export class SlurmSpawner implements Spawner {
     const jobId = str(state, 'job_id');
     const user = str(state, 'job_user');
     if (!jobId || !user) return;
-    const before = (await this.board.snapshot(0)).jobs.get(jobId);
-    if (!before || !isActive(before.state)) return;
+    // If squeue fails, cancel all the same: scancel of an ended job does no harm.
+    const before = await this.board.snapshot(0).then(
+      (s) => s.jobs.get(jobId),
+      () => ({ state: 'UNKNOWN' }),
+    );
+    if (!before || (before.state !== 'UNKNOWN' && !isActive(before.state))) return;
     const result = await this.runner.run(user, [this.slurm.commands.scancel, jobId]);
     if (result.code !== 0) this.log.warn({ job: jobId, err: firstLines(result.stderr) }, 'scancel failed');
     const deadline = Date.now() + options.graceSeconds * 1000 + CONFIRM_EXTRA_MS;
     while (Date.now() < deadline) {
       await new Promise((r) => setTimeout(r, 1000));
-      const job = (await this.board.snapshot(0)).jobs.get(jobId);
+      const job = await this.board.snapshot(0).then(
+        (s) => s.jobs.get(jobId),
+        () => before,
+      );
       if (!job || !isActive(job.state)) return;
     }
     throw new Error(`Job ${jobId} is still ${before.state} ${Math.round((options.graceSeconds * 1000 + CONFIRM_EXTRA_MS) / 1000)} s after scancel`);
