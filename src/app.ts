@@ -27,6 +27,7 @@ import { isoNow } from './db/time.js';
 import { ConfigError } from './errors.js';
 import { AccessControl } from './hub/access.js';
 import { ServerLifecycle } from './hub/server-lifecycle.js';
+import { IdleCuller } from './hub/culler.js';
 import { ServerProfiles } from './hub/server-profiles.js';
 import { HubUrls } from './hub/urls.js';
 import { Identity } from './http/identity.js';
@@ -307,6 +308,20 @@ export async function createHub(config: HubConfig, options: { log?: Logger } = {
     }
   };
 
+  const culler = new IdleCuller({
+    settings: config.culler,
+    servers,
+    users,
+    lifecycle,
+    log: log.child({ component: 'culler' }),
+    flushActivity,
+    async removeUser(user) {
+      for (const s of await servers.forUser(user.id)) if (s.phase === 'running') await lifecycle.stop(user, s, 'done');
+      await users.delete(user.id);
+    },
+    removeServer: (id) => servers.delete(id),
+  });
+
   const hub: Hub = {
     url: config.bind_url,
     ctx,
@@ -314,6 +329,7 @@ export async function createHub(config: HubConfig, options: { log?: Logger } = {
       const { reattached, lost } = await lifecycle.reattach();
       if (reattached || lost) log.info({ reattached, lost }, 'servers from the previous run');
       lifecycle.startPolling();
+      culler.start();
       const every = Math.max(1, Math.min(config.last_activity_interval, 60)) * 1000;
       activityTimer = setInterval(() => void flushActivity().catch((err) => log.error({ err }, 'activity flush failed')), every);
       activityTimer.unref();
@@ -333,6 +349,7 @@ export async function createHub(config: HubConfig, options: { log?: Logger } = {
     },
     async close(options: ShutdownOptions = {}) {
       if (activityTimer) clearInterval(activityTimer);
+      await culler.stop();
       await flushActivity().catch(() => undefined);
       await courses?.close();
       await lifecycle.shutdown(options.servers);

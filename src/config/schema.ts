@@ -393,6 +393,19 @@ export const coursesSchema = z
   })
   .strict();
 
+export const cullerSchema = z
+  .object({
+    enabled: z.boolean().default(false).describe('stop servers nobody uses (what the jupyterhub-idle-culler service does, built in)'),
+    timeout: seconds(600, 'seconds without activity (proxy traffic or the server\'s own reports) after which a server is stopped'),
+    every: seconds(0, 'seconds between checks (0: timeout / 2)'),
+    max_age: seconds(0, 'seconds after its start a server is stopped even when active (0: no limit)'),
+    cull_users: z.boolean().default(false).describe('also delete users with no server left who were inactive for timeout'),
+    cull_admin_users: z.boolean().default(true).describe('with cull_users, delete inactive admins too'),
+    remove_named_servers: z.boolean().default(false).describe('delete named servers once culled, not only stop them'),
+    concurrency: z.number().int().positive().default(10).describe('most servers stopped at once'),
+  })
+  .strict();
+
 export const configSchema = z
   .object({
     bind_url: z.string().url().default('http://127.0.0.1:8000/').describe('public address; its path is the base URL (e.g. http://0.0.0.0:8000/jh/)'),
@@ -425,6 +438,7 @@ export const configSchema = z
     cleanup_servers: z.boolean().default(true).describe('stop user servers when the hub shuts down (false: leave them running and reattach)'),
     oauth_token_expires_in: seconds(14 * 24 * 3600, 'lifetime of OAuth access tokens issued to servers and services'),
     courses: coursesSchema.default(coursesSchema.parse({})).describe('course hubs: requests, review, dates, participants (docs/courses.md)'),
+    culler: cullerSchema.default(cullerSchema.parse({})).describe('the built-in idle culler, as jupyterhub-idle-culler'),
   })
   .strict();
 

@@ -111,6 +111,17 @@ export class UserRepo {
     this.generation.bump();
   }
 
+  /** Users with no server starting, running or stopping whose last activity (or, without any, creation) is before `iso`. */
+  inactiveSince(iso: string): Promise<UserRow[]> {
+    return this.db
+      .selectFrom('users')
+      .selectAll()
+      .where((eb) => eb.or([eb('last_activity', '<', iso), eb.and([eb('last_activity', 'is', null), eb('created', '<', iso)])]))
+      .where('id', 'not in', (eb) => eb.selectFrom('servers').select('user_id').where('phase', '!=', 'stopped'))
+      .orderBy('id')
+      .execute();
+  }
+
   async list(q: UserListQuery): Promise<{ rows: UserRow[]; total: number }> {
     let query = this.db.selectFrom('users');
     if (q.nameFilter) query = query.where('name', 'like', `${q.nameFilter.replace(/[\\%_]/g, (c) => '\\' + c)}%`);

@@ -1,0 +1,143 @@
+/**
+ * The idle culler, built in: what `jupyterhub-idle-culler` does as a service, with the same settings
+ * and the same results, without a token, an HTTP round trip per user, or a second process.
+ *  - A ready server whose last activity (proxy traffic, the server's own activity reports) is older
+ *    than `timeout` is stopped; with `max_age`, one older than that is stopped however busy it is.
+ *    A server that never reported activity counts from when it started. Starting or stopping ones are left alone.
+ *  - With `cull_users`, a user with no active server left whose own last activity is older than
+ *    `timeout` is deleted (admins too unless `cull_admin_users` is off, as the service's default).
+ *  - At most `concurrency` stops run at once.
+ */
+import type { Logger } from 'pino';
+import type { ServerWithUser, ServerRepo } from '../db/repos/servers.js';
+import type { UserRepo } from '../db/repos/users.js';
+import type { UserRow } from '../db/schema.js';
+import type { ServerLifecycle } from './server-lifecycle.js';
+
+export interface CullerSettings {
+  enabled: boolean;
+  /** Seconds of inactivity after which a server is culled. */
+  timeout: number;
+  /** Seconds between runs; 0 means timeout / 2, as the service. */
+  every: number;
+  /** Seconds after its start a server is culled even when active; 0: never. */
+  max_age: number;
+  cull_users: boolean;
+  cull_admin_users: boolean;
+  /** Named servers culled are also deleted (the service's --remove-named-servers). */
+  remove_named_servers: boolean;
+  concurrency: number;
+}
+
+export type CullReason = 'inactive' | 'max_age';
+
+/** Whether a server is due, and why; the rule the service applies to each server model. */
+export function cullReason(server: Pick<ServerWithUser, 'phase' | 'started' | 'last_activity'>, now: number, s: Pick<CullerSettings, 'timeout' | 'max_age'>): CullReason | null {
+  if (server.phase !== 'running') return null;
+  const started = server.started ? Date.parse(server.started) : NaN;
+  const active = server.last_activity ? Date.parse(server.last_activity) : started;
+  if (s.max_age > 0 && Number.isFinite(started) && now - started > s.max_age * 1000) return 'max_age';
+  if (Number.isFinite(active) && now - active > s.timeout * 1000) return 'inactive';
+  return null;
+}
+
+export interface CullerDeps {
+  settings: CullerSettings;
+  servers: ServerRepo;
+  users: UserRepo;
+  lifecycle: ServerLifecycle;
+  log: Logger;
+  /** Writes the proxy's recent activity to the database first, so a busy server is not culled on stale data. */
+  flushActivity(): Promise<void>;
+  /** Deletes a user (and what belongs to them), as DELETE /users/{name} does. */
+  removeUser(user: UserRow): Promise<void>;
+  /** Deletes a named server row after its stop. */
+  removeServer(serverId: number): Promise<void>;
+}
+
+export interface CullCounts {
+  servers: number;
+  users: number;
+}
+
+export class IdleCuller {
+  private timer: NodeJS.Timeout | null = null;
+  private running: Promise<CullCounts> | null = null;
+  /** Totals since start (the metrics read them). */
+  readonly totals = { servers: 0, users: 0, runs: 0 };
+
+  constructor(private readonly d: CullerDeps) {}
+
+  get intervalSeconds(): number {
+    const s = this.d.settings;
+    return s.every > 0 ? s.every : Math.max(1, s.timeout / 2);
+  }
+
+  start(): void {
+    if (!this.d.settings.enabled) return;
+    const tick = () => {
+      void this.runOnce()
+        .catch((err: unknown) => this.d.log.error({ err: (err as Error).message }, 'culler run failed'))
+        .finally(() => {
+          if (this.timer) this.timer = setTimeout(tick, this.intervalSeconds * 1000).unref();
+        });
+    };
+    this.timer = setTimeout(tick, this.intervalSeconds * 1000).unref();
+    this.d.log.info({ timeout: this.d.settings.timeout, every: this.intervalSeconds, max_age: this.d.settings.max_age, cull_users: this.d.settings.cull_users }, 'idle culler on');
+  }
+
+  async stop(): Promise<void> {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    await this.running?.catch(() => undefined);
+  }
+
+  /** One pass over every server and user; overlapping calls share the pass under way. */
+  runOnce(now = Date.now()): Promise<CullCounts> {
+    this.running ??= this.pass(now).finally(() => {
+      this.running = null;
+    });
+    return this.running;
+  }
+
+  private async pass(now: number): Promise<CullCounts> {
+    const s = this.d.settings;
+    await this.d.flushActivity();
+    const due = (await this.d.servers.inPhases(['running']))
+      .map((row) => ({ row, reason: cullReason(row, now, s) }))
+      .filter((x): x is { row: ServerWithUser; reason: CullReason } => x.reason !== null);
+    let servers = 0;
+    await inBatches(due, s.concurrency, async ({ row, reason }) => {
+      const user = await this.d.users.byId(row.user_id);
+      if (!user) return;
+      const idleFor = row.last_activity ? Math.round((now - Date.parse(row.last_activity)) / 1000) : null;
+      this.d.log.info({ user: user.name, server: row.name, reason, idle_seconds: idleFor }, reason === 'max_age' ? 'culling server (max age)' : 'culling idle server');
+      await this.d.lifecycle.stop(user, row, 'done');
+      if (row.name && s.remove_named_servers) await this.d.removeServer(row.id);
+      servers++;
+    });
+    let users = 0;
+    if (s.cull_users) {
+      for (const user of await this.d.users.inactiveSince(new Date(now - s.timeout * 1000).toISOString())) {
+        if (user.admin === 1 && !s.cull_admin_users) continue;
+        const active = (await this.d.servers.forUser(user.id)).some((r) => r.phase !== 'stopped');
+        if (active) continue;
+        this.d.log.info({ user: user.name }, 'culling idle user');
+        await this.d.removeUser(user);
+        users++;
+      }
+    }
+    this.totals.servers += servers;
+    this.totals.users += users;
+    this.totals.runs++;
+    return { servers, users };
+  }
+}
+
+async function inBatches<T>(items: T[], size: number, work: (item: T) => Promise<void>): Promise<void> {
+  const queue = [...items];
+  const workers = Array.from({ length: Math.max(1, Math.min(size, queue.length)) }, async () => {
+    for (let item = queue.shift(); item !== undefined; item = queue.shift()) await work(item);
+  });
+  await Promise.all(workers);
+}
