@@ -228,7 +228,7 @@ export const slurmSshSchema = z
       .string()
       .regex(/^SHA256:[A-Za-z0-9+/]{43}$/, 'SHA256:… as `ssh-keygen -lf` prints it')
       .describe("the login node's host key (`ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub`); connections to any other key are refused"),
-    poll_username: z.string().min(1).describe('the account that runs the one squeue for all jobs (and cancels orphans)'),
+    poll_username: z.string().min(1).describe('the account that runs the one squeue for all jobs (orphans are cancelled as their owners)'),
     poll_private_key_file: z.string().min(1).describe("that account's private key"),
     timeout: seconds(20, 'seconds to connect and run one command'),
   })
@@ -273,7 +273,7 @@ export const slurmSchema = z
         exec_prefix: z
           .string()
           .default('sudo -E -u {username} --')
-          .describe('local mode: the command prefix that runs sbatch, scancel and squeue as the user ({username} expanded; no shell is involved)'),
+          .describe("local mode: the command prefix that runs sbatch and scancel as the user ({username} expanded; no shell is involved); squeue runs as the hub's own account"),
       })
       .strict()
       .default({ mode: 'local', exec_prefix: 'sudo -E -u {username} --' })

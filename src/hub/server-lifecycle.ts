@@ -73,8 +73,8 @@ export class ServerLifecycle {
     return this.d.spawner.kind;
   }
 
-  async optionsForm(user: UserRow, groups: string[]): Promise<string | undefined> {
-    return this.d.spawner.optionsForm?.({ id: user.id, name: user.name, admin: user.admin === 1, groups });
+  async optionsForm(user: UserRow, groups: string[], values?: JsonObject): Promise<string | undefined> {
+    return this.d.spawner.optionsForm?.({ id: user.id, name: user.name, admin: user.admin === 1, groups }, values);
   }
 
   routePrefix(userName: string, serverName: string): string {

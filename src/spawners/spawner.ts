@@ -110,8 +110,8 @@ export interface Spawner {
   poll(state: SpawnerState): Promise<PollResult>;
   /** Stop the server described by `state`; resolve when it is gone. Idempotent. */
   stop(state: SpawnerState, options: StopOptions): Promise<void>;
-  /** HTML of the options form for `/hub/spawn`, or undefined when the spawner has no options. */
-  optionsForm?(user: SpawnRequest['user']): Promise<string | undefined>;
+  /** HTML of the options form for `/hub/spawn`, or undefined when the spawner has no options; `values` refills it after a refusal. */
+  optionsForm?(user: SpawnRequest['user'], values?: JsonObject): Promise<string | undefined>;
   /** Turn form fields or API JSON into validated user options; throw HubError(400) naming the field on bad input. */
   parseOptions?(input: JsonObject, user: SpawnRequest['user']): Promise<UserOptions>;
   /** A server inside a job reports its port; false when no start of that server waits for one. */

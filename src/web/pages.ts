@@ -110,7 +110,7 @@ export function registerPageRoutes(app: FastifyInstance, ctx: HubContext): void 
     try {
       await startServer(ctx, user, serverName, options, 0);
     } catch (err) {
-      const form = await ctx.lifecycle.optionsForm(user, await ctx.access.userGroups(user));
+      const form = await ctx.lifecycle.optionsForm(user, await ctx.access.userGroups(user), options);
       if (err instanceof HubError && err.status === 400 && form) {
         return sendPage(reply, spawnFormPage(pageContext(ctx, req, reply, caller.principal.user), { userName: user.name, serverName, formHtml: raw(form), actionUrl: req.url, error: err.message }), 400);
       }

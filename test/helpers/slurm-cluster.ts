@@ -361,3 +361,27 @@ export async function createUnixUser(name: string): Promise<UnixUser> {
     },
   };
 }
+
+/** Job states in which a job holds or waits for resources. */
+export const ACTIVE_JOB_STATES = ['PENDING', 'CONFIGURING', 'RUNNING', 'COMPLETING'];
+
+/**
+ * The hub's `spawner` config the Slurm tests share, for this cluster: debug (1-4 CPUs), small (one CPU,
+ * one job: a second one waits) and ghost (known to the hub, not to Slurm: sbatch refuses it).
+ */
+export function slurmTestSpawner(): Record<string, unknown> {
+  return {
+    class: 'slurm',
+    start_timeout: 40,
+    http_timeout: 40,
+    poll_interval: 2,
+    slurm: {
+      partitions: {
+        debug: { description: 'shared CPU nodes', cpus: { min: 1, max: 4, default: 1 }, memory_gb: { min: 1, max: 4, default: 1 }, time_minutes: { min: 1, max: 60, default: 10 } },
+        small: { cpus: { min: 1, max: 1, default: 1 }, memory_gb: { min: 1, max: 1, default: 1 }, time_minutes: { min: 1, max: 30, default: 10 } },
+        ghost: { time_minutes: { min: 1, max: 30, default: 10 } },
+      },
+      queue_poll_interval: 1,
+    },
+  };
+}

@@ -16,7 +16,7 @@ import { startHub, type HubProcess } from '../helpers/hub-process.js';
 import { ADMIN_TOKEN, adminServiceConfig, readEventStream, waitFor } from '../helpers/fixtures.js';
 import { CookieSession } from '../helpers/cookie-session.js';
 import { runInKernel } from '../helpers/kernel.js';
-import { createUnixUser, startSlurm, type TestSlurm, type UnixUser } from '../helpers/slurm-cluster.js';
+import { ACTIVE_JOB_STATES, createUnixUser, startSlurm, type TestSlurm, type UnixUser, slurmTestSpawner } from '../helpers/slurm-cluster.js';
 
 const skip =
   process.getuid?.() !== 0
@@ -24,27 +24,6 @@ const skip =
     : !existsSync('/usr/sbin/slurmctld') || !existsSync('/usr/sbin/munged')
       ? 'slurm-wlm or munge missing (scripts/install-system-deps.sh test)'
       : false;
-
-const ACTIVE = ['PENDING', 'CONFIGURING', 'RUNNING', 'COMPLETING'];
-
-function slurmSpawner(extra: Record<string, unknown> = {}): Record<string, unknown> {
-  return {
-    class: 'slurm',
-    start_timeout: 40,
-    http_timeout: 40,
-    poll_interval: 2,
-    slurm: {
-      partitions: {
-        debug: { description: 'shared CPU nodes', cpus: { min: 1, max: 4, default: 1 }, memory_gb: { min: 1, max: 4, default: 1 }, time_minutes: { min: 1, max: 60, default: 10 } },
-        small: { cpus: { min: 1, max: 1, default: 1 }, memory_gb: { min: 1, max: 1, default: 1 }, time_minutes: { min: 1, max: 30, default: 10 } },
-        // Known to the hub, not to Slurm: sbatch refuses it.
-        ghost: { time_minutes: { min: 1, max: 30, default: 10 } },
-      },
-      queue_poll_interval: 1,
-    },
-    ...extra,
-  };
-}
 
 describe('Slurm spawner with a real Slurm', { skip, timeout: 600_000 }, () => {
   let slurm: TestSlurm;
@@ -61,7 +40,7 @@ describe('Slurm spawner with a real Slurm', { skip, timeout: 600_000 }, () => {
     return u.name;
   };
   const userJobs = async (name: string) => (await slurm.jobs()).filter((j) => j.user === name);
-  const activeJobs = async (name: string) => (await userJobs(name)).filter((j) => ACTIVE.includes(j.state));
+  const activeJobs = async (name: string) => (await userJobs(name)).filter((j) => ACTIVE_JOB_STATES.includes(j.state));
   const serverModel = async (name: string) => (await hub.api(`/users/${name}`, { token: ADMIN_TOKEN })).json.servers[''] as { ready: boolean; state: Record<string, unknown> } | undefined;
   const progressEvents = async (name: string) => {
     const res = await fetch(`${hub.url}hub/api/users/${name}/server/progress`, { headers: { Authorization: `token ${ADMIN_TOKEN}` } });
@@ -80,7 +59,7 @@ describe('Slurm spawner with a real Slurm', { skip, timeout: 600_000 }, () => {
   const startHubHere = async () =>
     startHub({
       // The same address after a restart: the servers in running jobs call the hub there.
-      config: { ...adminServiceConfig(), spawner: slurmSpawner(), cleanup_servers: false, ...(hubUrl ? { bind_url: hubUrl } : {}) },
+      config: { ...adminServiceConfig(), spawner: slurmTestSpawner(), cleanup_servers: false, ...(hubUrl ? { bind_url: hubUrl } : {}) },
       env: slurm.env,
       ...(dataDir ? { dataDir } : {}),
     });

@@ -275,3 +275,7 @@ test('SshRunner: a bad user name or a missing key fails without a connection', a
   assert.equal(log.connections, 0);
   assert.throws(() => new SshRunner(slurmSchema.parse({ submit: { mode: 'ssh' } })), ConfigError);
 });
+
+test('checkUnixName refuses root: a user’s job is never root’s', () => {
+  assert.throws(() => checkUnixName('root'), /"root" may not run Slurm jobs/);
+});

@@ -328,7 +328,16 @@ test('the form shows fields only for what is configured', () => {
 
 test('the spawner offers the same form', async () => {
   const spawner = slurmSpawner({ partitions: PARTITIONS }, spyRunner().runner);
-  assert.equal(await spawner.optionsForm(), slurmOptionsForm(config));
+  assert.equal(await spawner.optionsForm({ id: 1, name: 'alice', admin: false, groups: [] }), slurmOptionsForm(config));
+});
+
+test('after a refusal the form shows what was typed, escaped', () => {
+  const form = slurmOptionsForm(config, { partition: 'gpu', cpus: '99', memory_gb: '"><script>', gpu_type: 'v100' });
+  assert.match(form, /<option value="gpu" selected>/);
+  assert.match(form, /name="cpus"[^>]*value="99"/);
+  assert.match(form, /name="memory_gb"[^>]*value="&quot;&gt;&lt;script&gt;"/);
+  assert.match(form, /<option value="v100" selected>/);
+  assert.ok(!form.includes('<script>'));
 });
 
 /** What a browser posts for the form untouched, with `partition` changed: every input's value, every select's first option. */

@@ -106,7 +106,7 @@ test('with a pending job, 500 concurrent snapshots cost two squeues: the jobs, t
   const snapshots = await Promise.all(Array.from({ length: 500 }, () => board.snapshot()));
   assert.equal(fake.calls.length, 2);
   assert.equal(board.calls, 2);
-  assert.deepEqual(fake.calls[1], { user: null, argv: ['/opt/slurm/bin/squeue', '--noheader', '--states=PENDING', '--sort=-p,i', '--format=%i|%P'] });
+  assert.deepEqual(fake.calls[1], { user: null, argv: ['/opt/slurm/bin/squeue', '--noheader', '--states=PENDING', '--partition=debug,gpu', '--sort=-p,i', '--format=%i|%P'] });
   const jobs = snapshots[0]!.jobs;
   assert.equal(jobs.get('123')!.position, 2, 'second in debug, after job 200 of someone else');
   assert.equal(jobs.get('126')!.position, 1);
@@ -191,10 +191,10 @@ test('SlurmSpawner.poll: 500 servers polled at once cost one squeue', async () =
   assert.equal(fake.calls.length, 1);
   assert.equal(spawner.board.calls, 1);
   assert.deepEqual(results[0], { running: true });
-  assert.deepEqual(results[3], { running: false, message: 'Job 1003 ended: COMPLETING' });
+  assert.deepEqual(results[3], { running: true }, 'COMPLETING: how it ended shows at the next poll');
   assert.deepEqual(results[4], { running: false, message: 'Job 1004 reached its time limit of 90 minutes and was ended by Slurm (TIMEOUT)' });
   assert.deepEqual(results[7], { running: false, message: 'Job 1007 is no longer known to Slurm' });
-  assert.equal(results.filter((r) => r.running).length, 300 - 1);
+  assert.equal(results.filter((r) => r.running).length, 400 - 1);
   assert.deepEqual(await spawner.poll({}), { running: false, message: 'no batch job recorded' });
   assert.equal(fake.calls.length, 1, 'a state without a job asks nothing');
   await spawner.close();
@@ -305,4 +305,13 @@ test('a start rides out a few failing squeue calls, then gives up saying Slurm d
   assert.ok(result instanceof Error);
   assert.match(result.message, /^Slurm does not answer \(job 88\): squeue failed \(exit 1\): slurm_load_jobs error: Unable to contact slurm controller$/);
   assert.equal(squeueCalls, 5, 'five ticks failed before it gave up, not one');
+});
+
+test('a running server whose job Slurm put back in the queue counts as stopped, saying why', async () => {
+  const spawner = spawnerWith(fakeSqueue('300|PENDING|BeginTime|n/a|alice|debug\n301|RUNNING|None|node1|bob|debug').runner);
+  const requeued = await spawner.poll({ job_id: '300', job_user: 'alice' });
+  assert.equal(requeued.running, false);
+  assert.match(requeued.running ? '' : (requeued.message ?? ''), /^Job 300 was put back in the queue by Slurm \(PENDING, BeginTime\)$/);
+  assert.deepEqual(await spawner.poll({ job_id: '301', job_user: 'bob' }), { running: true });
+  await spawner.close();
 });

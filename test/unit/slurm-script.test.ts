@@ -80,6 +80,7 @@ test('snapshot: the default partition, nothing chosen', () => {
     '#SBATCH --mem=2G',
     '#SBATCH --time=60',
     '#SBATCH --chdir=/home/alice',
+    '#SBATCH --no-requeue',
     '#SBATCH --output=/home/alice/.ganymede-slurm-%j.log',
   ]);
   assert.equal(execLine(script), `exec python3 -c ${shellQuote(WRAPPER)} jupyterhub-singleuser\n`);
@@ -100,6 +101,7 @@ test('snapshot: GPUs of a type, an account and a QOS', () => {
     '#SBATCH --mem=128G',
     '#SBATCH --time=240',
     '#SBATCH --chdir=/scratch/bob/jupyter',
+    '#SBATCH --no-requeue',
     '#SBATCH --output=/scratch/bob/jupyter/.ganymede-slurm-%j.log',
     '#SBATCH --gres=gpu:v100:2',
     '#SBATCH --account=proj2',

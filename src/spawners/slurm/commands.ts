@@ -39,10 +39,12 @@ const UNIX_NAME = /^[a-z_][a-z0-9_.@-]{0,63}$/i;
 
 export function checkUnixName(name: string): string {
   if (!UNIX_NAME.test(name) || name.includes('..')) throw new Error(`"${name}" is not a Unix account name Slurm jobs can run as`);
+  // A user's job is never root's, whatever the hub's user names are.
+  if (name === 'root') throw new Error('"root" may not run Slurm jobs through the hub');
   return name;
 }
 
-const MAX_OUTPUT = 1024 * 1024;
+const MAX_OUTPUT = 16 * 1024 * 1024;
 
 /** Variables of the hub's own environment that Slurm's commands need (where slurm.conf is, PATH). */
 function clientEnv(): Record<string, string> {

@@ -123,8 +123,8 @@ export class SlurmSpawner implements Spawner {
     }
   }
 
-  async optionsForm(): Promise<string> {
-    return slurmOptionsForm(this.slurm);
+  async optionsForm(_user: SpawnRequest['user'], values?: JsonObject): Promise<string> {
+    return slurmOptionsForm(this.slurm, values);
   }
 
   async parseOptions(input: JsonObject, user: SpawnRequest['user']): Promise<UserOptions> {
@@ -146,15 +146,16 @@ export class SlurmSpawner implements Spawner {
       MEM_LIMIT: String(options.memory_gb * 1024 ** 3),
       CPU_LIMIT: String(options.cpus),
     };
-    // The cluster has its own file systems: a directory chosen on the hub host means nothing there.
-    delete env.JUPYTERHUB_ROOT_DIR;
+    // The cluster has its own file systems: a directory a feature prepared on the hub host means nothing there.
+    if (request.profile?.workDir && env.JUPYTERHUB_ROOT_DIR === request.profile.workDir) delete env.JUPYTERHUB_ROOT_DIR;
     const script = renderScript({
       template: this.template,
       config: this.slurm,
       options,
       userName: user,
       serverCommand: [...(request.profile?.cmd ?? this.config.cmd), ...this.config.args],
-      scriptEnv: this.runner.envInScript ? env : {},
+      // Over SSH the login node has its own PATH and environments: the hub host's (env_keep) stay out of the script.
+      scriptEnv: this.runner.envInScript ? Object.fromEntries(Object.entries(env).filter(([k]) => !this.config.env_keep.includes(k))) : {},
     });
 
     // Listen for the report before the job exists: a fast node could report before sbatch returns.
@@ -232,7 +233,9 @@ export class SlurmSpawner implements Spawner {
         const message = `Job ${jobId} is waiting in the queue: PENDING${job.reason ? ` (${job.reason})` : ''}${job.position ? `, position ${job.position} in partition ${job.partition}` : ''}`;
         if (message !== lastMessage) reporter.progress({ progress: 30, message });
         lastMessage = message;
-      } else if (isActive(job.state) && job.state !== 'COMPLETING') {
+      } else if (job.state === 'COMPLETING') {
+        // Ending; the next tick tells how it ended.
+      } else if (isActive(job.state)) {
         if (port !== null && job.node) return { node: job.node, port };
         const message = `Job ${jobId} is ${job.state} on ${job.node || 'a node'}; waiting for the server to start…`;
         if (message !== lastMessage) reporter.progress({ progress: 50, message });
@@ -248,7 +251,10 @@ export class SlurmSpawner implements Spawner {
     if (!jobId) return { running: false, message: 'no batch job recorded' };
     const job = (await this.board.snapshot(1000)).jobs.get(jobId);
     if (!job) return { running: false, message: `Job ${jobId} is no longer known to Slurm` };
-    if (isActive(job.state) && job.state !== 'COMPLETING') return { running: true };
+    // Back in the queue after it ran (requeued, e.g. after a node failure): the server is gone.
+    if (job.state === 'PENDING' || job.state.startsWith('REQUEUE')) return { running: false, message: `Job ${jobId} was put back in the queue by Slurm (${job.state}${job.reason ? `, ${job.reason}` : ''})` };
+    // COMPLETING: ending, but why (TIMEOUT, CANCELLED, ...) shows only once it has ended: ask again next time.
+    if (isActive(job.state)) return { running: true };
     return { running: false, message: describeEnd(job, num(state, 'time_minutes')) };
   }
 

@@ -143,10 +143,16 @@ export function optionsToJson(options: SlurmOptions): JsonObject {
 }
 
 function range(b: { min: number; max: number }, unit: string): string {
-  return b.min === b.max ? `${b.min} ${unit}` : `${b.min}–${b.max} ${unit}`;
+  return b.min === b.max ? `${b.min} ${b.min === 1 ? unit.replace(/s$/, '') : unit}` : `${b.min}–${b.max} ${unit}`;
 }
 
-function numberField(id: string, label: string, hint: string, bounds: Array<{ min: number; max: number }>, value: number): SafeHtml {
+/** What the user typed (after a refusal), as the text of a field. */
+function given(values: JsonObject | undefined, field: string): string | undefined {
+  const v = values?.[field];
+  return typeof v === 'string' || typeof v === 'number' ? String(v) : undefined;
+}
+
+function numberField(id: string, label: string, hint: string, bounds: Array<{ min: number; max: number }>, value: number | string): SafeHtml {
   const min = Math.min(...bounds.map((b) => b.min));
   const max = Math.max(...bounds.map((b) => b.max));
   return html`<div class="field">
@@ -156,18 +162,18 @@ function numberField(id: string, label: string, hint: string, bounds: Array<{ mi
 </div>`;
 }
 
-function select(id: string, label: string, options: Array<{ value: string; text: string }>, hint = ''): SafeHtml {
+function select(id: string, label: string, options: Array<{ value: string; text: string }>, hint = '', chosen?: string): SafeHtml {
   return html`<div class="field">
   <label for="slurm-${id}">${label}</label>
   <select id="slurm-${id}" name="${id}">
-    ${options.map((o) => html`<option value="${o.value}">${o.text}</option>`)}
+    ${options.map((o) => html`<option value="${o.value}"${o.value === chosen && html` selected`}>${o.text}</option>`)}
   </select>
   ${hint && html`<p class="hint">${hint}</p>`}
 </div>`;
 }
 
 /** The options form: fields only for what the admin offers, each with the bounds of every partition in its hint. */
-export function slurmOptionsForm(config: SlurmConfig): string {
+export function slurmOptionsForm(config: SlurmConfig, values?: JsonObject): string {
   const entries = Object.entries(config.partitions);
   const first = entries[0]?.[1];
   if (!first) return '';
@@ -183,19 +189,21 @@ ${select(
   'partition',
   'Partition',
   entries.map(([name, p]) => ({ value: name, text: p.description ? `${name} — ${p.description}` : name })),
+  '',
+  given(values, 'partition'),
 )}
-${numberField('cpus', 'CPUs', perPartition((p) => p.cpus, 'CPUs'), all.map((p) => p.cpus), first.cpus.default)}
-${numberField('memory_gb', 'Memory (GB)', perPartition((p) => p.memory_gb, 'GB'), all.map((p) => p.memory_gb), first.memory_gb.default)}
-${numberField('time_minutes', 'Time limit (minutes)', `The server stops when this time is up. ${perPartition((p) => p.time_minutes, 'minutes')}`, all.map((p) => p.time_minutes), first.time_minutes.default)}
-${all.some((p) => p.gpus.max > 0) && numberField('gpus', 'GPUs', perPartition((p) => p.gpus, 'GPUs'), all.map((p) => p.gpus), first.gpus.default)}
-${gpuTypes.length > 0 && select('gpu_type', 'GPU type', gpuTypes.map((t) => ({ value: t, text: t })), 'Used only when you ask for GPUs.')}
-${accounts.length > 0 && select('account', 'Account', accounts.map((a) => ({ value: a, text: a })))}
-${qos.length > 0 && select('qos', 'QOS', qos.map((q) => ({ value: q, text: q })))}
-${images.length > 0 && select('image', 'Container image', images.map(([name, i]) => ({ value: name, text: i.description ? `${name} — ${i.description}` : name })))}
+${numberField('cpus', 'CPUs', perPartition((p) => p.cpus, 'CPUs'), all.map((p) => p.cpus), given(values, 'cpus') ?? first.cpus.default)}
+${numberField('memory_gb', 'Memory (GB)', perPartition((p) => p.memory_gb, 'GB'), all.map((p) => p.memory_gb), given(values, 'memory_gb') ?? first.memory_gb.default)}
+${numberField('time_minutes', 'Time limit (minutes)', `The server stops when this time is up. ${perPartition((p) => p.time_minutes, 'minutes')}`, all.map((p) => p.time_minutes), given(values, 'time_minutes') ?? first.time_minutes.default)}
+${all.some((p) => p.gpus.max > 0) && numberField('gpus', 'GPUs', perPartition((p) => p.gpus, 'GPUs'), all.map((p) => p.gpus), given(values, 'gpus') ?? first.gpus.default)}
+${gpuTypes.length > 0 && select('gpu_type', 'GPU type', gpuTypes.map((t) => ({ value: t, text: t })), 'Used only when you ask for GPUs.', given(values, 'gpu_type'))}
+${accounts.length > 0 && select('account', 'Account', accounts.map((a) => ({ value: a, text: a })), '', given(values, 'account'))}
+${qos.length > 0 && select('qos', 'QOS', qos.map((q) => ({ value: q, text: q })), '', given(values, 'qos'))}
+${images.length > 0 && select('image', 'Container image', images.map(([name, i]) => ({ value: name, text: i.description ? `${name} — ${i.description}` : name })), '', given(values, 'image'))}
 ${config.extra_options.length > 0 &&
 html`<div class="field">
   <label for="slurm-extra">Extra sbatch options</label>
-  <input id="slurm-extra" name="extra" type="text" maxlength="${MAX_TEXT}" autocomplete="off" autocapitalize="none" spellcheck="false" placeholder="--${config.extra_options[0]!}=…">
+  <input id="slurm-extra" name="extra" type="text" maxlength="${MAX_TEXT}" autocomplete="off" autocapitalize="none" spellcheck="false" placeholder="--${config.extra_options[0]!}=…" value="${given(values, 'extra') ?? ''}">
   <p class="hint">Optional. Allowed: ${config.extra_options.map((o) => `--${o}=value`).join(', ')}.</p>
 </div>`}
 </div>`.toString();

@@ -127,9 +127,11 @@ export class JobBoard {
     const result = await this.runner.run(null, [squeue, '--noheader', '--states=all', `--name=${this.config.job_name}`, `--format=${FORMAT}`]);
     if (result.code !== 0) throw new Error(`squeue failed (exit ${result.code}): ${result.stderr.trim().slice(0, 300)}`);
     const jobs = new Map(parseSqueue(result.stdout).map((j) => [j.id, j]));
-    if ([...jobs.values()].some((j) => j.state === 'PENDING')) {
+    const pendingIn = [...new Set([...jobs.values()].filter((j) => j.state === 'PENDING').map((j) => j.partition.split(',')[0]!))];
+    if (pendingIn.length > 0) {
       this.calls++;
-      const queue = await this.runner.run(null, [squeue, '--noheader', '--states=PENDING', '--sort=-p,i', `--format=%i${SEP}%P`]);
+      // Only the partitions our pending jobs wait in: a busy cluster's whole queue can be long.
+      const queue = await this.runner.run(null, [squeue, '--noheader', '--states=PENDING', `--partition=${pendingIn.join(',')}`, '--sort=-p,i', `--format=%i${SEP}%P`]);
       if (queue.code === 0) {
         const positions = queuePositions(queue.stdout);
         for (const j of jobs.values()) if (j.state === 'PENDING') j.position = positions.get(j.id);

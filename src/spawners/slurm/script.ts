@@ -16,7 +16,7 @@ export const DEFAULT_BATCH_SCRIPT = `#!/bin/bash
 {{environment}}
 # sudo -E passes no HOME: take the account's own.
 [ -n "\${HOME:-}" ] || export HOME="$(getent passwd "$(id -u)" | cut -d: -f6)"
-# Site set-up (module load ..., conda activate ...) goes here in your own template (slurm.batch_script).
+# Site set-up (module load ..., conda activate ...) goes here in your own template (spawner.slurm.batch_script).
 exec {{command}}
 `;
 
@@ -111,13 +111,15 @@ function directives(i: ScriptInput): string[] {
     ['mem', `${o.memory_gb}G`],
     ['time', o.time_minutes],
     ['chdir', workDir(i.config, i.userName)],
+    // A requeued job would start a second server the hub no longer waits for: end it instead.
+    ['no-requeue', ''],
     ['output', logFile(i.config, i.userName)],
   ];
   if (o.gpus > 0) lines.push(['gres', o.gpu_type ? `gpu:${o.gpu_type}:${o.gpus}` : `gpu:${o.gpus}`]);
   if (o.account) lines.push(['account', o.account]);
   if (o.qos) lines.push(['qos', o.qos]);
   for (const [name, value] of Object.entries(o.extra)) lines.push([name, value]);
-  return lines.map(([k, v]) => `#SBATCH --${k}=${checked(`--${k}`, String(v), DIRECTIVE_VALUE)}`);
+  return lines.map(([k, v]) => (v === '' ? `#SBATCH --${k}` : `#SBATCH --${k}=${checked(`--${k}`, String(v), DIRECTIVE_VALUE)}`));
 }
 
 function checked(what: string, value: string, allowed = SAFE_VALUE): string {

@@ -7,6 +7,7 @@
 #SBATCH --mem=32G
 #SBATCH --time=60
 #SBATCH --chdir=/home/alice
+#SBATCH --no-requeue
 #SBATCH --output=/home/alice/.ganymede-slurm-%j.log
 #SBATCH --gres=gpu:a100:2
 #SBATCH --account=proj1

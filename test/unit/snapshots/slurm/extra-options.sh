@@ -8,6 +8,7 @@
 #SBATCH --mem=2G
 #SBATCH --time=60
 #SBATCH --chdir=/home/alice
+#SBATCH --no-requeue
 #SBATCH --output=/home/alice/.ganymede-slurm-%j.log
 #SBATCH --constraint=ib,avx512
 #SBATCH --reservation=maint_2025
@@ -15,7 +16,7 @@
 # The JUPYTERHUB_* variables arrive in the environment sbatch passes on (not written here).
 # sudo -E passes no HOME: take the account's own.
 [ -n "${HOME:-}" ] || export HOME="$(getent passwd "$(id -u)" | cut -d: -f6)"
-# Site set-up (module load ..., conda activate ...) goes here in your own template (slurm.batch_script).
+# Site set-up (module load ..., conda activate ...) goes here in your own template (spawner.slurm.batch_script).
 exec python3 -c 'import json, os, socket, sys, urllib.request
 s = socket.socket()
 s.bind(("", 0))
