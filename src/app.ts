@@ -28,6 +28,10 @@ import { ConfigError } from './errors.js';
 import { AccessControl } from './hub/access.js';
 import { ServerLifecycle } from './hub/server-lifecycle.js';
 import { IdleCuller } from './hub/culler.js';
+import { SitePassword } from './http/site-password.js';
+import { TmpAuthenticator } from './auth/tmp.js';
+import { Workshop } from './workshop/temporary-users.js';
+import { workingDirectory } from './spawners/local-process/names.js';
 import { ServerProfiles } from './hub/server-profiles.js';
 import { HubUrls } from './hub/urls.js';
 import { Identity } from './http/identity.js';
@@ -154,6 +158,8 @@ export async function createHub(config: HubConfig, options: { log?: Logger } = {
   }
   const authState = AuthStateStore.create(config.authenticator.enable_auth_state, process.env.GANYMEDE_CRYPT_KEY, config.authenticator.auth_state_env);
   const serverRole = roleSpecs.get('server')!;
+  // Workshop mode (authenticator.class tmp): temporary users and the warm pool; set once the hub is built.
+  let workshop: Workshop | null = null;
   const lifecycle = new ServerLifecycle({
     config,
     urls,
@@ -167,6 +173,7 @@ export async function createHub(config: HubConfig, options: { log?: Logger } = {
     userGroups: (user) => access.userGroups(user),
     authState: (user) => authState.read(user),
     authStateEnv: (state) => authState.env(state),
+    onStopped: async (userId) => workshop?.serverStopped(userId),
   });
 
   const ensureUser = async (name: string) => {
@@ -243,6 +250,9 @@ export async function createHub(config: HubConfig, options: { log?: Logger } = {
     };
   };
 
+  const sitePassword = config.shared_password
+    ? new SitePassword(config.shared_password, secret, { base: urls.base, health: `${urls.hub}health`, api: urls.api }, (config.public_url ?? config.bind_url).startsWith('https:'))
+    : null;
   let server!: http.Server;
   const app: FastifyInstance = Fastify({
     logger: false,
@@ -251,11 +261,25 @@ export async function createHub(config: HubConfig, options: { log?: Logger } = {
     bodyLimit: 10 * 1024 * 1024,
     serverFactory: (handler) => {
       server = http.createServer({ keepAliveTimeout: 65_000 }, (req, res) => {
+        if (sitePassword) {
+          const answer = sitePassword.check(req, forwardedInfo(req).clientIp);
+          if (!answer.pass) {
+            res.writeHead(answer.status, answer.headers);
+            res.end(answer.body);
+            return;
+          }
+          if (answer.setCookie) res.appendHeader('Set-Cookie', answer.setCookie);
+        }
         const m = routes.match(req.url ?? '/');
         if (m) forwarder.web(req, res, m.value.target, m.prefix, forwardedInfo(req));
         else handler(req, res);
       });
       server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
+        const gate = sitePassword?.check(req, forwardedInfo(req).clientIp);
+        if (gate && !gate.pass) {
+          socket.end(`HTTP/1.1 ${gate.status} ${gate.status === 401 ? 'Unauthorized' : 'Too Many Requests'}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+          return;
+        }
         const m = routes.match(req.url ?? '/');
         if (m) return forwarder.ws(req, socket, head, m.value.target, m.prefix, forwardedInfo(req));
         socket.end('HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\nConnection: close\r\n\r\nThe server is not running\n');
@@ -320,7 +344,22 @@ export async function createHub(config: HubConfig, options: { log?: Logger } = {
       await users.delete(user.id);
     },
     removeServer: (id) => servers.delete(id),
+    skip: (userId) => workshop?.isPooled(userId) ?? false,
   });
+  if (authenticator instanceof TmpAuthenticator) {
+    workshop = new Workshop({
+      users,
+      servers,
+      lifecycle,
+      log: log.child({ component: 'workshop' }),
+      ensureUser,
+      userDirectory: (name) => (config.spawner.class === 'local-process' ? workingDirectory(config.spawner.cwd, dataDir, name) : null),
+      poolSize: config.authenticator.warm_pool,
+      poolMaxAge: config.authenticator.warm_pool_max_age,
+      spawnerKind: spawner.kind,
+    });
+    authenticator.setVisits(workshop);
+  }
 
   const hub: Hub = {
     url: config.bind_url,
@@ -330,6 +369,7 @@ export async function createHub(config: HubConfig, options: { log?: Logger } = {
       if (reattached || lost) log.info({ reattached, lost }, 'servers from the previous run');
       lifecycle.startPolling();
       culler.start();
+      workshop?.start();
       const every = Math.max(1, Math.min(config.last_activity_interval, 60)) * 1000;
       activityTimer = setInterval(() => void flushActivity().catch((err) => log.error({ err }, 'activity flush failed')), every);
       activityTimer.unref();
@@ -350,6 +390,7 @@ export async function createHub(config: HubConfig, options: { log?: Logger } = {
     async close(options: ShutdownOptions = {}) {
       if (activityTimer) clearInterval(activityTimer);
       await culler.stop();
+      await workshop?.close();
       await flushActivity().catch(() => undefined);
       await courses?.close();
       await lifecycle.shutdown(options.servers);

@@ -104,7 +104,7 @@ export function isValidUsername(name: string): boolean {
 }
 
 /** Classes that let everyone who logs in use the hub unless allowed_users says otherwise (JupyterHub's DummyAuthenticator). */
-const OPEN_BY_DEFAULT: ReadonlySet<string> = new Set(['dummy', 'shared-password', 'null']);
+const OPEN_BY_DEFAULT: ReadonlySet<string> = new Set(['dummy', 'shared-password', 'null', 'tmp']);
 
 /**
  * admin_users / allowed_users / blocked_users / allow_all / allow_existing_users, as JupyterHub 5

@@ -52,7 +52,9 @@ export async function createAuthenticator(config: AuthenticatorConfig, log: Logg
   const inner = await createInner(config, log, deps);
   if (!config.shared_password) return inner;
   if (!inner.loginForm) {
-    throw new ConfigError(`authenticator.shared_password: works with login-form authenticators (dummy, ldap, pam, native), not with ${config.class}`);
+    throw new ConfigError(
+      `authenticator.shared_password: works with login-form authenticators (dummy, ldap, pam, native), not with ${config.class}; for one password in front of the whole site use the top-level shared_password`,
+    );
   }
   return new SharedPasswordGate(inner as Authenticator & { loginForm: NonNullable<Authenticator['loginForm']> }, config.shared_password);
 }
@@ -63,6 +65,8 @@ async function createInner(config: AuthenticatorConfig, log: Logger, deps: Authe
       return new DummyAuthenticator(config);
     case 'null':
       return new NullAuthenticator();
+    case 'tmp':
+      return new (await import('./tmp.js')).TmpAuthenticator(config.force_new_server);
     case 'oidc':
       if (!config.oidc) throw new ConfigError('authenticator.oidc: required when authenticator.class is oidc (issuer, client_id, client_secret)');
       return new (await import('./oidc.js')).OidcAuthenticator(config.oidc, listed(config), log);

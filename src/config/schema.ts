@@ -151,10 +151,10 @@ export const pamSchema = z
 export const authenticatorSchema = z
   .object({
     class: z
-      .enum(['dummy', 'null', 'oidc', 'ldap', 'pam', 'github', 'native', 'shared-password', 'saml'])
+      .enum(['dummy', 'null', 'oidc', 'ldap', 'pam', 'github', 'native', 'shared-password', 'saml', 'tmp'])
       .default('dummy')
       .describe(
-        "dummy: any name logs in (optionally with one shared password); null: no login form, API tokens only; oidc: OpenID Connect; ldap: an LDAP directory; pam: this machine's Unix accounts; github: GitHub OAuth; native: accounts kept by the hub, with TOTP; shared-password: any name with the site password; saml: a SAML 2.0 identity provider",
+        "dummy: any name logs in (optionally with one shared password); null: no login form, API tokens only; oidc: OpenID Connect; ldap: an LDAP directory; pam: this machine's Unix accounts; github: GitHub OAuth; native: accounts kept by the hub, with TOTP; shared-password: any name with the site password; saml: a SAML 2.0 identity provider; tmp: no login, every visitor a new temporary user (workshops)",
       ),
     password: z.string().optional().describe('dummy: the shared password every user must type (none: any password)'),
     shared_password: z
@@ -173,6 +173,9 @@ export const authenticatorSchema = z
       .boolean()
       .optional()
       .describe('users already in the database may log in (default: true when allowed_users is set, as JupyterHub 5)'),
+    force_new_server: z.boolean().default(false).describe('tmp: every visit to the hub root gives a new temporary user and server (the old one is stopped and deleted)'),
+    warm_pool: z.number().int().nonnegative().default(0).describe('tmp: temporary users whose servers are kept started and ready, handed to visitors at once (0: none)'),
+    warm_pool_max_age: seconds(3600, 'tmp: seconds after which a pooled server nobody took is replaced by a fresh one'),
     oidc: oidcSchema.optional().describe('settings of class oidc'),
     ldap: ldapSchema.optional().describe('settings of class ldap'),
     pam: pamSchema.default(pamSchema.parse({})).describe('settings of class pam'),
@@ -317,6 +320,7 @@ export const spawnerSchema = z
     port_range: z.tuple([z.number().int().min(1024), z.number().int().max(65535)]).default([61000, 65535]).describe("ports servers may listen on; keep it outside the kernel's ephemeral range (Linux: 32768-60999), where outgoing connections could take a chosen port before its server binds it"),
     mem_limit: z.string().optional().describe('memory limit passed as MEM_LIMIT (e.g. 2G)'),
     cpu_limit: z.number().positive().optional().describe('CPU limit passed as CPU_LIMIT'),
+    ephemeral: z.boolean().default(false).describe('local-process: each server runs in a fresh directory (its log inside) that is deleted when it stops; nothing of the user stays on disk'),
     slurm: slurmSchema.default(slurmSchema.parse({})).describe('settings of class slurm (docs/slurm.md)'),
   })
   .strict();
@@ -393,6 +397,15 @@ export const coursesSchema = z
   })
   .strict();
 
+export const sitePasswordSchema = z
+  .object({
+    password: z.string().min(8).describe('the password (use ${ENV}); any user name is accepted with it'),
+    realm: z.string().default('Jupyter').describe('the name browsers show in their password prompt'),
+    max_failures: z.number().int().positive().default(10).describe('wrong passwords from one address before it must wait'),
+    window: seconds(60, 'seconds over which wrong passwords are counted, and the wait after too many'),
+  })
+  .strict();
+
 export const cullerSchema = z
   .object({
     enabled: z.boolean().default(false).describe('stop servers nobody uses (what the jupyterhub-idle-culler service does, built in)'),
@@ -439,6 +452,9 @@ export const configSchema = z
     oauth_token_expires_in: seconds(14 * 24 * 3600, 'lifetime of OAuth access tokens issued to servers and services'),
     courses: coursesSchema.default(coursesSchema.parse({})).describe('course hubs: requests, review, dates, participants (docs/courses.md)'),
     culler: cullerSchema.default(cullerSchema.parse({})).describe('the built-in idle culler, as jupyterhub-idle-culler'),
+    shared_password: sitePasswordSchema
+      .optional()
+      .describe('one password (HTTP Basic) in front of every page, the API and the user servers, with any authenticator; /hub/health stays open (docs/workshop.md)'),
   })
   .strict();
 

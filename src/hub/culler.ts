@@ -53,6 +53,8 @@ export interface CullerDeps {
   removeUser(user: UserRow): Promise<void>;
   /** Deletes a named server row after its stop. */
   removeServer(serverId: number): Promise<void>;
+  /** Users the culler leaves alone (a warm pool's ready servers wait unused on purpose). */
+  skip?(userId: number): boolean;
 }
 
 export interface CullCounts {
@@ -104,6 +106,7 @@ export class IdleCuller {
     const s = this.d.settings;
     await this.d.flushActivity();
     const due = (await this.d.servers.inPhases(['running']))
+      .filter((row) => !this.d.skip?.(row.user_id))
       .map((row) => ({ row, reason: cullReason(row, now, s) }))
       .filter((x): x is { row: ServerWithUser; reason: CullReason } => x.reason !== null);
     let servers = 0;
@@ -119,7 +122,7 @@ export class IdleCuller {
     let users = 0;
     if (s.cull_users) {
       for (const user of await this.d.users.inactiveSince(new Date(now - s.timeout * 1000).toISOString())) {
-        if (user.admin === 1 && !s.cull_admin_users) continue;
+        if ((user.admin === 1 && !s.cull_admin_users) || this.d.skip?.(user.id)) continue;
         const active = (await this.d.servers.forUser(user.id)).some((r) => r.phase !== 'stopped');
         if (active) continue;
         this.d.log.info({ user: user.name }, 'culling idle user');

@@ -36,6 +36,8 @@ export interface LifecycleDeps {
   authState(user: UserRow): JsonObject | null;
   /** Environment variables taken from auth_state (authenticator.auth_state_env). */
   authStateEnv(state: JsonObject | null): Record<string, string>;
+  /** Told after a server stopped (by anyone, for any reason), e.g. to delete a temporary user. */
+  onStopped?(userId: number, serverName: string): Promise<void>;
 }
 
 export interface StartOutcome {
@@ -280,6 +282,7 @@ export class ServerLifecycle {
     if (row.api_token_id !== null) await this.d.tokens.delete(row.api_token_id);
     await this.d.servers.update(serverId, { phase: 'stopped', target: null, api_token_id: null });
     this.d.log.info({ server: name }, 'server stopped');
+    await this.d.onStopped?.(row.user_id, row.name).catch((err: unknown) => this.d.log.warn({ server: name, err: (err as Error).message }, 'after-stop step failed'));
   }
 
   /** Waits for a stop under way (tests, shutdown). */

@@ -60,6 +60,8 @@ export function registerPageRoutes(app: FastifyInstance, ctx: HubContext): void 
   app.get('/health', async (_req, reply) => reply.type('application/json').send({ status: 'ok' }));
 
   app.get('/', async (req, reply) => {
+    // Workshops with force_new_server: every visit to the root is a new temporary user with a new server.
+    if (ctx.config.authenticator.class === 'tmp' && ctx.config.authenticator.force_new_server) return reply.redirect(`${ctx.urls.hub}tmplogin`, 302);
     const caller = await loggedIn(ctx, req);
     if (!caller) return reply.redirect(ctx.authenticator.loginForm ? `${ctx.urls.hub}login` : `${ctx.urls.hub}home`, 302);
     return reply.redirect(await defaultNextUrl(ctx, caller.principal.user), 302);

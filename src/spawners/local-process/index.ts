@@ -3,7 +3,7 @@
  * SimpleLocalProcessSpawner). The child gets its own process group and writes to a log file rather
  * than to pipes, so it can outlive the hub (`cleanup_servers: false`) and be stopped as a group.
  */
-import { chmod, mkdir, open } from 'node:fs/promises';
+import { chmod, mkdir, open, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
 import type { Logger } from 'pino';
@@ -17,7 +17,7 @@ import type {
   StartResult,
   StopOptions,
 } from '../spawner.js';
-import { logFilePath, workingDirectory } from './names.js';
+import { ephemeralDirectory, logFilePath, workingDirectory } from './names.js';
 import { ephemeralOverlap, releasePort, reserveFreePort } from './ports.js';
 import { isAlive, isValidPid, readProcStartTime, signalGroup, waitForExit, type ProcessIdentity } from './processes.js';
 import { waitForHttp } from '../wait-for-http.js';
@@ -35,6 +35,8 @@ interface Child {
   logFile: string;
   /** Where this run's output starts in the (appended) log file. */
   logOffset: number;
+  /** The ephemeral run's directory (spawner.ephemeral), removed when the server stops. */
+  runDir: string | null;
   exited: Promise<ExitInfo>;
 }
 
@@ -84,6 +86,7 @@ export class LocalProcessSpawner implements Spawner {
       port,
       ip: this.config.ip,
       log_file: child.logFile,
+      ...(child.runDir ? { ephemeral_dir: child.runDir } : {}),
       started_at: new Date().toISOString(),
       ...(startTime === undefined ? {} : { proc_starttime: startTime }),
     };
@@ -113,15 +116,22 @@ export class LocalProcessSpawner implements Spawner {
   async stop(state: SpawnerState, options: StopOptions): Promise<void> {
     const identity = identityFromState(state);
     if (identity) await this.terminate(identity, options.graceSeconds * 1000);
+    const runDir = state.ephemeral_dir;
+    // Only ever a directory this spawner made under <data_dir>/ephemeral/, whatever the state says.
+    if (typeof runDir === 'string' && path.dirname(runDir) === path.resolve(this.config.dataDir, 'ephemeral')) {
+      await rm(runDir, { recursive: true, force: true });
+    }
   }
 
   /** Create the working directory and log file, then start `cmd + args` detached in its own process group. */
   private async spawnServer(request: SpawnRequest, port: number): Promise<Child> {
     const { user, serverName } = request;
-    const cwd = request.profile?.workDir ?? workingDirectory(this.config.cwd, this.config.dataDir, user.name);
+    // Ephemeral: a fresh directory for this run only, its log inside it, all removed at stop.
+    const runDir = this.config.ephemeral && !request.profile?.workDir ? ephemeralDirectory(this.config.dataDir, user.name) : null;
+    const cwd = runDir ? path.join(runDir, 'home') : (request.profile?.workDir ?? workingDirectory(this.config.cwd, this.config.dataDir, user.name));
     // mkdir's mode is filtered by the umask; the directory holds the user's files, so make it private explicitly.
     if (await mkdir(cwd, { recursive: true, mode: 0o700 })) await chmod(cwd, 0o700);
-    const logFile = logFilePath(this.config.dataDir, user.name, serverName);
+    const logFile = runDir ? path.join(runDir, 'server.log') : logFilePath(this.config.dataDir, user.name, serverName);
     await mkdir(path.dirname(logFile), { recursive: true, mode: 0o700 });
 
     const [command, ...cmdArgs] = request.profile?.cmd ?? this.config.cmd;
@@ -152,7 +162,7 @@ export class LocalProcessSpawner implements Spawner {
       const pid = spawned.pid;
       if (pid === undefined) throw new Error(`Could not start ${command}: no process id`);
       spawned.unref(); // the hub may exit while the server runs on
-      const child: Child = { identity: { pid, pgid: pid, startTime: readProcStartTime(pid) }, logFile, logOffset, exited };
+      const child: Child = { identity: { pid, pgid: pid, startTime: readProcStartTime(pid) }, logFile, logOffset, exited, runDir };
       this.watch(child, port, request);
       this.log.info({ user: user.name, server: serverName, pid, port, cwd, command, args, logFile }, 'server process started');
       return child;

@@ -2,6 +2,7 @@
  * Where a user's server lives on disk: its working directory and its log file, named with a
  * filesystem-safe form of the user (and server) name.
  */
+import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { HubError } from '../../errors.js';
 
@@ -31,6 +32,11 @@ export function escapeName(name: string): string {
 export function workingDirectory(cwdTemplate: string | undefined, dataDir: string, userName: string): string {
   const template = cwdTemplate ?? path.join(dataDir, 'users', '{username}');
   return path.resolve(template.replaceAll('{username}', escapeName(userName)));
+}
+
+/** A new directory name for one ephemeral run: `<dataDir>/ephemeral/<username>-<random>` (not created here). */
+export function ephemeralDirectory(dataDir: string, userName: string): string {
+  return path.resolve(dataDir, 'ephemeral', `${escapeName(userName)}-${randomBytes(6).toString('hex')}`);
 }
 
 /** `<dataDir>/logs/<username>[-<servername>].log`; unambiguous because `-` is escaped inside names. */

@@ -1,0 +1,116 @@
+/**
+ * One password in front of the whole site (top-level `shared_password`), as workshops put an ingress
+ * password in front of JupyterHub: every path of the hub, the API and the user servers answers
+ * `401` with `WWW-Authenticate: Basic` until the browser gives it. It works with any authenticator.
+ *  - `/hub/health` stays open, so uptime checks work either way.
+ *  - Requests that carry an API token (`Authorization: token …` or `Bearer …`) pass on to the usual
+ *    token check: servers calling the hub API and Jupyter clients have no Basic credentials to give.
+ *  - Once the password is given, a signed cookie stands for it, so WebSockets (where browsers may not
+ *    repeat Basic credentials) and later requests pass too.
+ *  - The password is compared in constant time; a client that guessed wrong `max_failures` times in
+ *    `window` seconds gets `429` until the window has passed, right or wrong.
+ * Hand-written rather than a Fastify plugin: it must also guard the proxy and WebSocket upgrades,
+ * which never reach Fastify.
+ */
+import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import type http from 'node:http';
+import { sameSecret } from '../auth/shared-password.js';
+
+export interface SitePasswordSettings {
+  password: string;
+  realm: string;
+  max_failures: number;
+  window: number;
+}
+
+export type GateAnswer = { pass: true; setCookie?: string } | { pass: false; status: 401 | 429; headers: Record<string, string>; body: string };
+
+const COOKIE = 'ganymede-site';
+const TOKEN_AUTH = /^(?:token|bearer)\s+\S+/i;
+/** Clients remembered for rate limiting at most; the oldest are forgotten first. */
+const MAX_CLIENTS = 10_000;
+
+export class SitePassword {
+  private readonly cookieValue: string;
+  private readonly failures = new Map<string, number[]>();
+
+  constructor(
+    private readonly s: SitePasswordSettings,
+    secret: Buffer,
+    private readonly paths: { base: string; health: string; api: string },
+    private readonly secure: boolean,
+  ) {
+    // Bound to the password: changing it in the config logs everyone out of the site.
+    const digest = createHash('sha256').update(s.password).digest('hex');
+    this.cookieValue = createHmac('sha256', secret).update(`site-password:${digest}`).digest('base64url');
+  }
+
+  check(req: http.IncomingMessage, clientIp: string, now = Date.now()): GateAnswer {
+    const path = (req.url ?? '/').split('?')[0]!;
+    if (path === this.paths.health || path === this.paths.health.replace(/\/$/, '')) return { pass: true };
+    const auth = req.headers.authorization ?? '';
+    if (TOKEN_AUTH.test(auth)) return { pass: true };
+    if (this.hasCookie(req)) return { pass: true };
+    const recent = this.recentFailures(clientIp, now);
+    if (recent.length >= this.s.max_failures) {
+      const retry = Math.max(1, Math.ceil((recent[0]! + this.s.window * 1000 - now) / 1000));
+      return this.refuse(path, 429, `Too many wrong passwords. Try again in ${retry} seconds.`, { 'Retry-After': String(retry) });
+    }
+    const given = basicPassword(auth);
+    if (given === null) return this.refuse(path, 401, 'This hub needs the workshop password.');
+    if (sameSecret(given, this.s.password)) {
+      this.failures.delete(clientIp);
+      const attributes = [`Path=${this.paths.base}`, 'HttpOnly', 'SameSite=Lax', ...(this.secure ? ['Secure'] : [])];
+      return { pass: true, setCookie: `${COOKIE}=${this.cookieValue}; ${attributes.join('; ')}` };
+    }
+    this.recordFailure(clientIp, now);
+    return this.refuse(path, 401, 'Wrong password.');
+  }
+
+  private hasCookie(req: http.IncomingMessage): boolean {
+    const header = req.headers.cookie;
+    if (!header) return false;
+    for (const part of header.split(';')) {
+      const eq = part.indexOf('=');
+      if (eq > 0 && part.slice(0, eq).trim() === COOKIE) {
+        const value = Buffer.from(part.slice(eq + 1).trim());
+        const want = Buffer.from(this.cookieValue);
+        if (value.length === want.length && timingSafeEqual(value, want)) return true;
+      }
+    }
+    return false;
+  }
+
+  private recentFailures(ip: string, now: number): number[] {
+    const list = (this.failures.get(ip) ?? []).filter((t) => now - t < this.s.window * 1000);
+    if (list.length) this.failures.set(ip, list);
+    else this.failures.delete(ip);
+    return list;
+  }
+
+  private recordFailure(ip: string, now: number): void {
+    const list = this.recentFailures(ip, now);
+    list.push(now);
+    this.failures.delete(ip); // re-insert: the Map's order is then the order of last failure
+    this.failures.set(ip, list);
+    if (this.failures.size > MAX_CLIENTS) this.failures.delete(this.failures.keys().next().value!);
+  }
+
+  private refuse(path: string, status: 401 | 429, message: string, extra: Record<string, string> = {}): GateAnswer {
+    const headers: Record<string, string> = { 'WWW-Authenticate': `Basic realm="${this.s.realm.replace(/["\\]/g, '')}", charset="UTF-8"`, 'Cache-Control': 'no-store', ...extra };
+    if (path.startsWith(this.paths.api)) {
+      return { pass: false, status, headers: { ...headers, 'Content-Type': 'application/json' }, body: JSON.stringify({ status, message }) };
+    }
+    const body = `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>${status === 429 ? 'Too many attempts' : 'Password needed'}</title></head><body style="font-family:system-ui,sans-serif;max-width:32rem;margin:3rem auto;padding:0 1rem"><h1>${status === 429 ? 'Too many attempts' : 'Password needed'}</h1><p>${message}</p><p>Reload the page to enter the password your workshop gave you.</p></body></html>`;
+    return { pass: false, status, headers: { ...headers, 'Content-Type': 'text/html; charset=utf-8' }, body };
+  }
+}
+
+/** The password of `Authorization: Basic base64(user:password)` (any user name), or null. */
+export function basicPassword(header: string): string | null {
+  const m = /^Basic\s+([A-Za-z0-9+/=]+)\s*$/i.exec(header);
+  if (!m) return null;
+  const decoded = Buffer.from(m[1]!, 'base64').toString('utf8');
+  const colon = decoded.indexOf(':');
+  return colon < 0 ? null : decoded.slice(colon + 1);
+}
