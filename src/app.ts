@@ -29,6 +29,7 @@ import { AccessControl } from './hub/access.js';
 import { ServerLifecycle } from './hub/server-lifecycle.js';
 import { IdleCuller } from './hub/culler.js';
 import { SitePassword } from './http/site-password.js';
+import { registerMetrics } from './http/metrics.js';
 import { TmpAuthenticator } from './auth/tmp.js';
 import { Workshop } from './workshop/temporary-users.js';
 import { workingDirectory } from './spawners/local-process/names.js';
@@ -313,6 +314,7 @@ export async function createHub(config: HubConfig, options: { log?: Logger } = {
       registerLoginRoutes(pages, ctx, hubLogin);
       authenticator.registerRoutes?.(pages, hubLogin);
       registerPageRoutes(pages, ctx);
+      registerMetrics(pages, ctx, { culler: () => culler, workshop: () => workshop });
       if (ctx.courses) registerCoursePages(pages, ctx, ctx.courses);
     },
     { prefix: urls.hub.slice(0, -1) },

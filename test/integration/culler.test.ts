@@ -44,6 +44,12 @@ test('idle servers and users are culled, active ones stay', { timeout: 90_000 },
   assert.equal(busy.status, 200);
   assert.equal(busy.json.servers[''].ready, true, 'the server in use stays');
   assert.match(hub.stderr() + hub.stdout(), /culling idle server/);
+  // In the metrics, as JupyterHub's /hub/metrics, for holders of read:metrics.
+  assert.equal((await fetch(`${hub.url}hub/metrics`)).status, 403);
+  const metrics = await (await fetch(`${hub.url}hub/metrics`, { headers: { Authorization: `token ${ADMIN_TOKEN}` } })).text();
+  assert.match(metrics, /^ganymede_culled\{kind="servers"\} 1$/m);
+  assert.match(metrics, /^ganymede_culled\{kind="users"\} 2$/m);
+  assert.match(metrics, /^jupyterhub_running_servers 1$/m);
   traffic = false;
   await browsing;
 });

@@ -1,0 +1,90 @@
+/**
+ * `GET /hub/metrics`: Prometheus metrics, as JupyterHub serves them there, for a token or login with
+ * the `read:metrics` scope (JupyterHub's default, authenticate_prometheus). Gauges are read from the
+ * database when scraped; the culler and the warm pool report their counts.
+ */
+import type { FastifyInstance } from 'fastify';
+import { Gauge, Registry } from 'prom-client';
+import { type HubContext, requireScope } from '../api/context.js';
+import type { IdleCuller } from '../hub/culler.js';
+import type { Workshop } from '../workshop/temporary-users.js';
+
+/** Read when scraped (they are built after the routes). */
+export interface MetricSources {
+  culler(): IdleCuller;
+  workshop(): Workshop | null;
+}
+
+export function registerMetrics(app: FastifyInstance, ctx: HubContext, sources: MetricSources): void {
+  const registry = new Registry();
+  new Gauge({
+    name: 'jupyterhub_total_users',
+    help: 'Total number of users',
+    registers: [registry],
+    async collect() {
+      this.set((await ctx.users.list({ offset: 0, limit: 1 })).total);
+    },
+  });
+  new Gauge({
+    name: 'jupyterhub_running_servers',
+    help: 'The number of user servers currently running',
+    registers: [registry],
+    async collect() {
+      this.set((await ctx.servers.inPhases(['running'])).length);
+    },
+  });
+  new Gauge({
+    name: 'jupyterhub_pending_spawns',
+    help: 'The number of servers starting',
+    registers: [registry],
+    collect() {
+      this.set(ctx.lifecycle.progress.pendingCount);
+    },
+  });
+  new Gauge({
+    name: 'ganymede_culled',
+    help: 'Servers stopped and users deleted by the idle culler since start',
+    labelNames: ['kind'],
+    registers: [registry],
+    collect() {
+      this.set({ kind: 'servers' }, sources.culler().totals.servers);
+      this.set({ kind: 'users' }, sources.culler().totals.users);
+    },
+  });
+  new Gauge({
+    name: 'ganymede_culler_runs',
+    help: 'Passes of the idle culler since start',
+    registers: [registry],
+    collect() {
+      this.set(sources.culler().totals.runs);
+    },
+  });
+  if (ctx.config.authenticator.class === 'tmp') {
+    new Gauge({
+      name: 'ganymede_warm_pool_ready',
+      help: 'Temporary users whose servers wait ready in the warm pool',
+      registers: [registry],
+      collect() {
+        this.set(sources.workshop()?.ready ?? 0);
+      },
+    });
+    new Gauge({
+      name: 'ganymede_warm_pool_visitors',
+      help: 'Visitors since start, handed a pooled server or not',
+      labelNames: ['pooled'],
+      registers: [registry],
+      collect() {
+        const counts = sources.workshop()?.counts ?? { pooled: 0, fresh: 0 };
+        this.set({ pooled: 'true' }, counts.pooled);
+        this.set({ pooled: 'false' }, counts.fresh);
+      },
+    });
+  }
+
+  app.get('/metrics', async (req, reply) => {
+    const token = /^(?:token|bearer)\s+(\S+)/i.exec(req.headers.authorization ?? '')?.[1];
+    req.caller = token ? await ctx.identity.byToken(token) : await ctx.identity.byCookie(req);
+    await requireScope(ctx, req, 'read:metrics', {});
+    return reply.type(registry.contentType).send(await registry.metrics());
+  });
+}
