@@ -406,6 +406,16 @@ export const sitePasswordSchema = z
   })
   .strict();
 
+export const contentSchema = z
+  .object({
+    allowed_repos: z
+      .array(z.string().min(1))
+      .default([])
+      .describe('repositories content links may fetch, as patterns with * (e.g. https://github.com/my-org/*); empty: content links are off'),
+    timeout: seconds(120, 'seconds a clone or update may take'),
+  })
+  .strict();
+
 export const cullerSchema = z
   .object({
     enabled: z.boolean().default(false).describe('stop servers nobody uses (what the jupyterhub-idle-culler service does, built in)'),
@@ -452,6 +462,7 @@ export const configSchema = z
     oauth_token_expires_in: seconds(14 * 24 * 3600, 'lifetime of OAuth access tokens issued to servers and services'),
     courses: coursesSchema.default(coursesSchema.parse({})).describe('course hubs: requests, review, dates, participants (docs/courses.md)'),
     culler: cullerSchema.default(cullerSchema.parse({})).describe('the built-in idle culler, as jupyterhub-idle-culler'),
+    content: contentSchema.default(contentSchema.parse({})).describe("content links in nbgitpuller's format: /hub/user-redirect/git-pull?repo=…"),
     shared_password: sitePasswordSchema
       .optional()
       .describe('one password (HTTP Basic) in front of every page, the API and the user servers, with any authenticator; /hub/health stays open (docs/workshop.md)'),

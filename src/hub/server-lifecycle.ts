@@ -400,6 +400,11 @@ export class ServerLifecycle {
     return this.d.spawner.acceptReport?.(report) ?? false;
   }
 
+  /** A running server's root directory on this host (content links), or null. */
+  localRoot(row: ServerRow): string | null {
+    return this.d.spawner.localRoot?.(JSON.parse(row.spawner_state) as SpawnerState) ?? null;
+  }
+
   /** What the spawner tells about a server (job id, resources, time left); empty for spawners with nothing to add. */
   details(row: ServerRow): ServerDetail[] {
     if (!this.d.spawner.describe || row.phase === 'stopped') return [];

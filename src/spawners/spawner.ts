@@ -123,6 +123,8 @@ export interface Spawner {
    * anything this spawner started that is not among them (an orphan) must be stopped.
    */
   reconcile?(known: SpawnerState[]): Promise<void>;
+  /** The server's root directory on the hub host (where content links clone), or null when it is elsewhere. */
+  localRoot?(state: SpawnerState): string | null;
   /** Hub shutdown: stop timers, close connections. */
   close?(): Promise<void>;
 }

@@ -13,6 +13,7 @@ import { acceptSharePage, homePage, spawnFormPage, spawnPendingPage, tokenPage, 
 import { loggedIn, pageContext, redirectToLogin, safeNext, sendPage, type PageCaller } from './render.js';
 import { defaultNextUrl } from './login.js';
 import { homeCourses } from './course-views.js';
+import { openContentLink } from './content-links.js';
 
 type UserServerParams = { user?: string; server?: string };
 
@@ -220,6 +221,7 @@ export function registerPageRoutes(app: FastifyInstance, ctx: HubContext): void 
   app.get<{ Params: { '*': string } }>('/user-redirect/*', async (req, reply) => {
     const caller = await loggedIn(ctx, req);
     if (!caller) return redirectToLogin(ctx, req, reply);
+    if (req.params['*'] === 'git-pull') return openContentLink(ctx, caller.principal.user, req, reply);
     const q = req.url.indexOf('?');
     return reply.redirect(ctx.urls.userServer(caller.principal.user.name) + req.params['*'] + (q >= 0 ? req.url.slice(q) : ''), 302);
   });

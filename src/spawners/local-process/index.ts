@@ -37,6 +37,8 @@ interface Child {
   logOffset: number;
   /** The ephemeral run's directory (spawner.ephemeral), removed when the server stops. */
   runDir: string | null;
+  /** The server's working directory. */
+  cwd: string;
   exited: Promise<ExitInfo>;
 }
 
@@ -86,6 +88,7 @@ export class LocalProcessSpawner implements Spawner {
       port,
       ip: this.config.ip,
       log_file: child.logFile,
+      root_dir: request.env.JUPYTERHUB_ROOT_DIR ?? child.cwd,
       ...(child.runDir ? { ephemeral_dir: child.runDir } : {}),
       started_at: new Date().toISOString(),
       ...(startTime === undefined ? {} : { proc_starttime: startTime }),
@@ -111,6 +114,10 @@ export class LocalProcessSpawner implements Spawner {
     if (isAlive(identity)) return { running: true };
     const exit = this.exits.get(exitKey(identity));
     return exit ? { running: false, exitCode: exit.code, message: describeExit(exit) } : { running: false };
+  }
+
+  localRoot(state: SpawnerState): string | null {
+    return typeof state.root_dir === 'string' ? state.root_dir : null;
   }
 
   async stop(state: SpawnerState, options: StopOptions): Promise<void> {
@@ -162,7 +169,7 @@ export class LocalProcessSpawner implements Spawner {
       const pid = spawned.pid;
       if (pid === undefined) throw new Error(`Could not start ${command}: no process id`);
       spawned.unref(); // the hub may exit while the server runs on
-      const child: Child = { identity: { pid, pgid: pid, startTime: readProcStartTime(pid) }, logFile, logOffset, exited, runDir };
+      const child: Child = { identity: { pid, pgid: pid, startTime: readProcStartTime(pid) }, logFile, logOffset, exited, runDir, cwd };
       this.watch(child, port, request);
       this.log.info({ user: user.name, server: serverName, pid, port, cwd, command, args, logFile }, 'server process started');
       return child;
