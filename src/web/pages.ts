@@ -64,7 +64,7 @@ export function registerPageRoutes(app: FastifyInstance, ctx: HubContext): void 
     // Workshops with force_new_server: every visit to the root is a new temporary user with a new server.
     if (ctx.config.authenticator.class === 'tmp' && ctx.config.authenticator.force_new_server) return reply.redirect(`${ctx.urls.hub}tmplogin`, 302);
     const caller = await loggedIn(ctx, req);
-    if (!caller) return reply.redirect(ctx.authenticator.loginForm ? `${ctx.urls.hub}login` : `${ctx.urls.hub}home`, 302);
+    if (!caller) return reply.redirect(ctx.authenticator.loginForm || ctx.authenticator.loginRedirect ? `${ctx.urls.hub}login` : `${ctx.urls.hub}home`, 302);
     return reply.redirect(await defaultNextUrl(ctx, caller.principal.user), 302);
   });
 

@@ -76,3 +76,34 @@ test('visitors get pooled servers at once, the pool refills, a new visit gives a
   assert.ok([202, 204].includes((await hub.api(`/users/${second.user}/server`, { method: 'DELETE', token: ADMIN_TOKEN })).status));
   await waitFor(async () => (await hub.api(`/users/${second.user}`, { token: ADMIN_TOKEN })).status === 404, 15_000, 'B to be deleted with its server');
 });
+
+test('with warm_pool 10, ten visitors at once each land in a ready pooled server, and the pool refills', { timeout: 90_000 }, async (t) => {
+  const hub = await startHub({
+    config: {
+      ...adminServiceConfig(),
+      authenticator: { class: 'tmp', warm_pool: 10 },
+      spawner: { class: 'local-process', cmd: [process.execPath, MOCK], ephemeral: true },
+      concurrent_spawn_limit: 4,
+    },
+  });
+  t.after(() => hub.stop());
+  await waitFor(async () => (await readyTemporaryUsers(hub)).length === 10, 30_000, 'ten pooled servers (four at a time)');
+  const pooled = new Set(await readyTemporaryUsers(hub));
+
+  const visitors = await Promise.all(
+    Array.from({ length: 10 }, async () => {
+      const session = new CookieSession(new URL(hub.url).origin);
+      const { res, trail } = await session.follow('/hub/');
+      assert.equal(res.status, 200, trail.join(' → '));
+      // Straight into the server: login, then the server; never the spawn or pending pages.
+      assert.ok(!trail.some((u) => /\/hub\/spawn/.test(u)), trail.join(' → '));
+      return /\/user\/(tmp-[a-z0-9]{16})\//.exec(trail.at(-1)!)?.[1];
+    }),
+  );
+  assert.equal(new Set(visitors).size, 10, 'ten different users');
+  for (const name of visitors) assert.ok(name && pooled.has(name), `${name} came from the pool`);
+
+  const metrics = await (await fetch(`${hub.url}hub/metrics`, { headers: { Authorization: `token ${ADMIN_TOKEN}` } })).text();
+  assert.match(metrics, /^ganymede_warm_pool_visitors\{pooled="true"\} 10$/m);
+  await waitFor(async () => (await readyTemporaryUsers(hub)).length === 20, 30_000, 'the pool to refill to ten besides the ten taken');
+});
