@@ -11,12 +11,15 @@ import { buildMock } from './lib/mock.js';
 import { jupyterHubAvailable, startGanymede, startJupyterHub, type HubOptions, type RunningHub } from './lib/hubs.js';
 import { median } from './lib/stats.js';
 import { PeakRss, rssOfPids } from './lib/rss.js';
+import { visitorsAtOnce } from './lib/workshop.js';
 import { api, latencyAtRate, launchMocksDirectly, loadTest, spawnStorm, startLoneMock, stopStorm, waitAllAnswer, wsEchoRate } from './lib/figures.js';
 
 const quick = process.argv.includes('--quick');
 const P = quick
-  ? { storm: 20, real: 2, users: 500, batch: 100, reps: 1, seconds: 2, restart: 20 }
-  : { storm: 300, real: 20, users: 5000, batch: 500, reps: 3, seconds: 5, restart: 300 };
+  ? { storm: 20, real: 2, users: 500, batch: 100, reps: 1, seconds: 2, restart: 20, visitors: 3 }
+  : { storm: 300, real: 20, users: 5000, batch: 500, reps: 3, seconds: 5, restart: 300, visitors: 10 };
+/** BENCH_ONLY=workshop runs that figure alone (while working on it). */
+const only = process.env.BENCH_ONLY;
 
 /** Requests/s for the latency figures: well below every proxy's saturation, so queueing does not hide its own cost. */
 const PACED_RATE = 500;
@@ -101,6 +104,23 @@ async function main(): Promise<void> {
   const mock = await buildMock();
   log(`hubs: ${hubs.join(', ')}${hubs.length === 1 ? ' (JupyterHub not installed: its column stays empty)' : ''}; ${quick ? 'quick' : 'full'} run`);
 
+  if (only !== 'workshop') await sideBySide(mock);
+  await workshopFigure();
+
+  const table = [
+    `| figure | Ganymede | JupyterHub 3.0.0 | ratio | limit |`,
+    `|---|---|---|---|---|`,
+    ...rows.map((r) => `| ${r.figure} | ${fmt(r.ganymede, r.unit)} | ${fmt(r.jupyterhub, r.unit)} | ${ratio(r)} | ${r.limit === undefined ? '' : fmt(r.limit, r.unit)} |`),
+  ].join('\n');
+  const machine = `${os.cpus().length} cores (${os.cpus()[0]?.model.trim()}), ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}, ${new Date().toISOString().slice(0, 10)}`;
+  const text = `# Benchmark results\n\n${quick ? 'Quick run' : 'Full run'} on ${machine}. Each figure is the median of ${P.reps} runs unless noted in bench/README.md; "ratio" is how many times better Ganymede is.\n\n${table}\n`;
+  process.stdout.write(text);
+  // A partial run (BENCH_ONLY) never replaces the full table.
+  if ((!quick || process.argv.includes('--write')) && !only) writeFileSync('bench/RESULTS.md', text);
+}
+
+/** Figures 1-7: both hubs, side by side. */
+async function sideBySide(mock: string): Promise<void> {
   // 1. Spawn storm with the C mock, and its limit (the same mocks launched with no hub).
   const limits: number[] = [];
   for (let i = 0; i < P.reps; i++) limits.push(await launchMocksDirectly(mock, P.storm));
@@ -214,16 +234,31 @@ async function main(): Promise<void> {
     }
   }, 1);
   record({ figure: `Restart with ${P.restart} running servers until all routes answer`, ganymede: restart.ganymede?.seconds ?? null, jupyterhub: restart.jupyterhub?.seconds ?? null, unit: 's', higherIsBetter: false });
+}
 
-  const table = [
-    `| figure | Ganymede | JupyterHub 3.0.0 | ratio | limit |`,
-    `|---|---|---|---|---|`,
-    ...rows.map((r) => `| ${r.figure} | ${fmt(r.ganymede, r.unit)} | ${fmt(r.jupyterhub, r.unit)} | ${ratio(r)} | ${r.limit === undefined ? '' : fmt(r.limit, r.unit)} |`),
-  ].join('\n');
-  const machine = `${os.cpus().length} cores (${os.cpus()[0]?.model.trim()}), ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}, ${new Date().toISOString().slice(0, 10)}`;
-  const text = `# Benchmark results\n\n${quick ? 'Quick run' : 'Full run'} on ${machine}. Each figure is the median of ${P.reps} runs unless noted in bench/README.md; "ratio" is how many times better Ganymede is.\n\n${table}\n`;
-  process.stdout.write(text);
-  if (!quick || process.argv.includes('--write')) writeFileSync('bench/RESULTS.md', text);
+/**
+ * 8. Workshop (Ganymede only: JupyterHub has no warm pool, and tmpauthenticator is not packaged here):
+ * visitors arriving at once at a tmp hub with the real jupyterhub-singleuser, until the last one's
+ * server answers, with a warm pool as large as the group and without one.
+ */
+async function workshopFigure(): Promise<void> {
+  const n = P.visitors;
+  const measure = (pool: number) =>
+    withHub('ganymede', { serverCmd: ['jupyterhub-singleuser', '--allow-root'], startTimeout: 120, ganymedeConfig: { authenticator: { class: 'tmp', warm_pool: pool } } }, async (hub) => {
+      const deadline = Date.now() + 180_000;
+      while (pool > 0) {
+        const users = (await api(hub, 'GET', '/users')).json as Array<{ servers: Record<string, { ready: boolean }> }>;
+        if (users.filter((u) => u.servers['']?.ready).length >= pool) break;
+        if (Date.now() > deadline) throw new Error('the warm pool did not fill');
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      return visitorsAtOnce(hub.url, n);
+    });
+  const pooled = await measure(n);
+  const cold = await measure(0);
+  log(`Workshop: ${pooled.waited} of ${n} pooled visitors waited for a start; ${cold.waited} of ${n} without a pool`);
+  record({ figure: `Workshop: ${n} visitors at once, warm_pool ${n}: until the last one's server answers`, ganymede: pooled.slowest, jupyterhub: null, unit: 's', higherIsBetter: false });
+  record({ figure: `Workshop: ${n} visitors at once, no pool (servers start on arrival)`, ganymede: cold.slowest, jupyterhub: null, unit: 's', higherIsBetter: false });
 }
 
 main().then(

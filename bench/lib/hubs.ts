@@ -32,6 +32,8 @@ export interface HubOptions {
   concurrentSpawnLimit?: number;
   /** Seconds a server may take to answer (default 60). */
   startTimeout?: number;
+  /** Ganymede only: keys merged over the config (e.g. a tmp authenticator with a warm pool). */
+  ganymedeConfig?: Record<string, unknown>;
 }
 
 export interface RunningHub {
@@ -165,6 +167,7 @@ export async function startGanymede(opts: HubOptions): Promise<RunningHub> {
     load_roles: [{ name: 'admin', services: ['bench'] }],
   };
   if (opts.concurrentSpawnLimit !== undefined) config.concurrent_spawn_limit = opts.concurrentSpawnLimit;
+  Object.assign(config, opts.ganymedeConfig ?? {});
   const configPath = path.join(dataDir, 'ganymede.yaml');
   writeFileSync(configPath, stringify(config));
   // BENCH_CPU_PROF=DIR writes a V8 CPU profile of each Ganymede run to DIR (open it in Chrome's DevTools).

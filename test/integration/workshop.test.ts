@@ -107,3 +107,25 @@ test('with warm_pool 10, ten visitors at once each land in a ready pooled server
   assert.match(metrics, /^ganymede_warm_pool_visitors\{pooled="true"\} 10$/m);
   await waitFor(async () => (await readyTemporaryUsers(hub)).length === 20, 30_000, 'the pool to refill to ten besides the ten taken');
 });
+
+test('pooled servers nobody took are replaced after warm_pool_max_age', { timeout: 60_000 }, async (t) => {
+  const hub = await startHub({
+    config: {
+      ...adminServiceConfig(),
+      authenticator: { class: 'tmp', warm_pool: 2, warm_pool_max_age: 2 },
+      spawner: { class: 'local-process', cmd: [process.execPath, MOCK], ephemeral: true },
+    },
+  });
+  t.after(() => hub.stop());
+  await waitFor(async () => (await readyTemporaryUsers(hub)).length === 2, 15_000, 'two pooled servers');
+  const first = await readyTemporaryUsers(hub);
+  await waitFor(
+    async () => {
+      const now = await readyTemporaryUsers(hub);
+      return now.length === 2 && now.every((n) => !first.includes(n));
+    },
+    20_000,
+    'both to be replaced by fresh ones',
+  );
+  for (const name of first) assert.equal((await hub.api(`/users/${name}`, { token: ADMIN_TOKEN })).status, 404, `${name} is deleted`);
+});
