@@ -2,7 +2,8 @@
  * One password in front of the whole site (top-level `shared_password`), as workshops put an ingress
  * password in front of JupyterHub: every path of the hub, the API and the user servers answers
  * `401` with `WWW-Authenticate: Basic` until the browser gives it. It works with any authenticator.
- *  - `/hub/health` stays open, so uptime checks work either way.
+ *  - `/hub/health` stays open, so uptime checks work either way, and so does `/hub/api` itself (the
+ *    hub's version, which jupyterhub-singleuser asks for without a token when it starts).
  *  - Requests that carry an API token (`Authorization: token …` or `Bearer …`) pass on to the usual
  *    token check: servers calling the hub API and Jupyter clients have no Basic credentials to give.
  *  - Once the password is given, a signed cookie stands for it, so WebSockets (where browsers may not
@@ -48,6 +49,7 @@ export class SitePassword {
   check(req: http.IncomingMessage, clientIp: string, now = Date.now()): GateAnswer {
     const path = (req.url ?? '/').split('?')[0]!;
     if (path === this.paths.health || path === this.paths.health.replace(/\/$/, '')) return { pass: true };
+    if (path === this.paths.api || path === this.paths.api.replace(/\/$/, '')) return { pass: true };
     const auth = req.headers.authorization ?? '';
     if (TOKEN_AUTH.test(auth)) return { pass: true };
     if (this.hasCookie(req)) return { pass: true };

@@ -20,6 +20,8 @@ test('the site password guards every path but health, once given a cookie stands
   const get = (path: string, headers: Record<string, string> = {}) => fetch(`${hub.url}${path}`, { headers, redirect: 'manual' });
 
   assert.equal((await get('hub/health')).status, 200, 'uptime checks work without the password');
+  // The API root (the hub's version) stays open: jupyterhub-singleuser asks it without a token at start.
+  assert.equal((await get('hub/api')).status, 200);
   for (const path of ['hub/login', 'hub/home', 'user/alice/lab', 'hub/api/users', 'hub/static/ganymede.css', '']) {
     const res = await get(path);
     assert.equal(res.status, 401, path);
