@@ -129,3 +129,22 @@ test('pooled servers nobody took are replaced after warm_pool_max_age', { timeou
   );
   for (const name of first) assert.equal((await hub.api(`/users/${name}`, { token: ADMIN_TOKEN })).status, 404, `${name} is deleted`);
 });
+
+test('the culler stops an idle temporary server, and its user goes with it', { timeout: 60_000 }, async (t) => {
+  const hub = await startHub({
+    config: {
+      ...adminServiceConfig(),
+      authenticator: { class: 'tmp' },
+      spawner: { class: 'local-process', cmd: [process.execPath, MOCK], ephemeral: true },
+      culler: { enabled: true, timeout: 3, every: 1 },
+    },
+  });
+  t.after(() => hub.stop());
+  const visitor = new CookieSession(new URL(hub.url).origin);
+  const { trail } = await visitor.follow('/hub/');
+  const name = /\/(?:user|spawn-pending)\/(tmp-[a-z0-9]{16})/.exec(trail.join(' '))?.[1];
+  assert.ok(name, trail.join(' → '));
+  await waitFor(async () => (await hub.api(`/users/${name}`, { token: ADMIN_TOKEN })).json.servers?.['']?.ready === true, 15_000, 'the server');
+  await waitFor(async () => (await hub.api(`/users/${name}`, { token: ADMIN_TOKEN })).status === 404, 20_000, 'the idle temporary user to be culled and deleted');
+  assert.deepEqual(await readyTemporaryUsers(hub), []);
+});
