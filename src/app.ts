@@ -263,7 +263,7 @@ export async function createHub(config: HubConfig, options: { log?: Logger } = {
     serverFactory: (handler) => {
       server = http.createServer({ keepAliveTimeout: 65_000 }, (req, res) => {
         if (sitePassword) {
-          const answer = sitePassword.check(req, forwardedInfo(req).clientIp);
+          const answer = sitePassword.check(req, proxyaddr(req, trust));
           if (!answer.pass) {
             res.writeHead(answer.status, answer.headers);
             res.end(answer.body);
@@ -276,7 +276,7 @@ export async function createHub(config: HubConfig, options: { log?: Logger } = {
         else handler(req, res);
       });
       server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
-        const gate = sitePassword?.check(req, forwardedInfo(req).clientIp);
+        const gate = sitePassword?.check(req, proxyaddr(req, trust));
         if (gate && !gate.pass) {
           socket.end(`HTTP/1.1 ${gate.status} ${gate.status === 401 ? 'Unauthorized' : 'Too Many Requests'}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
           return;

@@ -9,7 +9,8 @@
  *  - Once the password is given, a signed cookie stands for it, so WebSockets (where browsers may not
  *    repeat Basic credentials) and later requests pass too.
  *  - The password is compared in constant time; a client that guessed wrong `max_failures` times in
- *    `window` seconds gets `429` until the window has passed, right or wrong.
+ *    `window` seconds gets `429` until the window has passed, right or wrong. The client is the
+ *    address X-Forwarded-For gives behind a trusted proxy (trusted_proxies), else the socket's.
  * Hand-written rather than a Fastify plugin: it must also guard the proxy and WebSocket upgrades,
  * which never reach Fastify.
  */

@@ -52,12 +52,14 @@ test('the site password guards every path but health, once given a cookie stands
   // Wrong guesses: 401, nothing created; after max_failures, 429 even with the right password.
   const before = (await hub.api('/users', { token: ADMIN_TOKEN })).json.length;
   for (let i = 0; i < 3; i++) {
-    const wrong = await fetch(`${hub.url}hub/login`, { method: 'POST', headers: { Authorization: basic(`guess-${i}`), 'Content-Type': 'application/x-www-form-urlencoded' }, body: 'username=mallory&password=x' });
+    // Behind the (trusted) reverse proxy on 127.0.0.1, the client is the address it forwards.
+    const wrong = await fetch(`${hub.url}hub/login`, { method: 'POST', headers: { Authorization: basic(`guess-${i}`), 'X-Forwarded-For': '203.0.113.9', 'Content-Type': 'application/x-www-form-urlencoded' }, body: 'username=mallory&password=x' });
     assert.equal(wrong.status, 401);
   }
-  const limited = await get('hub/login', { Authorization: basic(PASSWORD) });
+  const limited = await get('hub/login', { Authorization: basic(PASSWORD), 'X-Forwarded-For': '203.0.113.9' });
   assert.equal(limited.status, 429);
   assert.ok(Number(limited.headers.get('retry-after')) > 0);
+  assert.equal((await get('hub/login', { Authorization: basic(PASSWORD), 'X-Forwarded-For': '203.0.113.10' })).status, 200, 'another participant behind the same proxy is not locked out');
   assert.equal((await get('hub/health')).status, 200, 'health stays open');
   assert.equal((await hub.api('/users', { token: ADMIN_TOKEN })).json.length, before, 'no user was created');
 });
