@@ -36,7 +36,7 @@ export interface LifecycleDeps {
   authState(user: UserRow): JsonObject | null;
   /** Environment variables taken from auth_state (authenticator.auth_state_env). */
   authStateEnv(state: JsonObject | null): Record<string, string>;
-  /** Told after a server stopped (by anyone, for any reason), e.g. to delete a temporary user. */
+  /** Told after a server stopped (by anyone, for any reason, a failed start included), e.g. to delete a temporary user. */
   onStopped?(userId: number, serverName: string): Promise<void>;
 }
 
@@ -214,6 +214,7 @@ export class ServerLifecycle {
       if (tokenId !== null) await this.d.tokens.delete(tokenId);
       this.d.routes.remove(prefix);
       await this.d.servers.update(server.id, { phase: 'stopped', target: null, failure: message, api_token_id: null, spawner_state: JSON.stringify(state) });
+      await this.d.onStopped?.(user.id, server.name).catch((hookErr: unknown) => log.warn({ server: name, err: (hookErr as Error).message }, 'after-stop step failed'));
       const outcome = { ready: false, message } as const;
       channel.finish(outcome);
       return outcome;
