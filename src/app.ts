@@ -151,6 +151,9 @@ export async function createHub(config: HubConfig, options: { log?: Logger } = {
   const spawner = createSpawner(config.spawner, dataDir, log.child({ component: 'spawner' }));
   const authenticator = await createAuthenticator(config.authenticator, log.child({ component: 'auth' }), { db, cookieSecret: secret });
   const policy = new AuthPolicy(config.authenticator);
+  if (config.authenticator.class !== 'tmp' && (config.authenticator.warm_pool > 0 || config.authenticator.force_new_server)) {
+    log.warn({ authenticator: config.authenticator.class }, 'authenticator.warm_pool and force_new_server apply to class tmp only: ignored');
+  }
   if (!policy.allowAll && config.authenticator.allowed_users.length === 0 && !hasOwnAllowRule(config.authenticator)) {
     log.warn(
       { authenticator: config.authenticator.class },

@@ -411,7 +411,7 @@ export const contentSchema = z
     allowed_repos: z
       .array(z.string().min(1))
       .default([])
-      .describe('repositories content links may fetch, as patterns with * (e.g. https://github.com/my-org/*); empty: content links are off'),
+      .describe('repositories content links may fetch, as patterns: * any characters but /, ** any at all (e.g. https://github.com/my-org/*); empty: content links are off'),
     timeout: seconds(120, 'seconds a clone or update may take'),
   })
   .strict();

@@ -79,7 +79,9 @@ export function parseGitPullQuery(query: Record<string, unknown>, allowedRepos: 
 
 /** Whether `url` matches one of `patterns`, where `*` stands for any run of characters and everything else for itself. */
 export function repoAllowed(url: string, patterns: string[]): boolean {
-  return patterns.some((pattern) => globPattern(pattern).test(url));
+  // A trailing slash (`…/repo/`) names the same repository.
+  const bare = url.endsWith('/') ? url.slice(0, -1) : url;
+  return patterns.some((pattern) => globPattern(pattern).test(url) || globPattern(pattern).test(bare));
 }
 
 /** The rules of `git check-ref-format --branch`, without running git: the name must make a valid `refs/heads/<name>`. */
@@ -182,10 +184,12 @@ function pathSegments(path: string, separator: RegExp): string[] {
   return [...path.split(separator), ...decoded.split(separator)];
 }
 
+/** `*`: any run of characters but `/` (so it cannot leave a host name or a path segment); `**`: any run at all. */
 function globPattern(pattern: string): RegExp {
+  const escape = (literal: string) => literal.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
   const body = pattern
-    .split('*')
-    .map((literal) => literal.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))
+    .split('**')
+    .map((part) => part.split('*').map(escape).join('[^/]*'))
     .join('.*');
   return new RegExp(`^${body}$`, 's');
 }

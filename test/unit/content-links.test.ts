@@ -76,14 +76,17 @@ test('repo must match an allowed pattern; an empty list allows nothing and says 
   refused({ repo: REPO }, /is not allowed: content links are turned off here \(no repository is allowed\)/, []);
 });
 
-test('patterns: * is any run of characters, everything else is itself', () => {
+test('patterns: * is any run of characters but /, ** any run at all, everything else is itself', () => {
   assert.ok(repoAllowed('https://github.com/my-org/x', ['https://github.com/my-org/*']));
   assert.ok(repoAllowed('https://github.com/my-org/x.git', ['https://github.com/my-org/*']));
-  assert.ok(repoAllowed('https://github.com/my-org/sub/x', ['https://github.com/my-org/*']));
+  assert.ok(!repoAllowed('https://github.com/my-org/sub/x', ['https://github.com/my-org/*']), '* stays within one path segment');
+  assert.ok(repoAllowed('https://gitlab.example/group/sub/x', ['https://gitlab.example/group/**']), '** crosses segments (GitLab subgroups)');
+  assert.ok(!repoAllowed('https://evil.example/x.uni.example/y', ['https://*.uni.example/*']), '* cannot leave the host name');
   assert.ok(repoAllowed('https://github.com/my-org/x', ['https://github.com/my-org/x']));
-  assert.ok(repoAllowed('https://gitlab.uni.example/a/b', ['https://github.com/*', 'https://*.uni.example/*']));
+  assert.ok(repoAllowed('https://gitlab.uni.example/a/b', ['https://github.com/*', 'https://*.uni.example/**']));
   assert.ok(!repoAllowed('https://github.com/my-org/x', []));
-  assert.ok(!repoAllowed('https://github.com/my-org/x/', ['https://github.com/my-org/x']), 'exact without *');
+  assert.ok(repoAllowed('https://github.com/my-org/x/', ['https://github.com/my-org/x']), 'a trailing slash names the same repository');
+  assert.ok(!repoAllowed('https://github.com/my-org/x/y', ['https://github.com/my-org/x']), 'exact without *');
   assert.ok(!repoAllowed('https://github.com/my-orgx/y', ['https://github.com/my-org/*']));
   assert.ok(!repoAllowed('https://githubxcom/my-org/x', ['https://github.com/my-org/*']), '. is a dot, not any character');
   assert.ok(!repoAllowed('http://github.com/my-org/x', ['https://github.com/my-org/*']));
