@@ -345,7 +345,7 @@ export async function createHub(config: HubConfig, options: { log?: Logger } = {
     log: log.child({ component: 'culler' }),
     flushActivity,
     async removeUser(user) {
-      for (const s of await servers.forUser(user.id)) if (s.phase === 'running') await lifecycle.stop(user, s, 'done');
+      await lifecycle.stopUserServers(user);
       await users.delete(user.id);
     },
     removeServer: (id) => servers.delete(id),

@@ -132,11 +132,7 @@ export function registerUserRoutes(app: FastifyInstance, ctx: HubContext): void 
     for (const s of await ctx.servers.forUser(user.id)) {
       if (s.phase === 'spawning' || s.phase === 'stopping') throw new HubError(400, `User ${user.name}'s server is pending, please wait`);
     }
-    for (const s of await ctx.servers.forUser(user.id)) {
-      if (s.phase === 'running') {
-        await ctx.lifecycle.stop(user, s, 'done');
-      }
-    }
+    await ctx.lifecycle.stopUserServers(user);
     await ctx.users.delete(user.id);
     return emptyReply(reply, 204);
   });

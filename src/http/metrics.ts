@@ -6,6 +6,7 @@
 import type { FastifyInstance } from 'fastify';
 import { Gauge, Registry } from 'prom-client';
 import { type HubContext, requireScope } from '../api/context.js';
+import { identifyCaller } from '../api/plugin.js';
 import type { IdleCuller } from '../hub/culler.js';
 import type { Workshop } from '../workshop/temporary-users.js';
 
@@ -82,8 +83,7 @@ export function registerMetrics(app: FastifyInstance, ctx: HubContext, sources: 
   }
 
   app.get('/metrics', async (req, reply) => {
-    const token = /^(?:token|bearer)\s+(\S+)/i.exec(req.headers.authorization ?? '')?.[1];
-    req.caller = token ? await ctx.identity.byToken(token) : await ctx.identity.byCookie(req);
+    await identifyCaller(ctx, req);
     await requireScope(ctx, req, 'read:metrics', {});
     return reply.type(registry.contentType).send(await registry.metrics());
   });

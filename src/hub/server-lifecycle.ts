@@ -286,6 +286,13 @@ export class ServerLifecycle {
     await this.d.onStopped?.(row.user_id, row.name).catch((err: unknown) => this.d.log.warn({ server: name, err: (err as Error).message }, 'after-stop step failed'));
   }
 
+  /** Stops every running server of `user` and waits until they are gone (deleting a user); returns how many. */
+  async stopUserServers(user: UserRow): Promise<number> {
+    const running = (await this.d.servers.forUser(user.id)).filter((s) => s.phase === 'running');
+    for (const s of running) await this.stop(user, s, 'done');
+    return running.length;
+  }
+
   /** Waits for a stop under way (tests, shutdown). */
   async settled(serverId: number): Promise<void> {
     await this.stopping.get(serverId);

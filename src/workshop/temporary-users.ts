@@ -89,10 +89,8 @@ export class Workshop implements TmpVisits {
     void (async () => {
       const user = await this.d.users.byName(name);
       if (!user) return;
-      const active = (await this.d.servers.forUser(user.id)).filter((s) => s.phase === 'running');
-      if (active.length === 0) return this.remove(user.id);
-      // Stopping it deletes the user (serverStopped).
-      for (const s of active) await this.d.lifecycle.stop(user, s, 'done');
+      // Stopping its server deletes the user (serverStopped); without one, delete it here.
+      if ((await this.d.lifecycle.stopUserServers(user)) === 0) await this.remove(user.id);
     })().catch((err: unknown) => this.d.log.warn({ user: name, err: (err as Error).message }, 'could not remove a left temporary user'));
   }
 
