@@ -16,16 +16,9 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { CHROMIUM_PATH, launchBrowser } from '../helpers/browser.js';
 import { startHub, type HubProcess } from '../helpers/hub-process.js';
 import { ADMIN_TOKEN, adminServiceConfig, waitFor } from '../helpers/fixtures.js';
-import { ACTIVE_JOB_STATES, createUnixUser, startSlurm, type TestSlurm, type UnixUser, slurmTestSpawner } from '../helpers/slurm-cluster.js';
+import { ACTIVE_JOB_STATES, createUnixUser, startSlurm, type TestSlurm, type UnixUser, slurmTestSpawner, slurmSkipReason } from '../helpers/slurm-cluster.js';
 
-const skip =
-  process.getuid?.() !== 0
-    ? 'slurmd and Unix users for the jobs need root'
-    : !existsSync('/usr/sbin/slurmctld') || !existsSync('/usr/sbin/munged')
-      ? 'slurm-wlm or munge missing (scripts/install-system-deps.sh test)'
-      : !existsSync(CHROMIUM_PATH)
-        ? `no Chromium at ${CHROMIUM_PATH} (scripts/install-system-deps.sh test)`
-        : false;
+const skip = slurmSkipReason() || (!existsSync(CHROMIUM_PATH) ? `no Chromium at ${CHROMIUM_PATH} (scripts/install-system-deps.sh test)` : false);
 
 const PHONE = { width: 390, height: 844 };
 

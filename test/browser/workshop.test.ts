@@ -15,13 +15,13 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { CHROMIUM_PATH, launchBrowser } from '../helpers/browser.js';
 import { startHub, type HubProcess } from '../helpers/hub-process.js';
 import { ADMIN_TOKEN, REAL_SPAWNER, adminServiceConfig, waitFor } from '../helpers/fixtures.js';
+import { git } from '../helpers/courses.js';
 import { tempDir, type TempDir } from '../helpers/tmp.js';
 
 const SINGLEUSER = '/usr/bin/jupyterhub-singleuser';
@@ -45,9 +45,6 @@ const NOTEBOOK = {
   nbformat_minor: 5,
 };
 
-function git(cwd: string, ...args: string[]): void {
-  execFileSync('git', ['-c', 'user.name=T', '-c', 'user.email=t@example.org', '-c', 'init.defaultBranch=main', ...args], { cwd, stdio: 'pipe' });
-}
 
 function userInUrl(url: string): string | undefined {
   return USER_PATH.exec(new URL(url).pathname)?.[1];

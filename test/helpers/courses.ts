@@ -1,7 +1,12 @@
-/** Course fixtures: a content repository and a request body. */
+/** Course and content-link fixtures: git, a content repository and a request body. */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+
+/** Runs git in `cwd` with a fixed identity, new repositories on branch main. */
+export function git(cwd: string, ...args: string[]): void {
+  execFileSync('git', ['-c', 'user.name=Teacher', '-c', 'user.email=t@uni.example', '-c', 'init.defaultBranch=main', ...args], { cwd, stdio: 'pipe' });
+}
 
 /** A git repository with one notebook on branch main, as a teacher's content repository. */
 export function makeContentRepo(dir: string, name = 'stats-material'): string {
@@ -9,10 +14,9 @@ export function makeContentRepo(dir: string, name = 'stats-material'): string {
   mkdirSync(repo, { recursive: true });
   const notebook = { cells: [{ cell_type: 'markdown', metadata: {}, source: ['# Welcome'] }], metadata: {}, nbformat: 4, nbformat_minor: 5 };
   writeFileSync(path.join(repo, 'intro.ipynb'), JSON.stringify(notebook));
-  const git = (...args: string[]) => execFileSync('git', ['-c', 'user.name=Teacher', '-c', 'user.email=t@uni.example', ...args], { cwd: repo, stdio: 'pipe' });
-  git('init', '-q', '-b', 'main');
-  git('add', '.');
-  git('commit', '-q', '-m', 'material');
+  git(repo, 'init', '-q', '-b', 'main');
+  git(repo, 'add', '.');
+  git(repo, 'commit', '-q', '-m', 'material');
   return repo;
 }
 

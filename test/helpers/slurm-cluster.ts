@@ -23,6 +23,14 @@ import { freePort } from './ports.js';
 import { killAll, listProcesses, processEnv } from './processes.js';
 import { tempDir } from './tmp.js';
 
+/** Why the Slurm tests cannot run here (not root, packages missing), or false; `sshd` when a test also needs sshd. */
+export function slurmSkipReason(opts: { sshd?: boolean } = {}): string | false {
+  if (process.getuid?.() !== 0) return 'slurmd, sshd and Unix users for the jobs need root';
+  const needed = ['/usr/sbin/slurmctld', '/usr/sbin/slurmd', '/usr/sbin/munged', ...(opts.sshd ? ['/usr/sbin/sshd'] : [])];
+  const missing = needed.filter((p) => !existsSync(p));
+  return missing.length ? `${missing.join(', ')} missing (scripts/install-system-deps.sh test)` : false;
+}
+
 export interface SlurmClusterOptions {
   /**
    * Partitions by name, each the attributes that follow `PartitionName=<name>` (`Nodes=ALL State=UP`

@@ -5,19 +5,16 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { startHub } from '../helpers/hub-process.js';
 import { ADMIN_TOKEN, adminServiceConfig, waitFor } from '../helpers/fixtures.js';
 import { CookieSession } from '../helpers/cookie-session.js';
+import { git } from '../helpers/courses.js';
 import { tempDir } from '../helpers/tmp.js';
 
 const MOCK = path.resolve('test/fixtures/mock-singleuser.mjs');
 
-function git(cwd: string, ...args: string[]): void {
-  execFileSync('git', ['-c', 'user.name=T', '-c', 'user.email=t@example.org', '-c', 'init.defaultBranch=main', ...args], { cwd, stdio: 'pipe' });
-}
 
 test('a content link clones into the server, lands on urlpath, and never overwrites the user’s edits', { timeout: 90_000 }, async (t) => {
   const tmp = await tempDir('ganymede-content-');

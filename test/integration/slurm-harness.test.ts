@@ -6,19 +6,15 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { sshFingerprint } from '../../src/spawners/slurm/commands.js';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Client } from 'ssh2';
-import { createUnixUser, startSlurm, type TestSlurm, type UnixUser } from '../helpers/slurm-cluster.js';
+import { createUnixUser, startSlurm, type TestSlurm, type UnixUser, slurmSkipReason } from '../helpers/slurm-cluster.js';
 import { startSshd, type TestSshd } from '../helpers/sshd.js';
 
-const skip =
-  process.getuid?.() !== 0
-    ? 'running slurmd, creating Unix users and running sshd need root'
-    : !existsSync('/usr/sbin/slurmctld') || !existsSync('/usr/sbin/munged') || !existsSync('/usr/sbin/sshd')
-      ? 'slurm-wlm, munge or openssh-server missing (scripts/install-system-deps.sh test)'
-      : false;
+const skip = slurmSkipReason({ sshd: true });
 
 function sshConnect(sshd: TestSshd, user: string): Promise<Client> {
   return new Promise((resolve, reject) => {
@@ -31,7 +27,7 @@ function sshConnect(sshd: TestSshd, user: string): Promise<Client> {
       username: user,
       privateKey: readFileSync(sshd.clientKeyFile(user)),
       // ssh2 hands over the raw host key; `ssh-keygen -l` prints its unpadded base64 SHA-256.
-      hostVerifier: (key: Buffer) => `SHA256:${createHash('sha256').update(key).digest('base64').replace(/=+$/, '')}` === sshd.hostKeyFingerprint,
+      hostVerifier: (key: Buffer) => sshFingerprint(key) === sshd.hostKeyFingerprint,
     });
   });
 }

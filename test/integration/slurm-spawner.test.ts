@@ -11,19 +11,13 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
 import { startHub, type HubProcess } from '../helpers/hub-process.js';
 import { ADMIN_TOKEN, adminServiceConfig, readEventStream, waitFor } from '../helpers/fixtures.js';
 import { CookieSession } from '../helpers/cookie-session.js';
 import { runInKernel } from '../helpers/kernel.js';
-import { ACTIVE_JOB_STATES, createUnixUser, startSlurm, type TestSlurm, type UnixUser, slurmTestSpawner } from '../helpers/slurm-cluster.js';
+import { ACTIVE_JOB_STATES, createUnixUser, startSlurm, type TestSlurm, type UnixUser, slurmTestSpawner, slurmSkipReason } from '../helpers/slurm-cluster.js';
 
-const skip =
-  process.getuid?.() !== 0
-    ? 'slurmd and Unix users for the jobs need root'
-    : !existsSync('/usr/sbin/slurmctld') || !existsSync('/usr/sbin/munged')
-      ? 'slurm-wlm or munge missing (scripts/install-system-deps.sh test)'
-      : false;
+const skip = slurmSkipReason();
 
 describe('Slurm spawner with a real Slurm', { skip, timeout: 600_000 }, () => {
   let slurm: TestSlurm;

@@ -7,19 +7,13 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
 import { startHub, type HubProcess } from '../helpers/hub-process.js';
 import { ADMIN_TOKEN, adminServiceConfig, readEventStream, waitFor } from '../helpers/fixtures.js';
 import { runInKernel } from '../helpers/kernel.js';
-import { createUnixUser, startSlurm, type TestSlurm, type UnixUser } from '../helpers/slurm-cluster.js';
+import { createUnixUser, startSlurm, type TestSlurm, type UnixUser, slurmSkipReason } from '../helpers/slurm-cluster.js';
 import { startSshd, type TestSshd } from '../helpers/sshd.js';
 
-const skip =
-  process.getuid?.() !== 0
-    ? 'slurmd, sshd and Unix users need root'
-    : !existsSync('/usr/sbin/slurmctld') || !existsSync('/usr/sbin/sshd')
-      ? 'slurm-wlm or openssh-server missing (scripts/install-system-deps.sh test)'
-      : false;
+const skip = slurmSkipReason({ sshd: true });
 
 describe('Slurm spawner over SSH', { skip, timeout: 240_000 }, () => {
   let slurm: TestSlurm;
