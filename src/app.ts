@@ -69,6 +69,11 @@ export interface Hub {
   listen(): Promise<void>;
   /** Stops the hub; `servers` overrides cleanup_servers. */
   close(options?: ShutdownOptions): Promise<void>;
+  /**
+   * Runs now what the hub's timers run from time to time: course steps that fell due, a culler
+   * pass (when the culler is on) and the warm pool's recycling. Resolves when all of it is done.
+   */
+  runDueWork(): Promise<void>;
 }
 
 export function resolveDataPaths(config: HubConfig): { dataDir: string; dbUrl: string } {
@@ -391,6 +396,11 @@ export async function createHub(config: HubConfig, options: { log?: Logger } = {
     },
     onShutdownRequest(handler) {
       shutdownHandler = handler;
+    },
+    async runDueWork() {
+      await courses?.scheduler.tick();
+      if (config.culler.enabled) await culler.runFresh();
+      await workshop?.recycle();
     },
     async close(options: ShutdownOptions = {}) {
       if (activityTimer) clearInterval(activityTimer);

@@ -4,10 +4,12 @@ import { Command } from 'commander';
 import { loadConfig } from './config/load.js';
 import { generateConfigMarkdown, generateConfigYaml } from './config/generate.js';
 import { ConfigError } from './errors.js';
+import { startClockControl } from './hub/clock-control.js';
 import { GANYMEDE_VERSION } from './version.js';
 
 async function start(configFile: string | undefined): Promise<void> {
   const { config, file } = loadConfig(configFile);
+  const clockControl = startClockControl();
   // Loaded on demand so that generate-config needs none of the hub's modules.
   const { createHub } = await import('./app.js');
   const hub = await createHub(config).catch((err: unknown) => {
@@ -34,6 +36,7 @@ async function start(configFile: string | undefined): Promise<void> {
   process.on('SIGINT', () => stop('SIGINT'));
   hub.onShutdownRequest((options) => stop('POST /hub/api/shutdown', options));
   await hub.listen();
+  clockControl?.serve(() => hub.runDueWork(), hub.ctx.log);
   if (file) hub.ctx.log.info({ config: file }, 'configuration loaded');
 }
 

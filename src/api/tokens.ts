@@ -7,6 +7,7 @@ import { isValidScope } from '../rbac/scopes.js';
 import type { Caller } from '../http/identity.js';
 import { type HubContext, emptyReply, findUserOr404, requireScope } from './context.js';
 import { type Json, tokenModel } from './models.js';
+import { wallClock } from '../clock.js';
 
 async function model(ctx: HubContext, row: TokenRow, user: UserRow): Promise<Record<string, Json>> {
   const scopes = [...(await ctx.access.tokenScopes(row, { kind: 'user', user }))].sort();
@@ -29,7 +30,7 @@ export function registerTokenRoutes(app: FastifyInstance, ctx: HubContext): void
     const user = await findUserOr404(ctx, req.params.name);
     const rows = (await ctx.tokens.forUser(user.id)).filter((r) => r.kind !== 'server');
     const api_tokens: Json[] = [];
-    for (const r of rows) if (!r.expires_at || Date.parse(r.expires_at) > Date.now()) api_tokens.push(await model(ctx, r, user));
+    for (const r of rows) if (!r.expires_at || Date.parse(r.expires_at) > wallClock.now()) api_tokens.push(await model(ctx, r, user));
     return { api_tokens };
   });
 

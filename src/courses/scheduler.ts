@@ -12,6 +12,7 @@ import type { CourseFiles } from './files.js';
 import type { CourseService } from './service.js';
 import { applyAction, dueSteps, type CourseState, type Schedule, type TimedStep } from './state-machine.js';
 import { checkContent, type ContentRepo } from './content.js';
+import { wallClock } from '../clock.js';
 
 export interface SchedulerDeps {
   config: CoursesConfig;
@@ -37,7 +38,7 @@ export class CourseScheduler {
   constructor(private readonly d: SchedulerDeps) {}
 
   private get now(): number {
-    return this.d.now ? this.d.now() : Date.now();
+    return this.d.now ? this.d.now() : wallClock.now();
   }
 
   schedule(): Schedule {

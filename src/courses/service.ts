@@ -21,6 +21,7 @@ import { joinCode, joinCodeMatches, newJoinNonce } from './join-code.js';
 import type { CourseNotice, Notifier } from './notices.js';
 import { checkCourseRequest, type CourseLimits, type CourseRequest, type FieldErrors } from './request.js';
 import { applyAction, canApply, CourseTransitionError, type CourseAction, type CourseState } from './state-machine.js';
+import { wallClock } from '../clock.js';
 
 export interface CourseResources {
   cpu: number;
@@ -399,7 +400,7 @@ export class CourseService {
     if (!course || typeof code !== 'string' || !joinCodeMatches(this.d.secret, course.id, course.join_nonce, code)) {
       throw new HubError(404, 'No course with this join code: check the link, or ask the teacher for a new one');
     }
-    if (course.join_expires_at && Date.parse(course.join_expires_at) <= Date.now()) {
+    if (course.join_expires_at && Date.parse(course.join_expires_at) <= wallClock.now()) {
       throw new HubError(410, 'This join link has expired: ask the teacher for a new one');
     }
     if (!JOINABLE.includes(course.state as CourseState)) throw new HubError(409, `Course ${slug} is ${course.state} and takes no applications`);
@@ -521,7 +522,7 @@ export class CourseService {
   }
 
   private async checkRequest(body: unknown, existing: CourseRow | null): Promise<CourseRequest> {
-    const result = checkCourseRequest(body, this.limits(), Date.now());
+    const result = checkCourseRequest(body, this.limits(), wallClock.now());
     if (!result.ok) throw fieldErrors(result.errors);
     const r = result.request;
     const errors: FieldErrors = {};

@@ -13,6 +13,7 @@ import type { ServerWithUser, ServerRepo } from '../db/repos/servers.js';
 import type { UserRepo } from '../db/repos/users.js';
 import type { UserRow } from '../db/schema.js';
 import type { ServerLifecycle } from './server-lifecycle.js';
+import { wallClock } from '../clock.js';
 
 export interface CullerSettings {
   enabled: boolean;
@@ -95,11 +96,17 @@ export class IdleCuller {
   }
 
   /** One pass over every server and user; overlapping calls share the pass under way. */
-  runOnce(now = Date.now()): Promise<CullCounts> {
+  runOnce(now = wallClock.now()): Promise<CullCounts> {
     this.running ??= this.pass(now).finally(() => {
       this.running = null;
     });
     return this.running;
+  }
+
+  /** A pass that begins after the one under way (if any) ends, so that it sees the clock as it is now. */
+  async runFresh(): Promise<CullCounts> {
+    await this.running?.catch(() => undefined);
+    return this.runOnce();
   }
 
   private async pass(now: number): Promise<CullCounts> {

@@ -1,5 +1,6 @@
 /** The proxy's routing table: path prefix → running server or service, plus activity seen on each route. */
 import { RouteTrie } from './route-trie.js';
+import { wallClock } from '../clock.js';
 
 export interface RouteTarget {
   /** Upstream base URL, e.g. http://127.0.0.1:53211 */
@@ -43,7 +44,7 @@ export class RouteTable {
   }
 
   recordActivity(prefix: string): void {
-    this.activity.set(prefix, Date.now());
+    this.activity.set(prefix, wallClock.now());
   }
 
   /** Returns and clears activity recorded since the last call. */

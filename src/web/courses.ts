@@ -14,6 +14,7 @@ import { COURSE_FIELDS, formValues, requestBody, utcOfDateTimeLocal, valuesOfReq
 import { courseDetails, coursePageView, coursesOf, reviewActions } from './course-views.js';
 import { loggedIn, pageContext, redirectToLogin, safeNext, sendPage, type PageCaller } from './render.js';
 import { courseFormPage, coursePage, coursesPage, joinPage, reviewPage, type CourseFormView, type ReviewItem } from './templates/index.js';
+import { wallClock } from '../clock.js';
 
 type Slug = { Params: { slug: string } };
 type Form = Record<string, unknown>;
@@ -72,7 +73,7 @@ export function registerCoursePages(app: FastifyInstance, ctx: HubContext, cours
       environments: Object.entries(c.environments).map(([name, e]) => ({ name, description: e.description })),
       limits: { ...c.limits, participants: c.max_participants, days: c.max_duration_days },
       terms: courses.terms(),
-      nowUtc: new Date().toISOString().slice(0, 16).replace('T', ' '),
+      nowUtc: new Date(wallClock.now()).toISOString().slice(0, 16).replace('T', ' '),
     };
   };
 

@@ -14,6 +14,7 @@ import { loggedIn, pageContext, redirectToLogin, safeNext, sendPage, type PageCa
 import { defaultNextUrl } from './login.js';
 import { homeCourses } from './course-views.js';
 import { openContentLink } from './content-links.js';
+import { wallClock } from '../clock.js';
 
 type UserServerParams = { user?: string; server?: string };
 
@@ -155,7 +156,7 @@ export function registerPageRoutes(app: FastifyInstance, ctx: HubContext): void 
     const caller = await loggedIn(ctx, req);
     if (!caller) return redirectToLogin(ctx, req, reply);
     const user = caller.principal.user;
-    const rows = (await ctx.tokens.forUser(user.id)).filter((r) => r.kind !== 'server' && (!r.expires_at || Date.parse(r.expires_at) > Date.now()));
+    const rows = (await ctx.tokens.forUser(user.id)).filter((r) => r.kind !== 'server' && (!r.expires_at || Date.parse(r.expires_at) > wallClock.now()));
     const apiTokens = rows.filter((r) => r.kind === 'api');
     const byClient = new Map<string, typeof rows>();
     for (const r of rows.filter((r) => r.kind === 'oauth')) byClient.set(r.client_id, [...(byClient.get(r.client_id) ?? []), r]);

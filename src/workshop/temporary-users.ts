@@ -12,6 +12,7 @@ import type { UserRepo } from '../db/repos/users.js';
 import type { UserRow } from '../db/schema.js';
 import { HubError } from '../errors.js';
 import type { ServerLifecycle } from '../hub/server-lifecycle.js';
+import { wallClock } from '../clock.js';
 
 export interface WorkshopDeps {
   users: UserRepo;
@@ -76,7 +77,7 @@ export class Workshop implements TmpVisits {
       const row = await this.d.servers.get(member.userId, '');
       if (row?.phase === 'running') {
         this.counts.pooled++;
-        this.d.log.info({ user: member.name, waited_ms: Date.now() - member.readyAt }, 'visitor handed a pooled server');
+        this.d.log.info({ user: member.name, waited_ms: wallClock.now() - member.readyAt }, 'visitor handed a pooled server');
         return member.name;
       }
       await this.remove(member.userId); // died in the pool: never hand it out
@@ -132,7 +133,7 @@ export class Workshop implements TmpVisits {
       if (status !== 'ready') throw new Error('the pooled server did not start in time');
       this.filling.delete(user.id);
       if (this.closed) return;
-      this.pool.push({ userId: user.id, name: user.name, readyAt: Date.now() });
+      this.pool.push({ userId: user.id, name: user.name, readyAt: wallClock.now() });
     } catch (err) {
       this.filling.delete(user.id);
       await this.remove(user.id).catch(() => undefined);
@@ -147,8 +148,8 @@ export class Workshop implements TmpVisits {
   }
 
   /** Pool members nobody took within poolMaxAge are stopped (and so deleted) and replaced. */
-  private async recycle(): Promise<void> {
-    const old = this.pool.filter((m) => Date.now() - m.readyAt > this.d.poolMaxAge * 1000);
+  async recycle(): Promise<void> {
+    const old = this.pool.filter((m) => wallClock.now() - m.readyAt > this.d.poolMaxAge * 1000);
     for (const member of old) {
       this.pool.splice(this.pool.indexOf(member), 1);
       const user = await this.d.users.byId(member.userId);

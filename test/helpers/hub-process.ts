@@ -9,6 +9,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
+import { CLOCK_OFFSET_ENV } from '../../src/hub/clock-control.js';
 import { freePort } from './ports.js';
 import { tempDir } from './tmp.js';
 
@@ -28,6 +29,11 @@ export interface HubOptions {
   dataDir?: string;
   /** Added to this process's environment. */
   env?: Record<string, string>;
+  /**
+   * Gives the test the hub's clock (src/hub/clock-control.ts): the hub starts `offsetMs` ahead of
+   * real time, and `advanceClock` moves it. Without it, `advanceClock` rejects.
+   */
+  clock?: { offsetMs?: number };
 }
 
 export interface ApiInit {
@@ -62,6 +68,14 @@ export interface HubProcess {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
   /** Calls `<url>hub/api<path>`, e.g. api('/users/alice', { method: 'POST', token }). */
   api(path: string, init?: ApiInit): Promise<ApiResponse>;
+  /** The hub's wall clock as this process sees it: Date.now() plus how far the test moved it. */
+  now(): number;
+  /**
+   * Moves the hub's clock forward by `ms` and resolves once the hub has done what fell due (course
+   * steps, a culler pass, the warm pool's recycling); `advanceClock(0)` only runs that work.
+   * Needs the `clock` option.
+   */
+  advanceClock(ms: number): Promise<void>;
 }
 
 /** Children still running, killed when this process exits; temp data dirs removed then too. */
@@ -75,14 +89,14 @@ process.on('exit', () => {
 });
 
 /** A child running `src/cli.ts` through tsx, its output collected (and mirrored with GANYMEDE_TEST_VERBOSE=1). */
-function spawnCli(args: string[], opts: { env?: Record<string, string>; cwd?: string }) {
+function spawnCli(args: string[], opts: { env?: Record<string, string>; cwd?: string; ipc?: boolean }) {
   const env: NodeJS.ProcessEnv = { ...process.env, ...opts.env };
   // Set by `node --test` for its own children; the hub is not one of them.
   delete env.NODE_TEST_CONTEXT;
   const proc = spawn(process.execPath, ['--import', TSX, CLI, ...args], {
     cwd: opts.cwd ?? REPO_ROOT,
     env,
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: opts.ipc ? ['ignore', 'pipe', 'pipe', 'ipc'] : ['ignore', 'pipe', 'pipe'],
   });
   children.add(proc);
   const out = { stdout: '', stderr: '' };
@@ -145,10 +159,12 @@ export async function startHub(options: HubOptions): Promise<HubProcess> {
   const configPath = path.join(dataDir, 'ganymede.yaml');
   await writeFile(configPath, stringify(config));
 
-  const { proc, out, closed } = spawnCli(['start', '--config', configPath], { env: options.env });
+  const clockEnv: Record<string, string> = options.clock ? { [CLOCK_OFFSET_ENV]: String(options.clock.offsetMs ?? 0) } : {};
+  const { proc, out, closed } = spawnCli(['start', '--config', configPath], { env: { ...options.env, ...clockEnv }, ipc: options.clock !== undefined });
   // Not kept alive by the hub: a test that forgets stop() still ends, and the exit handler kills it.
   proc.unref();
   for (const stream of [proc.stdout, proc.stderr]) (stream as unknown as { unref(): void }).unref();
+  const clock = options.clock ? new ClockRemote(proc, options.clock.offsetMs ?? 0, closed) : null;
 
   const hub: HubProcess = {
     url,
@@ -160,6 +176,8 @@ export async function startHub(options: HubOptions): Promise<HubProcess> {
     stderr: () => out.stderr,
     stop: (signal = 'SIGTERM') => stopProcess(proc, closed, signal),
     api: (apiPath, init) => callApi(`${url}hub/api${apiPath}`, init),
+    now: () => Date.now() + (clock?.offsetMs ?? 0),
+    advanceClock: (ms) => (clock ? clock.advance(ms) : Promise.reject(new Error('startHub({ clock }) gives the test the hub\'s clock'))),
   };
   try {
     await waitForHealth(`${url}hub/health`, closed, () => out.stderr);
@@ -168,6 +186,50 @@ export async function startHub(options: HubOptions): Promise<HubProcess> {
     throw err;
   }
   return hub;
+}
+
+/** The test's end of the hub's clock control: one request at a time, answered once the due work is done. */
+class ClockRemote {
+  offsetMs: number;
+  private nextId = 1;
+  private readonly waiting = new Map<number, { resolve(): void; reject(err: Error): void }>();
+
+  constructor(
+    private readonly proc: ChildProcess,
+    offsetMs: number,
+    closed: Promise<number | null>,
+  ) {
+    this.offsetMs = offsetMs;
+    // The channel keeps this process alive only while an answer is awaited.
+    proc.channel?.unref();
+    proc.on('message', (message: { ganymede?: string; id?: number; error?: string }) => {
+      if (message?.ganymede !== 'clock-advanced' || message.id === undefined) return;
+      const waiter = this.waiting.get(message.id);
+      if (!waiter) return;
+      this.waiting.delete(message.id);
+      if (this.waiting.size === 0) proc.channel?.unref();
+      if (message.error) waiter.reject(new Error(`the hub could not run its due work: ${message.error}`));
+      else waiter.resolve();
+    });
+    void closed.then(() => {
+      for (const waiter of this.waiting.values()) waiter.reject(new Error('the hub exited before it answered'));
+      this.waiting.clear();
+    });
+  }
+
+  advance(ms: number): Promise<void> {
+    const id = this.nextId++;
+    return new Promise<void>((resolve, reject) => {
+      this.waiting.set(id, { resolve, reject });
+      this.proc.channel?.ref();
+      this.offsetMs += ms;
+      this.proc.send({ ganymede: 'advance-clock', id, ms }, (err) => {
+        if (!err) return;
+        this.waiting.delete(id);
+        reject(err);
+      });
+    });
+  }
 }
 
 async function waitForHealth(healthUrl: string, closed: Promise<number | null>, stderr: () => string): Promise<void> {

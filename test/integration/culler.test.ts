@@ -56,18 +56,23 @@ test('idle servers and users are culled, active ones stay', { timeout: 90_000 },
 
 test('max_age stops a server however busy it is', { timeout: 60_000 }, async (t) => {
   const hub = await startHub({
+    clock: {},
     config: {
       ...adminServiceConfig(),
       spawner: { class: 'local-process', cmd: [process.execPath, MOCK] },
-      culler: { enabled: true, timeout: 3600, max_age: 3, every: 1 },
+      culler: { enabled: true, timeout: 86_400, max_age: 7200, every: 3600 },
       log_level: 'info',
     },
   });
   t.after(() => hub.stop());
+  const server = async () => (await hub.api('/users/old', { token: ADMIN_TOKEN })).json.servers?.[''];
   assert.equal((await hub.api('/users/old', { method: 'POST', token: ADMIN_TOKEN })).status, 201);
   assert.ok([201, 202].includes((await hub.api('/users/old/server', { method: 'POST', token: ADMIN_TOKEN })).status));
-  await waitFor(async () => (await hub.api('/users/old', { token: ADMIN_TOKEN })).json.servers?.['']?.ready === true, 10_000, 'the server');
-  await waitFor(async () => (await hub.api('/users/old', { token: ADMIN_TOKEN })).json.servers[''] === undefined, 15_000, 'the server to reach its max age');
+  await waitFor(async () => (await server())?.ready === true, 10_000, 'the server');
+  await hub.advanceClock(3000 * 1000);
+  assert.equal((await server())?.ready, true, 'younger than max_age: it stays');
+  await hub.advanceClock(4300 * 1000);
+  assert.equal(await server(), undefined, 'older than max_age, though never idle past the timeout: stopped');
   assert.equal((await hub.api('/users/old', { token: ADMIN_TOKEN })).status, 200, 'without cull_users the user stays');
   assert.match(hub.stdout() + hub.stderr(), /culling server \(max age\)/);
 });

@@ -12,6 +12,7 @@ import type { NativeConfig } from '../../config/schema.js';
 import type { Database, NativeAccountRow } from '../../db/schema.js';
 import { isoNow } from '../../db/time.js';
 import { AuthStateCrypt } from '../crypt.js';
+import { wallClock } from '../../clock.js';
 
 export type LoginCheck =
   | { ok: true; account: NativeAccountRow; usedRecoveryCode: boolean }
@@ -77,8 +78,8 @@ export class NativeAccounts {
       await argon2.hash(password || 'x', { type: argon2.argon2id }); // same time as a real check
       return credentials;
     }
-    if (account.locked_until && Date.parse(account.locked_until) > Date.now()) {
-      const minutes = Math.ceil((Date.parse(account.locked_until) - Date.now()) / 60_000);
+    if (account.locked_until && Date.parse(account.locked_until) > wallClock.now()) {
+      const minutes = Math.ceil((Date.parse(account.locked_until) - wallClock.now()) / 60_000);
       return { ok: false, reason: 'locked', message: `This account is locked after too many failed logins. Try again in ${minutes} minute${minutes === 1 ? '' : 's'}.` };
     }
     if (!(await argon2.verify(account.password_hash, password))) return this.fail(account, credentials);
@@ -102,7 +103,7 @@ export class NativeAccounts {
     const lock = failures >= this.config.lockout_attempts;
     await this.db
       .updateTable('native_accounts')
-      .set({ failed_logins: lock ? 0 : failures, locked_until: lock ? new Date(Date.now() + this.config.lockout_minutes * 60_000).toISOString() : null })
+      .set({ failed_logins: lock ? 0 : failures, locked_until: lock ? new Date(wallClock.now() + this.config.lockout_minutes * 60_000).toISOString() : null })
       .where('id', '=', account.id)
       .execute();
     if (lock) return { ok: false, reason: 'locked', message: `Too many failed logins: this account is locked for ${this.config.lockout_minutes} minutes.` };

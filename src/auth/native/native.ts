@@ -13,6 +13,7 @@ import { HubError } from '../../errors.js';
 import { approvalPage, changePasswordPage, signupPage, totpPage } from '../../web/templates/native.js';
 import { type AuthRefusal, type AuthResult, type Authenticator, type HubLogin, type LoginForm, normalizeUsername } from '../authenticator.js';
 import { NativeAccounts } from './accounts.js';
+import { wallClock } from '../../clock.js';
 
 type Form = Record<string, string | undefined>;
 
@@ -92,7 +93,7 @@ export class NativeAuthenticator implements Authenticator {
       return user;
     };
     const showAccounts = async (req: FastifyRequest, reply: FastifyReply, message?: string, error?: string) => {
-      const now = Date.now();
+      const now = wallClock.now();
       const accounts = (await this.accounts.list()).map((a) => ({
         name: a.name,
         status: a.status,
