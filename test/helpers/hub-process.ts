@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
 import { CLOCK_OFFSET_ENV } from '../../src/hub/clock-control.js';
 import { freePort } from './ports.js';
+import { listensOn } from './processes.js';
 import { tempDir } from './tmp.js';
 
 /** The repository root: the hub's working directory. */
@@ -18,7 +19,8 @@ export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url
 const CLI = path.join(REPO_ROOT, 'src', 'cli.ts');
 // tsx by absolute URL, so that `--import` finds it whatever the child's working directory.
 const TSX = import.meta.resolve('tsx');
-const HEALTH_TIMEOUT_MS = 30_000;
+// Generous: a hub compiles its TypeScript at start, and CI's two cores are busy.
+const HEALTH_TIMEOUT_MS = 60_000;
 const STOP_TIMEOUT_MS = 10_000;
 const VERBOSE = process.env.GANYMEDE_TEST_VERBOSE === '1';
 
@@ -146,17 +148,27 @@ export async function startHub(options: HubOptions): Promise<HubProcess> {
     ownedDirs.add(dataDir);
   }
   const given = typeof options.config.bind_url === 'string' ? options.config.bind_url : undefined;
-  const config = {
-    bind_url: given ?? `http://127.0.0.1:${await freePort()}/`,
-    data_dir: dataDir,
-    log_level: 'warn',
-    ...options.config,
-  };
+  await mkdir(dataDir, { recursive: true });
+  const configPath = path.join(dataDir, 'ganymede.yaml');
+  // A port from freePort() is free only when asked: another process (a user's server, another hub)
+  // may take it before the hub binds. The hub then exits, and it is started again on another port.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await launchHub(options, dataDir, configPath, given ?? `http://127.0.0.1:${await freePort()}/`);
+    } catch (err) {
+      if (!(err instanceof PortTaken) || given !== undefined || attempt === 3) throw err;
+    }
+  }
+}
+
+/** The hub exited because its port was taken between freePort() and its bind. */
+class PortTaken extends Error {}
+
+async function launchHub(options: HubOptions, dataDir: string, configPath: string, bindUrl: string): Promise<HubProcess> {
+  const config = { bind_url: bindUrl, data_dir: dataDir, log_level: 'warn', ...options.config };
   const bind = new URL(config.bind_url);
   const url = bind.href.endsWith('/') ? bind.href : `${bind.href}/`;
   const port = Number(bind.port || (bind.protocol === 'https:' ? 443 : 80));
-  await mkdir(dataDir, { recursive: true });
-  const configPath = path.join(dataDir, 'ganymede.yaml');
   await writeFile(configPath, stringify(config));
 
   const clockEnv: Record<string, string> = options.clock ? { [CLOCK_OFFSET_ENV]: String(options.clock.offsetMs ?? 0) } : {};
@@ -180,9 +192,10 @@ export async function startHub(options: HubOptions): Promise<HubProcess> {
     advanceClock: (ms) => (clock ? clock.advance(ms) : Promise.reject(new Error('startHub({ clock }) gives the test the hub\'s clock'))),
   };
   try {
-    await waitForHealth(`${url}hub/health`, closed, () => out.stderr);
+    await waitForHealth(`${url}hub/health`, () => listensOn(proc.pid!, port), closed, () => out.stderr);
   } catch (err) {
     await hub.stop('SIGKILL');
+    if (/address already in use/.test(out.stderr)) throw new PortTaken(out.stderr);
     throw err;
   }
   return hub;
@@ -232,7 +245,11 @@ class ClockRemote {
   }
 }
 
-async function waitForHealth(healthUrl: string, closed: Promise<number | null>, stderr: () => string): Promise<void> {
+/**
+ * Resolves once `GET /hub/health` answers 200 from this hub: the answer counts only when the hub's
+ * own process holds the listening socket (`ours`), not another server that took the port first.
+ */
+async function waitForHealth(healthUrl: string, ours: () => boolean, closed: Promise<number | null>, stderr: () => string): Promise<void> {
   let exited: number | null | undefined;
   void closed.then((code) => {
     exited = code;
@@ -243,7 +260,7 @@ async function waitForHealth(healthUrl: string, closed: Promise<number | null>, 
     try {
       const res = await fetch(healthUrl, { signal: AbortSignal.timeout(2_000) });
       await res.arrayBuffer();
-      if (res.status === 200) return;
+      if (res.status === 200 && ours()) return;
     } catch {
       // Not listening yet.
     }

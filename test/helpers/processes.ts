@@ -2,7 +2,7 @@
  * Finding the processes a test server leaves behind, from /proc: daemons that double-fork (slurmd's
  * slurmstepd, sshd's per-connection children) are no longer children of the process the test started.
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 
 export interface ProcessInfo {
   pid: number;
@@ -66,5 +66,41 @@ export function killAll(pids: Iterable<number>, signal: NodeJS.Signals = 'SIGKIL
     } catch {
       // already exited
     }
+  }
+}
+
+/**
+ * Whether process `pid` holds a socket listening on TCP `port` (any address, IPv4 or IPv6): read
+ * from /proc/net/tcp{,6} (the listening socket's inode) and /proc/<pid>/fd (the process's sockets).
+ * Tells our server apart from another that took the port first.
+ */
+export function listensOn(pid: number, port: number): boolean {
+  const inodes = new Set<string>();
+  for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    let text = '';
+    try {
+      text = readFileSync(table, 'utf8');
+    } catch {
+      continue; // no IPv6
+    }
+    for (const line of text.split('\n').slice(1)) {
+      const f = line.trim().split(/\s+/);
+      // f[1] local address:port in hex, f[3] state (0A: LISTEN), f[9] inode
+      if (f.length < 10 || f[3] !== '0A') continue;
+      if (Number.parseInt(f[1]!.split(':').at(-1)!, 16) === port) inodes.add(f[9]!);
+    }
+  }
+  if (inodes.size === 0) return false;
+  try {
+    return readdirSync(`/proc/${pid}/fd`).some((fd) => {
+      try {
+        const target = readlinkSync(`/proc/${pid}/fd/${fd}`);
+        return target.startsWith('socket:[') && inodes.has(target.slice(8, -1));
+      } catch {
+        return false; // closed meanwhile
+      }
+    });
+  } catch {
+    return false; // the process is gone
   }
 }
