@@ -7,6 +7,7 @@ import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { HubError } from '../errors.js';
 import type { HubUrls } from '../hub/urls.js';
+import { wallClock } from '../clock.js';
 
 export const LOGIN_COOKIE = 'jupyterhub-hub-login';
 export const SESSION_COOKIE = 'jupyterhub-session-id';
@@ -38,8 +39,14 @@ export class Sessions {
     return v && /^[0-9a-f]{32}$/.test(v) ? v : null;
   }
 
+  /**
+   * The login cookie: the user's cookie_id and when it was issued, signed. The browser drops it
+   * after cookie_max_age_days (Max-Age), and the hub refuses it after that too (loginCookieId), as
+   * JupyterHub's timestamped secure cookie: a copied cookie does not outlive the login.
+   */
   setLogin(req: FastifyRequest, reply: FastifyReply, cookieId: string): void {
-    reply.setCookie(LOGIN_COOKIE, cookieId, {
+    const issued = Math.floor(wallClock.now() / 1000);
+    reply.setCookie(LOGIN_COOKIE, `${cookieId}:${issued}`, {
       path: this.urls.hub,
       httpOnly: true,
       sameSite: 'lax',
@@ -49,12 +56,18 @@ export class Sessions {
     });
   }
 
-  /** The cookie_id from a valid signed login cookie, or null. */
+  /** The cookie_id from a valid signed login cookie issued less than cookie_max_age_days ago, or null. */
   loginCookieId(req: FastifyRequest): string | null {
     const raw = req.cookies[LOGIN_COOKIE];
     if (!raw) return null;
     const res = req.unsignCookie(raw);
-    return res.valid && res.value ? res.value : null;
+    if (!res.valid || !res.value) return null;
+    const colon = res.value.lastIndexOf(':');
+    const issued = Number(res.value.slice(colon + 1));
+    // A cookie without its time (from before it carried one) is refused: one more login.
+    if (colon <= 0 || !Number.isInteger(issued)) return null;
+    const age = wallClock.now() / 1000 - issued;
+    return age <= this.maxAgeSeconds ? res.value.slice(0, colon) : null;
   }
 
   /** A short-lived signed HttpOnly cookie under the hub's path (e.g. an OAuth login's state). */

@@ -91,6 +91,7 @@ export class AccessControl {
     const key = `u:${user.id}:${user.admin}`;
     const hit = this.cache().get(key);
     if (hit) return hit;
+    const generation = this.generation.value;
     const raw = [...this.implicitRoles.user];
     if (user.admin) raw.push(...this.implicitRoles.admin);
     const [fromRoles, shared] = await Promise.all([this.roles.scopesOfUser(user.id), this.shares.scopesFor(user.id)]);
@@ -98,7 +99,7 @@ export class AccessControl {
     // Servers shared with the user or their groups (always filtered to one server: `access:servers!server=o/s`).
     raw.push(...shared);
     const entry = expandScopes(resolveSelf(raw, { kind: 'user', name: user.name }));
-    this.cache().set(key, entry);
+    this.remember(key, entry, generation);
     return entry;
   }
 
@@ -110,10 +111,19 @@ export class AccessControl {
     const key = `s:${service.id}`;
     const hit = this.cache().get(key);
     if (hit) return hit;
+    const generation = this.generation.value;
     const raw = await this.roles.scopesOfService(service.id);
     const entry = expandScopes(resolveSelf(raw, { kind: 'service', name: service.name }));
-    this.cache().set(key, entry);
+    this.remember(key, entry, generation);
     return entry;
+  }
+
+  /**
+   * Caches scopes read at `generation` only if nothing changed while they were read: a revocation
+   * written meanwhile must not be hidden behind scopes read before it.
+   */
+  private remember(key: string, entry: Set<string>, generation: number): void {
+    if (this.generation.value === generation) this.cache().set(key, entry);
   }
 
   async ownerScopes(p: Principal): Promise<Set<string>> {

@@ -75,12 +75,15 @@ export class ShareRepo {
     const held = JSON.parse(share.scopes) as string[];
     const left = scopes === null ? [] : held.filter((s) => !scopes.includes(s));
     if (left.length === held.length) return share;
-    this.generation.bump();
+    // Bumped after the write: a scope read that starts after the bump sees the revocation.
     if (left.length === 0) {
       await this.db.deleteFrom('shares').where('id', '=', share.id).execute();
+      this.generation.bump();
       return undefined;
     }
-    return this.db.updateTable('shares').set({ scopes: JSON.stringify(left) }).where('id', '=', share.id).returningAll().executeTakeFirstOrThrow();
+    const updated = await this.db.updateTable('shares').set({ scopes: JSON.stringify(left) }).where('id', '=', share.id).returningAll().executeTakeFirstOrThrow();
+    this.generation.bump();
+    return updated;
   }
 
   async delete(id: number): Promise<void> {
