@@ -34,6 +34,8 @@ export interface OpenDatabase {
 export function sqlitePathFromUrl(dbUrl: string): string {
   const m = /^sqlite:\/\/\/(.*)$/.exec(dbUrl);
   if (!m) throw new ConfigError(`db_url: unsupported database URL ${JSON.stringify(dbUrl.replace(/\/\/[^@/]*@/, '//***@'))} (supported: sqlite:///path)`);
+  // SQLite would take an empty name for a temporary database, gone at the next restart.
+  if (m[1] === '') throw new ConfigError(`db_url: ${JSON.stringify(dbUrl)} names no database file (e.g. sqlite:////var/lib/ganymede/ganymede.sqlite)`);
   return m[1] === ':memory:' ? ':memory:' : m[1]!;
 }
 
@@ -62,9 +64,16 @@ export function withStatementCache(db: SQLite.Database, max = 1000): SqliteDatab
 
 export async function openDatabase(dbUrl: string): Promise<OpenDatabase> {
   const file = sqlitePathFromUrl(dbUrl);
-  if (file !== ':memory:') mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
-  const sqlite = new SQLite(file);
-  sqlite.pragma('journal_mode = WAL');
+  let sqlite: SQLite.Database | undefined;
+  try {
+    if (file !== ':memory:') mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+    sqlite = new SQLite(file);
+    // The first statement reads the file: a directory or a file that is no database fails here.
+    sqlite.pragma('journal_mode = WAL');
+  } catch (err) {
+    sqlite?.close();
+    throw new ConfigError(`db_url: cannot open the database ${path.resolve(file)}: ${(err as Error).message}`);
+  }
   sqlite.pragma('synchronous = NORMAL');
   sqlite.pragma('foreign_keys = ON');
   sqlite.pragma('busy_timeout = 5000');

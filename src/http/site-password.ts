@@ -9,14 +9,16 @@
  *  - Once the password is given, a signed cookie stands for it, so WebSockets (where browsers may not
  *    repeat Basic credentials) and later requests pass too.
  *  - The password is compared in constant time; a client that guessed wrong `max_failures` times in
- *    `window` seconds gets `429` until the window has passed, right or wrong. The client is the
- *    address X-Forwarded-For gives behind a trusted proxy (trusted_proxies), else the socket's.
+ *    `window` seconds (of the hub's wall clock) gets `429` until the window has passed, right or
+ *    wrong. The client is the address X-Forwarded-For gives behind a trusted proxy
+ *    (trusted_proxies), else the socket's.
  * Hand-written rather than a Fastify plugin: it must also guard the proxy and WebSocket upgrades,
  * which never reach Fastify.
  */
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import type http from 'node:http';
 import { sameSecret } from '../auth/shared-password.js';
+import { wallClock } from '../clock.js';
 
 export interface SitePasswordSettings {
   password: string;
@@ -47,7 +49,7 @@ export class SitePassword {
     this.cookieValue = createHmac('sha256', secret).update(`site-password:${digest}`).digest('base64url');
   }
 
-  check(req: http.IncomingMessage, clientIp: string, now = Date.now()): GateAnswer {
+  check(req: http.IncomingMessage, clientIp: string, now = wallClock.now()): GateAnswer {
     const path = (req.url ?? '/').split('?')[0]!;
     if (path === this.paths.health || path === this.paths.health.replace(/\/$/, '')) return { pass: true };
     if (path === this.paths.api || path === this.paths.api.replace(/\/$/, '')) return { pass: true };

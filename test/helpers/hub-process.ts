@@ -130,14 +130,27 @@ function spawnCli(args: string[], opts: { env?: Record<string, string>; cwd?: st
   return { proc, out, closed };
 }
 
-/** Runs `src/cli.ts <args>` to its end, e.g. runCli(['generate-config']) or a start that must fail. */
+/**
+ * Runs `src/cli.ts <args>` to its end, e.g. runCli(['generate-config']) or a start that must fail.
+ * A command still running after `timeoutMs` (default 60 s; a start that should have failed and
+ * serves instead) is killed, and the result says so: `timedOut`, code null.
+ */
 export async function runCli(
   args: string[],
-  opts: { env?: Record<string, string>; cwd?: string } = {},
-): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const { out, closed } = spawnCli(args, opts);
-  const code = await closed;
-  return { code, ...out };
+  opts: { env?: Record<string, string>; cwd?: string; timeoutMs?: number } = {},
+): Promise<{ code: number | null; stdout: string; stderr: string; timedOut: boolean }> {
+  const { proc, out, closed } = spawnCli(args, opts);
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    proc.kill('SIGKILL');
+  }, opts.timeoutMs ?? 60_000);
+  try {
+    const code = await closed;
+    return { code, ...out, timedOut };
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /** Starts a hub and resolves once `GET <url>hub/health` answers 200; rejects with its stderr if it exits first. */
