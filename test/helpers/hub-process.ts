@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
 import { CLOCK_OFFSET_ENV } from '../../src/hub/clock-control.js';
 import { freePort } from './ports.js';
-import { listensOn } from './processes.js';
+import { descendants, killAll, listProcesses, listensOn } from './processes.js';
 import { tempDir } from './tmp.js';
 
 /** The repository root: the hub's working directory. */
@@ -84,8 +84,12 @@ export interface HubProcess {
 const children = new Set<ChildProcess>();
 const ownedDirs = new Set<string>();
 process.on('exit', () => {
+  // The hubs' own children too (user servers, services): a killed hub cannot stop them itself.
+  const all = listProcesses();
   for (const child of children) {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) continue;
+    killAll(descendants(child.pid, all).map((p) => p.pid));
+    child.kill('SIGKILL');
   }
   for (const dir of ownedDirs) rmSync(dir, { recursive: true, force: true });
 });
