@@ -360,6 +360,10 @@ export const smtpSchema = z
       .optional()
       .describe("a user's address when they give none and auth_state has no email, e.g. {username}@uni.example"),
     tls_reject_unauthorized: z.boolean().default(true).describe("check the SMTP server's certificate"),
+    tls_ca_file: z
+      .string()
+      .optional()
+      .describe("a PEM file of the certificate authorities trusted for the SMTP server's certificate, instead of Node's built-in list (e.g. a site's own CA)"),
     retries: z.number().int().nonnegative().default(3).describe('attempts after the first failed send'),
     retry_delay: seconds(30, 'seconds before the first retry (doubled for each next one)'),
   })
@@ -445,7 +449,7 @@ export const configSchema = z
     data_dir: z.string().default('./data').describe('where the database, cookie secret and user directories live'),
     db_url: z.string().optional().describe('database URL (default sqlite:///<data_dir>/ganymede.sqlite)'),
     cookie_secret: z.string().min(32).optional().describe('hex secret signing cookies (default: generated into <data_dir>/cookie_secret, mode 0600)'),
-    cookie_max_age_days: z.number().positive().default(14).describe('how long a login lasts'),
+    cookie_max_age_days: z.number().positive().default(14).describe('how long a login lasts: the browser drops the login cookie after this many days, and the hub refuses an older one'),
     log_level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info').describe('log verbosity'),
     authenticator: authenticatorSchema.default(authenticatorSchema.parse({})).describe('how people log in'),
     spawner: spawnerSchema.default(spawnerSchema.parse({})).describe('how servers are started'),

@@ -3,9 +3,11 @@
  * over SMTP (`courses.smtp`) and retried with a doubling delay. Failures are logged, never thrown:
  * a mail server that is down must not hold up a course workflow.
  */
+import { readFileSync } from 'node:fs';
 import nodemailer, { type Transporter } from 'nodemailer';
 import type { Logger } from 'pino';
 import type { SmtpConfig } from '../config/schema.js';
+import { ConfigError } from '../errors.js';
 import { renderNotice } from './mail-templates.js';
 import { NO_NOTIFIER, type CourseNotice, type NoticeData, type Notifier } from './notices.js';
 
@@ -33,7 +35,7 @@ export class MailNotifier implements Notifier {
       port: smtp.port,
       secure: smtp.secure,
       auth: smtp.user ? { user: smtp.user, pass: smtp.password ?? '' } : undefined,
-      tls: { rejectUnauthorized: smtp.tls_reject_unauthorized },
+      tls: { rejectUnauthorized: smtp.tls_reject_unauthorized, ...(smtp.tls_ca_file ? { ca: readCaFile(smtp.tls_ca_file) } : {}) },
       connectionTimeout: SMTP_TIMEOUT_MS,
       greetingTimeout: SMTP_TIMEOUT_MS,
       socketTimeout: SMTP_TIMEOUT_MS,
@@ -118,6 +120,15 @@ export class MailNotifier implements Notifier {
     const message = err instanceof Error ? err.message : String(err);
     const { password } = this.smtp;
     return password ? message.split(password).join('***') : message;
+  }
+}
+
+/** The trusted CAs, read once at start: a file that cannot be read stops the hub with the key's name. */
+function readCaFile(file: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new ConfigError(`courses.smtp.tls_ca_file: cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
   }
 }
 

@@ -1,40 +1,26 @@
 /**
- * Acceptance 3, in Chromium: a teacher requests a course through the form (first with a mistake the
+ * Course hubs in Chromium. A teacher requests a course through the form (first with a mistake the
  * form points out), governance approves it, a student applies with the join link, the teacher
- * accepts them, and once the course runs the student starts their course server from the home page
- * and finds the course content cloned from its git repository.
+ * accepts them; once the course starts (the test moves the hub's clock to its start date) the student
+ * starts their course server from the home page and finds the course content cloned from its git
+ * repository. Then the review decisions, editing a request sent back, join codes, participants and
+ * cancelling, all in the browser.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { launchBrowser } from '../helpers/browser.js';
 import { startHub } from '../helpers/hub-process.js';
-import { ADMIN_TOKEN, REAL_SPAWNER, adminServiceConfig, waitFor } from '../helpers/fixtures.js';
+import { ADMIN_TOKEN, REAL_SPAWNER, adminServiceConfig } from '../helpers/fixtures.js';
+import { advanceClockTo, makeContentRepo } from '../helpers/courses.js';
 import { tempDir } from '../helpers/tmp.js';
 
 const SLUG = 'intro-py';
 const REPO_NAME = 'intro-course';
-const NOTEBOOK = {
-  cells: [{ cell_type: 'markdown', id: 'a1', metadata: {}, source: ['# Welcome'] }],
-  metadata: { kernelspec: { name: 'python3', display_name: 'Python 3', language: 'python' } },
-  nbformat: 4,
-  nbformat_minor: 5,
-};
-
-/** A git repository with intro.ipynb on branch main. */
-function makeContentRepo(dir: string): string {
-  const repo = path.join(dir, REPO_NAME);
-  mkdirSync(repo);
-  writeFileSync(path.join(repo, 'intro.ipynb'), JSON.stringify(NOTEBOOK, null, 1));
-  const git = (...args: string[]) => execFileSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@x', ...args], { cwd: repo, stdio: 'pipe' });
-  git('init', '-b', 'main');
-  git('add', 'intro.ipynb');
-  git('commit', '-m', 'Introduction');
-  return repo;
-}
+const MINUTE = 60_000;
+const HOUR = 60 * MINUTE;
+const DAY = 24 * HOUR;
 
 /** A datetime-local value, in UTC as the form reads it. */
 function utcInput(ms: number): string {
@@ -55,15 +41,17 @@ async function logIn(browser: Browser, name: string, url: string, expect: RegExp
 test('a course from request to review, join link, acceptance and the participant’s notebook', { timeout: 300_000 }, async (t) => {
   const tmp = await tempDir('ganymede-course-content-');
   t.after(() => tmp.cleanup());
-  const repo = makeContentRepo(tmp.path);
+  const repo = makeContentRepo(tmp.path, REPO_NAME);
 
   const admin = adminServiceConfig();
   const hub = await startHub({
+    // The test moves the hub's clock to the course's start; the scheduler runs only then (and after the approval).
+    clock: {},
     config: {
       ...admin,
       authenticator: { class: 'dummy' },
       spawner: REAL_SPAWNER,
-      courses: { enabled: true, scheduler_interval: 1, prepare_before: 5, environments: { python: { description: 'Python 3' } }, allow_file_repos: true },
+      courses: { enabled: true, scheduler_interval: 3600, environments: { python: { description: 'Python 3' } }, allow_file_repos: true },
       load_roles: [...(admin.load_roles as object[]), { name: 'course-requester', users: ['teacher'] }, { name: 'course-governance', users: ['gov'] }],
     },
   });
@@ -79,8 +67,8 @@ test('a course from request to review, join link, acceptance and the participant
   await teacher.fill('#course-title', 'Introduction to Python');
   await teacher.fill('#course-slug', SLUG);
   await teacher.fill('#course-description', 'Variables, loops and functions.');
-  await teacher.fill('#course-starts-at', utcInput(Date.now() + 3_600_000));
-  await teacher.fill('#course-ends-at', utcInput(Date.now() + 600_000));
+  await teacher.fill('#course-starts-at', utcInput(hub.now() + HOUR));
+  await teacher.fill('#course-ends-at', utcInput(hub.now() + 10 * MINUTE));
   await teacher.fill('#course-expected-participants', '5');
   await teacher.selectOption('#course-environment', 'python');
   await teacher.fill('#course-content-repo-url', `file://${repo}`);
@@ -93,8 +81,9 @@ test('a course from request to review, join link, acceptance and the participant
   assert.equal(await teacher.inputValue('#course-title'), 'Introduction to Python', 'what was typed is kept');
   assert.ok(await teacher.isChecked('#course-accepted-terms-version'));
 
-  await teacher.fill('#course-starts-at', utcInput(Date.now() + 8_000));
-  await teacher.fill('#course-ends-at', utcInput(Date.now() + 3_600_000));
+  // Starts in two days (prepared a day before, prepare_before's default) and lasts two weeks.
+  await teacher.fill('#course-starts-at', utcInput(hub.now() + 2 * DAY));
+  await teacher.fill('#course-ends-at', utcInput(hub.now() + 16 * DAY));
   await Promise.all([teacher.waitForURL(new RegExp(`/hub/courses/${SLUG}$`)), teacher.click('button[type=submit]')]);
   assert.equal(await teacher.getAttribute('#course', 'data-state'), 'pending');
 
@@ -106,7 +95,8 @@ test('a course from request to review, join link, acceptance and the participant
   await Promise.all([gov.waitForURL(/\/hub\/courses\/review$/), item.locator('button:has-text("Approve")').click()]);
   assert.equal(await gov.locator(`.review-item[data-course="${SLUG}"]`).count(), 0, 'the approved request leaves the review page');
   const approved = await hub.api(`/courses/${SLUG}`, { token: ADMIN_TOKEN });
-  assert.ok(['scheduled', 'ready', 'active'].includes(approved.json.state), `approved: ${approved.json.state}`);
+  assert.equal(approved.json.state, 'scheduled', 'two days ahead, nothing is due yet');
+  const startsAt = Date.parse(approved.json.starts_at as string);
 
   // The teacher's page shows the join link; a student applies with it.
   await teacher.reload();
@@ -124,7 +114,8 @@ test('a course from request to review, join link, acceptance and the participant
   await teacher.waitForLoadState();
   assert.match((await teacher.locator('tr[data-participant="student"]').textContent()) ?? '', /Accepted/);
 
-  await waitFor(async () => (await hub.api(`/courses/${SLUG}`, { token: ADMIN_TOKEN })).json?.state === 'active', 60_000, 'the course to start');
+  await advanceClockTo(hub, startsAt + MINUTE);
+  assert.equal((await hub.api(`/courses/${SLUG}`, { token: ADMIN_TOKEN })).json.state, 'active', 'a minute after its start');
 
   // The student starts the course server from the home page and finds the content.
   await student.goto(`${hub.url}hub/home`);
@@ -145,13 +136,13 @@ test('a course from request to review, join link, acceptance and the participant
 
 const MOCK = path.resolve('test/fixtures/mock-singleuser.mjs');
 
-/** Fills and sends the request form for a course starting tomorrow. */
+/** Fills and sends the request form for a course starting in two days (so approving it prepares nothing yet). */
 async function requestCourse(page: Page, hubUrl: string, slug: string, title: string): Promise<void> {
   await page.goto(`${hubUrl}hub/courses/new`);
   await page.fill('#course-title', title);
   await page.fill('#course-slug', slug);
-  await page.fill('#course-starts-at', utcInput(Date.now() + 86_400_000).slice(0, 16));
-  await page.fill('#course-ends-at', utcInput(Date.now() + 2 * 86_400_000).slice(0, 16));
+  await page.fill('#course-starts-at', utcInput(Date.now() + 2 * DAY).slice(0, 16));
+  await page.fill('#course-ends-at', utcInput(Date.now() + 3 * DAY).slice(0, 16));
   await page.check('#course-accepted-terms-version');
   await Promise.all([page.waitForURL(new RegExp(`/hub/courses/${slug}$`)), page.click('button[type=submit]')]);
 }
@@ -203,7 +194,7 @@ test('review decisions, editing a sent-back request, join codes, participants an
 
   await gov.goto(`${hub.url}hub/courses/second`);
   await Promise.all([gov.waitForURL(/\/hub\/courses\/second$/), gov.click('button:has-text("Approve")')]);
-  assert.match(await state('second'), /^(scheduled|ready)$/);
+  assert.equal(await state('second'), 'scheduled');
 
   // Auto-accept, then a new code: the old link stops working.
   await teacher.reload();

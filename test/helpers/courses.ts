@@ -1,7 +1,8 @@
-/** Course and content-link fixtures: git, a content repository and a request body. */
+/** Course and content-link fixtures: git, a content repository, a request body, moving the hub to a date. */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import type { HubProcess } from './hub-process.js';
 
 /** Runs git in `cwd` with a fixed identity, new repositories on branch main. */
 export function git(cwd: string, ...args: string[]): void {
@@ -20,8 +21,12 @@ export function makeContentRepo(dir: string, name = 'stats-material'): string {
   return repo;
 }
 
-export function courseBody(slug: string, startsInMs: number, lastsMs: number, extra: Record<string, unknown> = {}): Record<string, unknown> {
-  const start = Date.now() + startsInMs;
+/**
+ * A course request body starting `startsInMs` after `now` and lasting `lastsMs`. Pass the hub's
+ * clock (`hub.now()`) as `now` when the test moved it: dates are checked against the hub's time.
+ */
+export function courseBody(slug: string, startsInMs: number, lastsMs: number, extra: Record<string, unknown> = {}, now = Date.now()): Record<string, unknown> {
+  const start = now + startsInMs;
   return {
     title: `Statistics ${slug}`,
     slug,
@@ -36,3 +41,13 @@ export function courseBody(slug: string, startsInMs: number, lastsMs: number, ex
   };
 }
 
+/**
+ * Moves the hub's clock forward to the moment `at` (ms since the epoch) and resolves once the hub has
+ * run what fell due by then (startHub's `clock` option). Real time keeps running, so `at` is a lower
+ * bound: check "just before" a due time with a margin (a minute) that no test step takes.
+ */
+export async function advanceClockTo(hub: Pick<HubProcess, 'now' | 'advanceClock'>, at: number): Promise<void> {
+  const ms = at - hub.now();
+  if (ms < 0) throw new Error(`the hub's clock is already ${-ms} ms past ${new Date(at).toISOString()}`);
+  await hub.advanceClock(ms);
+}

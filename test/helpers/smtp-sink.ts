@@ -1,8 +1,12 @@
 /**
  * A real SMTP server for tests (the `smtp-server` package) on a free loopback port: it keeps every
- * message it accepts, parsed, and can be told to refuse the next transactions to test retries.
- * Plain SMTP, no STARTTLS; AUTH (over plain text) only when `auth` is given.
+ * message it accepts, parsed, with whether it came over TLS, and can be told to refuse the next
+ * transactions to test retries. Plain SMTP by default; with `tls`, TLS from the first byte or
+ * STARTTLS, with a certificate from `makeTlsCertificates`. AUTH only when `auth` is given.
  */
+import { execFileSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { SMTPServer, type SMTPServerOptions } from 'smtp-server';
 import { simpleParser } from 'mailparser';
 import { freePort } from './ports.js';
@@ -18,11 +22,18 @@ export interface SinkMessage {
   headers: Map<string, unknown>;
   /** The user that authenticated, if any. */
   user?: string;
+  /** The session's TLS protocol (e.g. "TLSv1.3") when the message came over TLS, else null. */
+  tls: string | null;
 }
 
 export interface SmtpSinkOptions {
   /** Require AUTH with these credentials (default: no AUTH needed, any accepted). */
   auth?: { user: string; password: string };
+  /**
+   * Speak TLS with this key and certificate (PEM): from the first byte (`implicit`, as on port 465)
+   * or after STARTTLS, which the server then offers.
+   */
+  tls?: { key: string; cert: string; mode: 'implicit' | 'starttls' };
 }
 
 export interface SmtpSink {
@@ -47,9 +58,11 @@ export async function startSmtpSink(options: SmtpSinkOptions = {}): Promise<Smtp
   let failures = 0;
   let refused = 0;
 
+  const tls = options.tls;
   const serverOptions: SMTPServerOptions = {
-    secure: false,
-    disabledCommands: options.auth ? ['STARTTLS'] : ['STARTTLS', 'AUTH'],
+    secure: tls?.mode === 'implicit',
+    ...(tls ? { key: tls.key, cert: tls.cert } : {}),
+    disabledCommands: [...(tls?.mode === 'starttls' ? [] : ['STARTTLS']), ...(options.auth ? [] : ['AUTH'])],
     authOptional: !options.auth,
     allowInsecureAuth: true,
     logger: false,
@@ -80,6 +93,7 @@ export async function startSmtpSink(options: SmtpSinkOptions = {}): Promise<Smtp
             text: parsed.text ?? '',
             headers: parsed.headers as Map<string, unknown>,
             user: typeof session.user === 'string' ? session.user : undefined,
+            tls: session.secure ? tlsVersion(session.tlsOptions) : null,
           };
           messages.push(message);
           for (const waiter of waiters) waiter(message);
@@ -128,4 +142,29 @@ export async function startSmtpSink(options: SmtpSinkOptions = {}): Promise<Smtp
     },
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
+}
+
+/** The protocol of a TLS session as smtp-server reports it (the socket's getCipher()). */
+function tlsVersion(cipher: unknown): string {
+  const version = typeof cipher === 'object' && cipher !== null ? (cipher as { version?: unknown }).version : undefined;
+  return typeof version === 'string' ? version : 'unknown';
+}
+
+export interface TlsCertificates {
+  /** The test CA's certificate (PEM file): what a client must trust. */
+  caFile: string;
+  /** The server's key and certificate (PEM), for 127.0.0.1 and localhost, signed by the test CA. */
+  key: string;
+  cert: string;
+}
+
+/** A throwaway CA and a server certificate it signs, made with openssl in `dir`. */
+export function makeTlsCertificates(dir: string): TlsCertificates {
+  const file = (name: string) => path.join(dir, name);
+  const openssl = (...args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' });
+  openssl('req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '2', '-subj', '/CN=Ganymede test CA', '-keyout', file('ca.key'), '-out', file('ca.pem'));
+  openssl('req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-subj', '/CN=localhost', '-keyout', file('server.key'), '-out', file('server.csr'));
+  writeFileSync(file('server.ext'), 'subjectAltName = IP:127.0.0.1, DNS:localhost\nextendedKeyUsage = serverAuth\n');
+  openssl('x509', '-req', '-in', file('server.csr'), '-CA', file('ca.pem'), '-CAkey', file('ca.key'), '-CAcreateserial', '-days', '2', '-extfile', file('server.ext'), '-out', file('server.pem'));
+  return { caFile: file('ca.pem'), key: readFileSync(file('server.key'), 'utf8'), cert: readFileSync(file('server.pem'), 'utf8') };
 }

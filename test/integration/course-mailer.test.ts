@@ -1,13 +1,20 @@
-/** Course notices by e-mail, against a real SMTP server: delivery, retries, a dead server, no config. */
-import { after, before, test } from 'node:test';
+/**
+ * Course notices by e-mail, against a real SMTP server: delivery, retries, a dead server, no config,
+ * and TLS over STARTTLS (a certificate checked against tls_ca_file, an untrusted one refused, the
+ * check turned off). The hub reads `courses.smtp` with the same schema and builds this same mailer
+ * (createNotifier); course-mail-tls.test.ts sends over TLS through a hub's config file.
+ */
+import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
 import { pino, type Logger } from 'pino';
 import { smtpSchema, type SmtpConfig } from '../../src/config/schema.js';
+import { ConfigError } from '../../src/errors.js';
 import { createNotifier, MailNotifier } from '../../src/courses/mailer.js';
 import { NO_NOTIFIER, type NoticeData } from '../../src/courses/notices.js';
 import { freePort } from '../helpers/ports.js';
-import { startSmtpSink, type SmtpSink } from '../helpers/smtp-sink.js';
+import { makeTlsCertificates, startSmtpSink, type SmtpSink, type TlsCertificates } from '../helpers/smtp-sink.js';
+import { tempDir, type TempDir } from '../helpers/tmp.js';
 
 const data: NoticeData = {
   course: {
@@ -21,16 +28,39 @@ const data: NoticeData = {
   actor: 'gov-anna',
 };
 
-/** A logger whose lines are kept, parsed, in `lines`. */
-function capturedLog(): { log: Logger; lines: Array<Record<string, unknown>> } {
-  const lines: Array<Record<string, unknown>> = [];
+type LogLine = Record<string, unknown>;
+
+/** A logger whose lines are kept, parsed, in `lines`; `next` resolves at the first line that matches. */
+function capturedLog(): { log: Logger; lines: LogLine[]; next(predicate: (line: LogLine) => boolean): Promise<LogLine> } {
+  const lines: LogLine[] = [];
+  const waiters = new Set<(line: LogLine) => void>();
   const stream = new Writable({
     write(chunk: Buffer, _encoding, callback) {
-      for (const line of chunk.toString().split('\n')) if (line) lines.push(JSON.parse(line) as Record<string, unknown>);
+      for (const text of chunk.toString().split('\n')) {
+        if (!text) continue;
+        const line = JSON.parse(text) as LogLine;
+        lines.push(line);
+        for (const waiter of waiters) waiter(line);
+      }
       callback();
     },
   });
-  return { log: pino({ level: 'debug' }, stream), lines };
+  return {
+    log: pino({ level: 'debug' }, stream),
+    lines,
+    next(predicate) {
+      const found = lines.find(predicate);
+      if (found) return Promise.resolve(found);
+      return new Promise((resolve) => {
+        const waiter = (line: LogLine) => {
+          if (!predicate(line)) return;
+          waiters.delete(waiter);
+          resolve(line);
+        };
+        waiters.add(waiter);
+      });
+    },
+  };
 }
 
 const levelOf = { warn: 40, error: 50, info: 30 } as const;
@@ -76,13 +106,13 @@ test('no recipients: nothing is sent', async () => {
 });
 
 test('without smtp config there is no e-mail at all', async () => {
-  const notifier = createNotifier(undefined, capturedLog().log);
+  const { log, lines } = capturedLog();
+  const notifier = createNotifier(undefined, log);
   assert.equal(notifier, NO_NOTIFIER);
-  const before = sink.messages.length;
   notifier.notify('request_received', ['gov@uni.example'], data);
+  // A mailer's idle() resolves only once every notice was sent or given up, each logged either way.
   await notifier.idle();
-  await new Promise((resolve) => setTimeout(resolve, 200));
-  assert.equal(sink.messages.length, before);
+  assert.deepEqual(lines, [], 'no attempt was made, so nothing was logged');
 });
 
 test('a refused send is retried and arrives', async () => {
@@ -147,18 +177,81 @@ test('no server: retries run out, an error is logged, nothing throws', async () 
   await notifier.close();
 });
 
-test('close() gives up retries that are still waiting', async () => {
-  const { log, lines } = capturedLog();
-  const notifier = createNotifier(smtpFor(await freePort(), { retries: 5, retry_delay: 60 }), log);
+test('close() gives up retries that are still waiting', { timeout: 30_000 }, async () => {
+  const { log, lines, next } = capturedLog();
+  const notifier = createNotifier(smtpFor(sink.port, { retries: 5, retry_delay: 5 }), log);
+  const refusedBefore = sink.refused;
+  const receivedBefore = sink.messages.length;
+  sink.failNext(1);
   notifier.notify('ending_soon', ['teacher@uni.example'], data);
-  // Let the first attempt fail and its retry start waiting.
-  for (let i = 0; i < 100 && !lines.some((l) => l.level === levelOf.warn); i++) await new Promise((resolve) => setTimeout(resolve, 20));
-  const started = Date.now();
+  // The first attempt is refused. The mailer logs the failure and arms the retry's timer in one go,
+  // and this test's next step runs before any timer can fire, however slow the machine: close()
+  // always meets the retry waiting. A close() that let it run would see it delivered 5 s later.
+  await next((l) => l.level === levelOf.warn);
   await notifier.close();
-  assert.ok(Date.now() - started < 1000, 'close does not wait for the retry');
   const errors = lines.filter((l) => l.level === levelOf.error);
-  assert.equal(errors.length, 1);
+  assert.equal(errors.length, 1, 'the notice is given up');
   assert.match(String(errors[0].msg), /closed before its retry/);
+  // That line is the delivery's last step: no other attempt can follow.
+  assert.equal(sink.refused, refusedBefore + 1, 'one attempt reached the server');
+  assert.equal(sink.messages.length, receivedBefore, 'and nothing was delivered');
+  const logged = lines.length;
   notifier.notify('ending_soon', ['teacher@uni.example'], data);
   await notifier.idle();
+  assert.equal(lines.length, logged + 1, 'a notice after close() is dropped with a warning');
+  assert.equal(lines.at(-1)?.msg, 'course notice not sent: the mailer is closed');
+});
+
+describe('over STARTTLS, with a certificate from a CA of its own', () => {
+  let certDir: TempDir;
+  let certs: TlsCertificates;
+  let tlsSink: SmtpSink;
+  before(async () => {
+    certDir = await tempDir('ganymede-smtp-tls-');
+    certs = makeTlsCertificates(certDir.path);
+    tlsSink = await startSmtpSink({ tls: { key: certs.key, cert: certs.cert, mode: 'starttls' } });
+  });
+  after(async () => {
+    await tlsSink.close();
+    await certDir.cleanup();
+  });
+
+  test('a certificate the mailer does not trust is refused, and nothing is sent in plain text instead', async () => {
+    const { log, lines } = capturedLog();
+    const notifier = createNotifier(smtpFor(tlsSink.port, { retries: 0 }), log);
+    notifier.notify('ready', ['teacher@uni.example'], data);
+    await notifier.idle();
+    await notifier.close();
+    const errors = lines.filter((l) => l.level === levelOf.error);
+    assert.equal(errors.length, 1, JSON.stringify(lines));
+    assert.match(String(errors[0].err), /unable to verify the first certificate/);
+    assert.equal(tlsSink.messages.length, 0);
+  });
+
+  test('tls_ca_file makes it trusted: the session is upgraded and the notice arrives', async () => {
+    const { log, lines } = capturedLog();
+    const notifier = createNotifier(smtpFor(tlsSink.port, { retries: 0, tls_ca_file: certs.caFile }), log);
+    notifier.notify('approved', ['teacher@uni.example'], data);
+    await notifier.idle();
+    await notifier.close();
+    assert.deepEqual(lines.filter((l) => Number(l.level) >= levelOf.warn), [], 'no failed attempt');
+    const message = await tlsSink.waitFor((m) => m.subject.includes('approved'), 1000);
+    assert.match(message.tls ?? 'plain text', /^TLSv1\.[23]$/);
+  });
+
+  test('tls_reject_unauthorized: false accepts the untrusted certificate, still encrypted', async () => {
+    const notifier = createNotifier(smtpFor(tlsSink.port, { retries: 0, tls_reject_unauthorized: false }), capturedLog().log);
+    notifier.notify('archived', ['teacher@uni.example'], data);
+    await notifier.idle();
+    await notifier.close();
+    const message = await tlsSink.waitFor((m) => m.subject.includes('archived'), 1000);
+    assert.match(message.tls ?? 'plain text', /^TLSv1\.[23]$/);
+  });
+
+  test('a tls_ca_file that cannot be read is a config error naming the key', () => {
+    assert.throws(
+      () => createNotifier(smtpFor(tlsSink.port, { tls_ca_file: `${certDir.path}/missing.pem` }), capturedLog().log),
+      (err: unknown) => err instanceof ConfigError && /courses\.smtp\.tls_ca_file: cannot read .*missing\.pem: ENOENT/.test(err.message),
+    );
+  });
 });

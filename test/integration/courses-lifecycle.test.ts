@@ -1,10 +1,13 @@
 /**
- * Issue 7, acceptances 2 and 4: a course's whole life through the API, with the real
- * jupyterhub-singleuser and a real SMTP server. A teacher requests a course starting in a few
- * seconds, governance approves, it becomes ready then active on its dates, two students apply with
- * the code, one is accepted and one rejected; the accepted one's course server starts with the
- * content cloned from a local git repository, the teacher opens it, it stops at the end, is archived
- * after the retention time and deleted after that. Every notice arrives at the right address.
+ * A course's whole life through the API, with the real jupyterhub-singleuser and a real SMTP
+ * server, on the hub's clock moved by the test. A teacher requests a course that starts in three days
+ * and lasts four weeks (prepare_before, ending_soon_days, retention_days and archive_keep_days at their
+ * defaults); governance approves it; two students apply with the code, one is accepted and one
+ * rejected. The course becomes ready a day before the start and active at the start, each exactly at
+ * its time; the accepted student's course server starts with the content cloned from a local git
+ * repository, and the teacher opens it. The teachers are reminded three days before the end; at the
+ * end the server stops, 30 days later the files are archived, and 90 days after that the course is
+ * deleted. Every notice arrives once, at the right address.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -15,10 +18,19 @@ import { ADMIN_TOKEN, REAL_SPAWNER, waitFor } from '../helpers/fixtures.js';
 import { startSmtpSink } from '../helpers/smtp-sink.js';
 import { CookieSession } from '../helpers/cookie-session.js';
 import { tempDir } from '../helpers/tmp.js';
-import { courseBody, makeContentRepo } from '../helpers/courses.js';
+import { advanceClockTo, courseBody, makeContentRepo } from '../helpers/courses.js';
 
 const SECOND = 1000;
-const DAY_S = 86_400;
+const MINUTE = 60 * SECOND;
+const DAY = 86_400 * SECOND;
+// "Just before" and "just after" a due time: wide enough that no test step between moving the clock
+// and checking the state takes it (real time keeps running), narrow next to days.
+const MARGIN = MINUTE;
+// The defaults of courses.prepare_before, ending_soon_days, retention_days and archive_keep_days.
+const PREPARE_BEFORE = 1 * DAY;
+const ENDING_SOON = 3 * DAY;
+const RETENTION = 30 * DAY;
+const ARCHIVE_KEEP = 90 * DAY;
 
 async function tokenFor(hub: HubProcess, name: string): Promise<string> {
   const res = await hub.api(`/users/${name}/tokens`, { method: 'POST', token: ADMIN_TOKEN, body: { note: 'test' } });
@@ -26,16 +38,17 @@ async function tokenFor(hub: HubProcess, name: string): Promise<string> {
   return res.json.token as string;
 }
 
-test('a course from request to deletion, with its e-mails', { timeout: 300_000 }, async (t) => {
+test('a course from request to deletion, each step at its time, with its e-mails', { timeout: 300_000 }, async (t) => {
   const smtp = await startSmtpSink();
   t.after(() => smtp.close());
   const work = await tempDir();
   t.after(() => work.cleanup());
   const repo = makeContentRepo(work.path);
   const hub = await startHub({
+    clock: {},
     config: {
       authenticator: { class: 'dummy' },
-      spawner: { ...REAL_SPAWNER, poll_interval: 2 },
+      spawner: REAL_SPAWNER,
       services: [{ name: 'test-admin', api_token: ADMIN_TOKEN }],
       load_roles: [
         { name: 'admin', services: ['test-admin'] },
@@ -45,10 +58,8 @@ test('a course from request to deletion, with its e-mails', { timeout: 300_000 }
       courses: {
         enabled: true,
         environments: { python: { description: 'Python 3 with the scientific stack' } },
-        scheduler_interval: 1,
-        prepare_before: 3,
-        retention_days: 4 / DAY_S,
-        archive_keep_days: 4 / DAY_S,
+        // Only the steps the test drives with advanceClock happen (and the tick after an approval).
+        scheduler_interval: 3600,
         allow_file_repos: true,
         terms_of_use: { version: '2026-1' },
         smtp: { host: '127.0.0.1', port: smtp.port, from: 'Jupyter courses <jupyter@uni.example>', governance: ['governance@uni.example'], user_email_template: '{username}@uni.example', retry_delay: 0.1 },
@@ -59,16 +70,21 @@ test('a course from request to deletion, with its e-mails', { timeout: 300_000 }
   assert.equal((await hub.api('/users', { method: 'POST', token: ADMIN_TOKEN, body: { usernames: ['teacher', 'gov', 's1', 's2'] } })).status, 201);
   const [teacher, gov, s1, s2] = await Promise.all(['teacher', 'gov', 's1', 's2'].map((n) => tokenFor(hub, n)));
   const as = (token: string) => (p: string, method = 'GET', body?: unknown) => hub.api(p, { method, token, body });
-  const course = () => as(ADMIN_TOKEN)('/courses/stats1').then((r) => r.json as Record<string, unknown>);
-  const waitState = (state: string, ms: number) => waitFor(async () => (await course()).state === state, ms, `course state ${state}`);
+  const state = async () => (await as(ADMIN_TOKEN)('/courses/stats1')).json.state as string;
+  const schedulerSteps = async () =>
+    ((await as(ADMIN_TOKEN)('/courses/stats1/events')).json as Array<{ actor: string; action: string }>).filter((e) => e.actor === 'scheduler').map((e) => e.action);
   const mailTo = (address: string, subjectPart: string) =>
-    smtp.waitFor((m) => m.to.includes(address) && m.subject.toLowerCase().includes(subjectPart.toLowerCase()), 10 * SECOND);
+    smtp.waitFor((m) => m.to.includes(address) && m.subject.toLowerCase().includes(subjectPart.toLowerCase()), 30 * SECOND);
+  const courseServer = async () => (await as(s1)('/users/s1')).json.servers?.stats1 as { ready?: boolean } | undefined;
 
-  // The course starts 14 s from now and lasts 40 s: long enough to start a real server and open it.
-  const created = await as(teacher)('/courses', 'POST', courseBody('stats1', 14 * SECOND, 40 * SECOND, { content_repo: { url: `file://${repo}`, branch: 'main' }, expected_participants: 1 }));
+  const requestedAt = hub.now();
+  const starts = requestedAt + 3 * DAY;
+  const ends = starts + 28 * DAY;
+  const created = await as(teacher)('/courses', 'POST', courseBody('stats1', starts - requestedAt, ends - starts, { content_repo: { url: `file://${repo}`, branch: 'main' }, expected_participants: 1 }, requestedAt));
   assert.equal(created.status, 201, created.text);
   assert.equal(created.json.state, 'pending');
   assert.deepEqual(created.json.teachers, ['teacher']);
+  assert.equal(Date.parse(created.json.starts_at), starts);
   await mailTo('governance@uni.example', 'stats1');
 
   await t.test('only governance approves', async () => {
@@ -78,6 +94,9 @@ test('a course from request to deletion, with its e-mails', { timeout: 300_000 }
     const approved = await as(gov)('/courses/stats1/approve', 'POST', { comment: 'Enjoy' });
     assert.equal(approved.status, 200, approved.text);
     assert.equal(approved.json.state, 'scheduled');
+    // The approval wakes the scheduler; three days ahead, nothing is due yet.
+    await hub.advanceClock(0);
+    assert.equal(await state(), 'scheduled');
     await mailTo('teacher@uni.example', 'approved');
   });
 
@@ -110,17 +129,27 @@ test('a course from request to deletion, with its e-mails', { timeout: 300_000 }
     assert.match(early.json.message, /opens at/);
   });
 
-  await t.test('ready before the start, then active at the start', async () => {
-    await waitState('ready', 20 * SECOND);
+  await t.test('ready exactly prepare_before ahead of the start, then active exactly at the start', async () => {
+    await advanceClockTo(hub, starts - PREPARE_BEFORE - MARGIN);
+    assert.equal(await state(), 'scheduled', 'a minute before the prepare time');
+    await advanceClockTo(hub, starts - PREPARE_BEFORE + MARGIN);
+    assert.equal(await state(), 'ready', 'a minute after the prepare time');
     await mailTo('teacher@uni.example', 'ready');
-    await waitState('active', 20 * SECOND);
-    await mailTo('teacher@uni.example', 'ends soon');
+    const whileReady = await as(s1)('/users/s1/servers/stats1', 'POST');
+    assert.equal(whileReady.status, 403, `students wait for the start: ${whileReady.text}`);
+    assert.match(whileReady.json.message, /opens at/);
+
+    await advanceClockTo(hub, starts - MARGIN);
+    assert.equal(await state(), 'ready', 'a minute before the start');
+    await advanceClockTo(hub, starts + MARGIN);
+    assert.equal(await state(), 'active', 'a minute after the start');
+    assert.deepEqual(await schedulerSteps(), ['prepare', 'start']);
   });
 
   await t.test('the accepted student starts the course server with the content; the rejected one gets 403', async () => {
     const started = await as(s1)('/users/s1/servers/stats1', 'POST');
     assert.ok([201, 202].includes(started.status), started.text);
-    await waitFor(async () => (await as(s1)('/users/s1')).json.servers?.stats1?.ready === true, 60 * SECOND, 's1 course server ready');
+    await waitFor(async () => (await courseServer())?.ready === true, 60 * SECOND, 's1 course server ready');
     const contents = await fetch(`${hub.url}user/s1/stats1/api/contents/stats-material`, { headers: { Authorization: `token ${s1}` } });
     assert.equal(contents.status, 200);
     const names = ((await contents.json()) as { content: Array<{ name: string }> }).content.map((c) => c.name);
@@ -152,9 +181,24 @@ test('a course from request to deletion, with its e-mails', { timeout: 300_000 }
     assert.equal(refused.res.status, 403, refused.trail.join(' → '));
   });
 
+  await t.test('the teachers are reminded ending_soon_days before the end, once', async () => {
+    await advanceClockTo(hub, ends - ENDING_SOON - MARGIN);
+    assert.ok(!(await schedulerSteps()).includes('ending_soon'), 'no reminder a minute before its time');
+    await advanceClockTo(hub, ends - ENDING_SOON + MARGIN);
+    assert.deepEqual(await schedulerSteps(), ['prepare', 'start', 'ending_soon']);
+    await mailTo('teacher@uni.example', 'ends soon');
+    await hub.advanceClock(0);
+    assert.deepEqual(await schedulerSteps(), ['prepare', 'start', 'ending_soon'], 'the reminder is not repeated');
+  });
+
   await t.test('at the end the server stops and cannot start again', async () => {
-    await waitState('ended', 45 * SECOND);
-    await waitFor(async () => !(await as(s1)('/users/s1')).json.servers?.stats1, 20 * SECOND, 'the course server stopped');
+    await advanceClockTo(hub, ends - MARGIN);
+    assert.equal(await state(), 'active', 'a minute before the end');
+    assert.equal((await courseServer())?.ready, true, 'the course server still runs a minute before the end');
+    await advanceClockTo(hub, ends + MARGIN);
+    assert.equal(await state(), 'ended', 'a minute after the end');
+    // The end step stops the servers before the hub answers the clock.
+    assert.equal(await courseServer(), undefined, 'the course server stopped');
     const again = await as(s1)('/users/s1/servers/stats1', 'POST');
     assert.equal(again.status, 403);
     assert.match(again.json.message, /ended/);
@@ -163,8 +207,13 @@ test('a course from request to deletion, with its e-mails', { timeout: 300_000 }
     assert.equal((await as(teacher)('/courses/stats1/participants')).status, 200, 'but still manage the course');
   });
 
-  await t.test('after the retention the files are archived, then deleted', async () => {
-    await waitState('archived', 20 * SECOND);
+  await t.test('retention_days after the end the files are archived, archive_keep_days later deleted', async () => {
+    const home = path.join(hub.dataDir, 'courses', 'stats1', 'home');
+    await advanceClockTo(hub, ends + RETENTION - MARGIN);
+    assert.equal(await state(), 'ended', 'a minute before the archive time');
+    assert.ok(existsSync(home), 'the live files are kept until then');
+    await advanceClockTo(hub, ends + RETENTION + MARGIN);
+    assert.equal(await state(), 'archived', 'a minute after the archive time');
     await mailTo('teacher@uni.example', 'archive');
     const list = await as(teacher)('/courses/stats1/archive');
     assert.equal(list.status, 200, list.text);
@@ -176,11 +225,25 @@ test('a course from request to deletion, with its e-mails', { timeout: 300_000 }
     assert.equal(bytes[0], 0x1f, 'gzip');
     assert.equal(bytes[1], 0x8b, 'gzip');
     assert.equal((await as(s1)('/courses/stats1/archive')).status, 403, 'students do not download archives');
-    assert.ok(!existsSync(path.join(hub.dataDir, 'courses', 'stats1', 'home')), 'the live files are gone once archived');
-    await waitFor(async () => (await as(ADMIN_TOKEN)('/courses/stats1')).status === 404, 20 * SECOND, 'course deleted');
+    assert.ok(!existsSync(home), 'the live files are gone once archived');
+
+    await advanceClockTo(hub, ends + RETENTION + ARCHIVE_KEEP - MARGIN);
+    assert.equal(await state(), 'archived', 'a minute before the delete time');
+    await advanceClockTo(hub, ends + RETENTION + ARCHIVE_KEEP + MARGIN);
+    assert.equal((await as(ADMIN_TOKEN)('/courses/stats1')).status, 404, 'deleted a minute after the delete time');
     assert.ok(!existsSync(path.join(hub.dataDir, 'courses', 'stats1')), 'nothing of the course is left on disk');
     assert.equal((await as(ADMIN_TOKEN)('/groups/course-stats1')).status, 404, 'the group is gone');
     const events = await hub.api('/users/s1', { token: ADMIN_TOKEN });
     assert.equal(events.json.servers?.stats1, undefined);
+  });
+
+  await t.test('each notice reached the teacher once, in the order of the course', async () => {
+    const subjects = smtp.messages.filter((m) => m.to.includes('teacher@uni.example')).map((m) => m.subject);
+    assert.deepEqual(subjects, [
+      '[Course stats1] Your course request was approved',
+      '[Course stats1] Your course is ready',
+      '[Course stats1] Your course ends soon',
+      '[Course stats1] Your course was archived',
+    ]);
   });
 });
