@@ -1,7 +1,6 @@
 /**
- * Workshop mode in Chromium (issue 9, acceptance 1 and the isolation part of 4), with the real
- * jupyterhub-singleuser: temporary users from a warm pool, ephemeral servers, the site password,
- * a content link.
+ * Workshop mode in Chromium, with the real jupyterhub-singleuser: temporary users from a warm pool,
+ * ephemeral servers, the site password, a content link, and visitors kept out of each other's servers.
  *   1  without the site password the hub answers 401
  *   2  with it, a content link (`/hub/user-redirect/git-pull?repo=file://…`) lands on the cloned
  *      notebook, open in the notebook UI of a new temporary user's server

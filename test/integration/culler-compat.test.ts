@@ -1,12 +1,15 @@
 /**
- * Issue 5, acceptance 4: JupyterHub services work unchanged. jupyterhub-idle-culler cannot be installed
- * here (it is on PyPI only), so this test makes the same requests it makes, in the same order, and
- * relies on the same fields (jupyterhub_idle_culler/__init__.py, version 2.0): `GET /` for the API
- * version, `GET /users?state=inactive` and `?state=ready` with the pagination media type and a small
- * `limit`, following `_pagination.next.url` verbatim; per server `pending`, `ready`, `url`, `started`
- * and `last_activity` (parsed as ISO 8601); `DELETE /users/{name}/server` and
- * `/servers/{name}` with `{"remove": true}` (202 means "slow to stop"); then `DELETE /users/{name}`.
- * The service holds only the scopes the culler's documentation gives it.
+ * JupyterHub services work unchanged: jupyterhub-idle-culler, played request for request.
+ * jupyterhub-idle-culler cannot be installed here (it is on PyPI only), so this test makes the same
+ * requests it makes, in the same order, and relies on the same fields (jupyterhub_idle_culler/__init__.py,
+ * version 2.0): `GET /` for the API version, `GET /users?state=inactive` and `?state=ready` with the
+ * pagination media type and a small `limit`, following `_pagination.next.url` verbatim; per server
+ * `pending`, `ready`, `url`, `started` and `last_activity` (parsed as ISO 8601, compared with the
+ * culler's own clock); `DELETE /users/{name}/server` and `/servers/{name}` with `{"remove": true}`
+ * (202 means "slow to stop"); then `DELETE /users/{name}`. The service holds only the scopes the
+ * culler's documentation gives it. The hub's clock is the test's: "an hour later" is one step, and
+ * the pretend culler reads its now from the hub's clock (hub.now()), as the real one reads the time
+ * of the machine the hub runs on.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -32,8 +35,11 @@ interface UserModel {
   servers: Record<string, ServerModel>;
 }
 
+const TIMEOUT_S = 600;
+
 test('the idle culler’s requests work as against JupyterHub', { timeout: 120_000 }, async (t) => {
   const hub = await startHub({
+    clock: {},
     config: {
       allow_named_servers: true,
       spawner: { class: 'local-process', cmd: [process.execPath, MOCK] },
@@ -63,17 +69,19 @@ test('the idle culler’s requests work as against JupyterHub', { timeout: 120_0
   const refused = await fetch(`${apiUrl}/users/dan/server`, { method: 'POST', headers });
   assert.equal(refused.status, 403, 'the culler may not start servers');
 
-  async function fetchPaginated(url: string): Promise<UserModel[]> {
+  /** The culler's fetch_paginated: follows `next.url` until there is none; `pages` is how many it fetched. */
+  async function fetchPaginated(url: string, pages: number): Promise<UserModel[]> {
     const items: UserModel[] = [];
     let next: string | null = url;
-    let pages = 0;
+    let fetched = 0;
     while (next) {
       const model = (await get(next, 'application/jupyterhub-pagination+json')) as { items: UserModel[]; _pagination: { next: { url: string } | null } };
       items.push(...model.items);
       next = model._pagination.next?.url ?? null;
-      pages++;
+      fetched++;
+      assert.ok(fetched <= pages, `${url}: a next page after the ${pages} expected (${fetched} fetched so far)`);
     }
-    assert.ok(pages >= 2 || items.length <= 2, 'followed next.url through the pages');
+    assert.equal(fetched, pages, `${url}: pages followed`);
     return items;
   }
 
@@ -81,9 +89,10 @@ test('the idle culler’s requests work as against JupyterHub', { timeout: 120_0
     const root = (await get(`${apiUrl}/`)) as { version: string };
     const [major, minor] = root.version.split('.').map(Number);
     assert.ok(major! > 1 || (major === 1 && minor! >= 3), 'new enough for the state filter');
-    const ready = await fetchPaginated(`${apiUrl}/users?limit=2&state=ready`);
+    // Three ready users, two a page: two pages. Two inactive ones: one page, with no next.
+    const ready = await fetchPaginated(`${apiUrl}/users?limit=2&state=ready`, 2);
     assert.deepEqual(ready.map((u) => u.name).sort(), ['ann', 'ben', 'cat']);
-    const inactive = await fetchPaginated(`${apiUrl}/users?limit=2&state=inactive`);
+    const inactive = await fetchPaginated(`${apiUrl}/users?limit=2&state=inactive`, 1);
     assert.deepEqual(inactive.map((u) => u.name).sort(), ['dan', 'eve']);
     for (const user of ready) {
       for (const [name, server] of Object.entries(user.servers)) {
@@ -97,14 +106,16 @@ test('the idle culler’s requests work as against JupyterHub', { timeout: 120_0
   });
 
   await t.test('idle servers are stopped (named ones removed), then idle users deleted', async () => {
-    await new Promise((r) => setTimeout(r, 1100)); // everything is now idle for more than the 1 s timeout
-    const now = Date.now();
+    // An hour later, nobody having used a server: every one is idle past the culler's 600 s timeout.
+    await hub.advanceClock(3600 * 1000);
+    const now = hub.now();
     const culled: string[] = [];
-    for (const user of await fetchPaginated(`${apiUrl}/users?limit=2&state=ready`)) {
+    for (const user of await fetchPaginated(`${apiUrl}/users?limit=2&state=ready`, 2)) {
       for (const [name, server] of Object.entries(user.servers)) {
         if (server.pending || !server.ready) continue;
         const inactive = now - Date.parse(server.last_activity ?? server.started!);
-        if (inactive < 1000) continue;
+        assert.ok(inactive > 3600 * 1000 && inactive < 3700 * 1000, `${user.name}/${name}: idle for ${inactive} ms by the hub's own timestamps`);
+        if (inactive < TIMEOUT_S * 1000) continue;
         const url = name ? `${apiUrl}/users/${encodeURIComponent(user.name)}/servers/${encodeURIComponent(name)}` : `${apiUrl}/users/${encodeURIComponent(user.name)}/server`;
         const res = await fetch(url, { method: 'DELETE', headers, body: name ? JSON.stringify({ remove: true }) : undefined });
         assert.ok([202, 204].includes(res.status), `${url}: ${res.status}`);
@@ -116,7 +127,8 @@ test('the idle culler’s requests work as against JupyterHub', { timeout: 120_0
     const cat = (await get(`${apiUrl}/users/cat?include_stopped_servers=1`)) as UserModel;
     assert.deepEqual(Object.keys(cat.servers), [''], 'the named server was removed');
 
-    for (const user of await fetchPaginated(`${apiUrl}/users?limit=2&state=inactive`)) {
+    // Five users without a server now, two a page: three pages.
+    for (const user of await fetchPaginated(`${apiUrl}/users?limit=2&state=inactive`, 3)) {
       const res = await fetch(`${apiUrl}/users/${user.name}`, { method: 'DELETE', headers });
       assert.equal(res.status, 204);
     }

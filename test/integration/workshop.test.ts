@@ -1,9 +1,12 @@
 /**
- * Workshop mode (issue 9): temporary users (authenticator.class tmp) with a warm pool, fresh
- * directories that go when the server stops (spawner.ephemeral), a new user and server on each visit
- * to the root (force_new_server), behind the site password. Servers are the mock single-user server.
+ * Workshop mode: temporary users (authenticator.class tmp) with a warm pool, fresh directories that
+ * go when the server stops (spawner.ephemeral), a new user and server on each visit to the root
+ * (force_new_server), behind the site password; pooled servers nobody took replaced after
+ * warm_pool_max_age, and never culled while they wait; a temporary user culled with its idle server.
+ * The ages are on a clock the test moves (an hour, not seconds), so recycling and culling happen
+ * when the test drives them. Servers are the mock single-user server.
  */
-import { test } from 'node:test';
+import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
@@ -18,6 +21,14 @@ const BASIC = `Basic ${Buffer.from(`x:${PASSWORD}`).toString('base64')}`;
 interface UserModel {
   name: string;
   servers: Record<string, { ready: boolean }>;
+}
+
+/**
+ * Waits until the hub's output shows `line`: the hub logs before it answers, but its output comes
+ * through another pipe than its answers (HTTP, the clock's IPC), so it may arrive a moment later.
+ */
+async function logShows(hub: HubProcess, line: RegExp): Promise<void> {
+  await waitFor(() => line.test(hub.stdout() + hub.stderr()), 10_000, `the hub's log to show ${line}`);
 }
 
 async function readyTemporaryUsers(hub: HubProcess): Promise<string[]> {
@@ -60,7 +71,7 @@ test('visitors get pooled servers at once, the pool refills, a new visit gives a
   const b = new CookieSession(new URL(hub.url).origin);
   const second = await visit(hub, b);
   assert.notEqual(second.user, first.user, 'visitor B gets another user');
-  assert.match(hub.stdout() + hub.stderr(), /visitor handed a pooled server/);
+  await logShows(hub, /visitor handed a pooled server/);
 
   // The pool refills in the background: three ready ones besides the two taken.
   await waitFor(async () => (await readyTemporaryUsers(hub)).filter((n) => n !== first.user && n !== second.user).length === 3, 20_000, 'the pool to refill');
@@ -108,43 +119,59 @@ test('with warm_pool 10, ten visitors at once each land in a ready pooled server
   await waitFor(async () => (await readyTemporaryUsers(hub)).length === 20, 30_000, 'the pool to refill to ten besides the ten taken');
 });
 
-test('pooled servers nobody took are replaced after warm_pool_max_age', { timeout: 60_000 }, async (t) => {
-  const hub = await startHub({
-    config: {
-      ...adminServiceConfig(),
-      authenticator: { class: 'tmp', warm_pool: 2, warm_pool_max_age: 2 },
-      spawner: { class: 'local-process', cmd: [process.execPath, MOCK], ephemeral: true },
-    },
+describe('a warm pool with warm_pool_max_age 3600 and the culler on (timeout 600)', { timeout: 120_000 }, () => {
+  let hub: HubProcess;
+  before(async () => {
+    hub = await startHub({
+      clock: {},
+      config: {
+        ...adminServiceConfig(),
+        authenticator: { class: 'tmp', warm_pool: 2, warm_pool_max_age: 3600 },
+        spawner: { class: 'local-process', cmd: [process.execPath, MOCK], ephemeral: true },
+        culler: { enabled: true, timeout: 600, every: 3600 },
+        log_level: 'info',
+      },
+    });
   });
-  t.after(() => hub.stop());
-  await waitFor(async () => (await readyTemporaryUsers(hub)).length === 2, 15_000, 'two pooled servers');
-  const first = await readyTemporaryUsers(hub);
-  await waitFor(
-    async () => {
-      const now = await readyTemporaryUsers(hub);
-      return now.length === 2 && now.every((n) => !first.includes(n));
-    },
-    20_000,
-    'both to be replaced by fresh ones',
-  );
-  for (const name of first) assert.equal((await hub.api(`/users/${name}`, { token: ADMIN_TOKEN })).status, 404, `${name} is deleted`);
-});
+  after(() => hub?.stop());
+  const userStatus = async (name: string) => (await hub.api(`/users/${name}`, { token: ADMIN_TOKEN })).status;
 
-test('the culler stops an idle temporary server, and its user goes with it', { timeout: 60_000 }, async (t) => {
-  const hub = await startHub({
-    config: {
-      ...adminServiceConfig(),
-      authenticator: { class: 'tmp' },
-      spawner: { class: 'local-process', cmd: [process.execPath, MOCK], ephemeral: true },
-      culler: { enabled: true, timeout: 3, every: 1 },
-    },
+  test('pooled servers nobody took are never culled, and are replaced after warm_pool_max_age', async () => {
+    await waitFor(async () => (await readyTemporaryUsers(hub)).length === 2, 15_000, 'two pooled servers');
+    const first = (await readyTemporaryUsers(hub)).sort();
+
+    await hub.advanceClock(1800 * 1000);
+    assert.deepEqual((await readyTemporaryUsers(hub)).sort(), first, 'idle for 1800 s (past the culler’s timeout) but younger than warm_pool_max_age: kept');
+
+    await hub.advanceClock(1900 * 1000);
+    for (const name of first) assert.equal(await userStatus(name), 404, `${name}, 3700 s in the pool, is stopped and deleted`);
+    await logShows(hub, /recycled pooled servers nobody took/);
+    await waitFor(
+      async () => {
+        const now = await readyTemporaryUsers(hub);
+        return now.length === 2 && now.every((n) => !first.includes(n));
+      },
+      15_000,
+      'two fresh pooled servers',
+    );
   });
-  t.after(() => hub.stop());
-  const visitor = new CookieSession(new URL(hub.url).origin);
-  const { trail } = await visitor.follow('/hub/');
-  const name = /\/(?:user|spawn-pending)\/(tmp-[a-z0-9]{16})/.exec(trail.join(' '))?.[1];
-  assert.ok(name, trail.join(' → '));
-  await waitFor(async () => (await hub.api(`/users/${name}`, { token: ADMIN_TOKEN })).json.servers?.['']?.ready === true, 15_000, 'the server');
-  await waitFor(async () => (await hub.api(`/users/${name}`, { token: ADMIN_TOKEN })).status === 404, 20_000, 'the idle temporary user to be culled and deleted');
-  assert.deepEqual(await readyTemporaryUsers(hub), []);
+
+  test('the culler stops an idle temporary server, and its user goes with it', async () => {
+    await waitFor(async () => (await readyTemporaryUsers(hub)).length === 2, 15_000, 'two pooled servers');
+    const visitor = new CookieSession(new URL(hub.url).origin);
+    const { res, trail } = await visitor.follow('/hub/');
+    assert.equal(res.status, 200, trail.join(' → '));
+    const name = /\/user\/(tmp-[a-z0-9]{16})\//.exec(trail.at(-1)!)?.[1];
+    assert.ok(name, `landed in a pooled server: ${trail.join(' → ')}`);
+    const server = (await hub.api(`/users/${name}`, { token: ADMIN_TOKEN })).json.servers?.[''];
+    assert.equal(server?.ready, true);
+    const dir = server.state.ephemeral_dir as string;
+    assert.ok(existsSync(dir), `its fresh directory ${dir}`);
+
+    await hub.advanceClock(300 * 1000);
+    assert.equal(await userStatus(name), 200, 'idle for 300 s of 600: stays');
+    await hub.advanceClock(400 * 1000);
+    assert.equal(await userStatus(name), 404, 'idle for 700 s: its server is stopped and the temporary user deleted');
+    assert.equal(existsSync(dir), false, 'its directory is deleted with it');
+  });
 });
