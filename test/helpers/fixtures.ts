@@ -30,6 +30,32 @@ export async function readEventStream(res: Response): Promise<Array<Record<strin
     .map((d) => JSON.parse(d) as Record<string, unknown>);
 }
 
+/**
+ * The own address of a server the local-process spawner started (`port` of its saved state, on
+ * spawner.ip, 127.0.0.1 by default): asking it there, not through the hub's proxy, tells whether the
+ * server itself still runs.
+ */
+export function serverAddress(state: { port?: unknown }): string {
+  if (typeof state.port !== 'number') throw new Error(`no port in the server's state: ${JSON.stringify(state)}`);
+  return `http://127.0.0.1:${state.port}`;
+}
+
+/**
+ * Whether anything answers HTTP at `url`: false when the connection is refused (nothing listens
+ * there any more). Any other failure (a reset, a timeout) is thrown, not taken for "gone".
+ */
+export async function answersHttp(url: string): Promise<boolean> {
+  try {
+    const res = await fetch(url, { redirect: 'manual', signal: AbortSignal.timeout(10_000) });
+    await res.arrayBuffer();
+    return true;
+  } catch (err) {
+    const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+    if (cause?.code === 'ECONNREFUSED') return false;
+    throw new Error(`${url}: neither an answer nor a refused connection: ${cause?.code ?? cause?.message ?? (err as Error).message}`, { cause: err });
+  }
+}
+
 export function processAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);

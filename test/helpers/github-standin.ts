@@ -8,7 +8,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import http from 'node:http';
-import { freePort } from './ports.js';
+import type { AddressInfo } from 'node:net';
 
 export interface GithubPerson {
   id: number;
@@ -30,11 +30,10 @@ export interface GithubStandin {
 }
 
 export async function startGithubStandin(people: Record<string, GithubPerson>): Promise<GithubStandin> {
-  const port = await freePort();
   const codes = new Map<string, { login: string; redirectUri: string; challenge: string; scopes: string[] }>();
   const tokens = new Map<string, { login: string; scopes: string[] }>();
   const standin: GithubStandin = {
-    url: `http://127.0.0.1:${port}`,
+    url: '',
     clientId: 'Iv1.standin',
     clientSecret: randomBytes(20).toString('hex'),
     nextLogin: '',
@@ -92,7 +91,9 @@ export async function startGithubStandin(people: Record<string, GithubPerson>): 
     }
     json(res, 404, { message: 'Not Found' });
   });
-  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+  // Port 0: the kernel picks a free port as it binds, so no other process can take it in between.
+  await new Promise<void>((resolve, reject) => server.once('error', reject).listen(0, '127.0.0.1', resolve));
+  standin.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   standin.stop = () =>
     new Promise<void>((resolve) => {
       server.closeAllConnections();

@@ -6,8 +6,8 @@
  * shortly before they expire refreshes at once.
  */
 import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import Provider, { type Configuration } from 'oidc-provider';
-import { freePort } from './ports.js';
 
 export interface IdpUser {
   groups: string[];
@@ -39,8 +39,12 @@ const LOGIN_PAGE = (uid: string) => `<!doctype html><title>Test IdP</title>
 </form>`;
 
 export async function startTestIdp(users: Record<string, IdpUser>, redirectUris: string[]): Promise<TestIdp> {
-  const port = await freePort();
-  const issuer = `http://127.0.0.1:${port}`;
+  // Listening first, on port 0 (the kernel picks a free port as it binds): the issuer URL holds the port.
+  let handle: http.RequestListener = (_req, res) => res.writeHead(503).end();
+  const server = http.createServer((req, res) => handle(req, res));
+  await new Promise<void>((resolve, reject) => server.once('error', reject).listen(0, '127.0.0.1', resolve));
+  server.unref(); // until it is handed over: a throw while setting up must not keep the test process alive
+  const issuer = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const clientId = 'ganymede-test';
   const clientSecret = 'test-secret-0123456789abcdef0123456789';
   let refreshes = 0;
@@ -75,7 +79,7 @@ export async function startTestIdp(users: Record<string, IdpUser>, redirectUris:
     if ((ctx.oidc.params as Record<string, unknown> | undefined)?.grant_type === 'refresh_token') refreshes++;
   });
   const handler = provider.callback();
-  const server = http.createServer(async (req, res) => {
+  handle = async (req, res) => {
     const m = /^\/interaction\/([^/?]+)/.exec(req.url ?? '');
     if (!m) return handler(req, res);
     try {
@@ -104,8 +108,8 @@ export async function startTestIdp(users: Record<string, IdpUser>, redirectUris:
       res.writeHead(500, { 'content-type': 'text/plain' });
       res.end(String(err));
     }
-  });
-  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+  };
+  server.ref();
   return {
     issuer,
     clientId,

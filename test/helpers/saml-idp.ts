@@ -9,9 +9,9 @@ import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import * as samlify from 'samlify';
-import { freePort } from './ports.js';
 import { tempDir } from './tmp.js';
 
 // The hub validates what it receives; the IdP side only produces, so skip samlify's XSD checks.
@@ -34,8 +34,12 @@ export async function startSamlIdp(sp: { entityId: string; acsUrl: string }): Pr
   const keyFile = path.join(tmp.path, 'idp.key');
   const certFile = path.join(tmp.path, 'idp.crt');
   execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', keyFile, '-out', certFile, '-days', '2', '-subj', '/CN=test-idp'], { stdio: 'ignore' });
-  const port = await freePort();
-  const url = `http://127.0.0.1:${port}`;
+  // Listening first, on port 0 (the kernel picks a free port as it binds): the IdP's URLs hold the port.
+  let handle: http.RequestListener = (_req, res) => res.writeHead(503).end();
+  const server = http.createServer((req, res) => handle(req, res));
+  await new Promise<void>((resolve, reject) => server.once('error', reject).listen(0, '127.0.0.1', resolve));
+  server.unref(); // until it is handed over: a throw while setting up must not keep the test process alive
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const idp = samlify.IdentityProvider({
     entityID: `${url}/metadata`,
     privateKey: readFileSync(keyFile),
@@ -98,7 +102,7 @@ export async function startSamlIdp(sp: { entityId: string; acsUrl: string }): Pr
   }
   state.unsignedResponse = async (redirectUrl) => (await respond(redirectUrl, false)).response;
 
-  const server = http.createServer(async (req, res) => {
+  handle = async (req, res) => {
     try {
       const here = new URL(req.url ?? '/', url);
       if (here.pathname === '/metadata') {
@@ -121,12 +125,12 @@ export async function startSamlIdp(sp: { entityId: string; acsUrl: string }): Pr
       res.writeHead(500, { 'content-type': 'text/plain' });
       res.end(String(err));
     }
-  });
-  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+  };
   state.stop = async () => {
     server.closeAllConnections();
     await new Promise<void>((resolve) => server.close(() => resolve()));
     await tmp.cleanup();
   };
+  server.ref();
   return state;
 }

@@ -5,9 +5,10 @@
  * (member: DN) and posixGroup (memberUid: name).
  */
 import { spawn, execFileSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { freePort, waitForPort } from './ports.js';
+import { Client } from 'ldapts';
+import { freePort, waitUntilServing } from './ports.js';
 import { tempDir } from './tmp.js';
 
 export const LDAP_BASE = 'dc=example,dc=org';
@@ -48,6 +49,19 @@ function ldif(people: LdapPerson[], groups: Record<string, string[]>, posixGroup
     ),
   ];
   return entries.join('\n\n') + '\n';
+}
+
+/** Binds as the reader and reads the base entry: true when the directory answers both. */
+async function answersLdap(url: string, ca: Buffer): Promise<boolean> {
+  // ldapts speaks TLS from the first byte whenever tlsOptions are given: only for ldaps://.
+  const client = new Client({ url, connectTimeout: 5_000, timeout: 5_000, ...(url.startsWith('ldaps://') ? { tlsOptions: { ca } } : {}) });
+  try {
+    await client.bind(LDAP_READER.dn, LDAP_READER.password);
+    const { searchEntries } = await client.search(LDAP_BASE, { scope: 'base' });
+    return searchEntries.length === 1;
+  } finally {
+    await client.unbind().catch(() => undefined);
+  }
 }
 
 export async function startSlapd(people: LdapPerson[], groups: Record<string, string[]>, posixGroups: Record<string, string[]> = {}): Promise<TestLdap> {
@@ -92,11 +106,20 @@ export async function startSlapd(people: LdapPerson[], groups: Record<string, st
   const proc = spawn('slapd', ['-f', conf, '-h', `ldap://127.0.0.1:${port}/ ldaps://127.0.0.1:${tlsPort}/`, '-d', '0'], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   proc.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
+  const ca = readFileSync(caFile);
+  const isAlive = () => proc.exitCode === null && proc.signalCode === null;
   try {
-    await waitForPort(port, 'slapd', () => proc.exitCode === null, 10_000);
-    await waitForPort(tlsPort, 'slapd', () => proc.exitCode === null, 10_000);
+    // Ready means what the tests do next works: a bind and a search, on each listener.
+    for (const url of [`ldap://127.0.0.1:${port}`, `ldaps://127.0.0.1:${tlsPort}`]) {
+      await waitUntilServing('slapd', () => answersLdap(url, ca), isAlive, 30_000);
+    }
   } catch (err) {
-    proc.kill('SIGKILL');
+    if (isAlive()) {
+      const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
+      proc.kill('SIGKILL');
+      await exited;
+    }
+    await tmp.cleanup();
     throw new Error(`${(err as Error).message}: ${stderr.slice(-2000)}`);
   }
   process.once('exit', () => proc.kill('SIGKILL'));

@@ -292,13 +292,14 @@ export async function startSlurm(options: SlurmClusterOptions = {}): Promise<Tes
   try {
     // In the foreground munged logs to stderr, not to --log-file. Running as root needs no --force.
     munged = startDaemon('munged', 'munged', ['--foreground', `--socket=${layout.mungeSocket}`, `--key-file=${keyFile}`, `--pid-file=${path.join(dir, 'munged.pid')}`, `--log-file=${path.join(dir, 'munged.log')}`, `--seed-file=${path.join(dir, 'munged.seed')}`], env);
-    await waitUntil('the munge socket', () => existsSync(layout.mungeSocket), 10_000);
+    // The socket file exists from bind(), before munged listens: ask it for a credential instead.
+    await waitUntil('munged to issue a credential', async () => (await runCommand('munge', ['--no-input', `--socket=${layout.mungeSocket}`], env)).code === 0, 30_000);
     ctld = startDaemon('slurmctld', 'slurmctld', ['-D', '-f', confPath], env);
     slurmd = startDaemon('slurmd', 'slurmd', ['-D', '-f', confPath, '-N', layout.nodeName], env);
     await waitUntil(
       'the node to be idle',
       async () => (await run('sinfo', ['--noheader', '--Node', `--nodes=${layout.nodeName}`, '--format=%T'])).stdout.trim().split('\n')[0] === 'idle',
-      30_000,
+      60_000,
     );
   } catch (err) {
     const message = `Slurm did not start: ${(err as Error).message}\n${logTails()}`;

@@ -11,7 +11,7 @@ import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, w
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
-import { freePort, waitForPort } from './ports.js';
+import { firstLine, freePort, waitUntilServing } from './ports.js';
 import { descendants, killAll } from './processes.js';
 import { tempDir } from './tmp.js';
 
@@ -125,7 +125,8 @@ export async function startSshd(options: SshdOptions): Promise<TestSshd> {
     })());
 
   try {
-    await waitForPort(port, 'sshd', isAlive, 10_000);
+    // Its identification string: a connection is served, not only accepted by the kernel.
+    await waitUntilServing('sshd', async () => (await firstLine(port)).startsWith('SSH-2.0-'), isAlive, 30_000);
   } catch (err) {
     await stop();
     throw new Error(`${(err as Error).message}: ${stderr}`);

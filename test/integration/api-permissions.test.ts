@@ -1,8 +1,8 @@
 /**
- * Issue 5, acceptance 1: the permission matrix. For every endpoint of the REST API, a token holding
- * exactly the scope it requires succeeds; a token holding an unrelated scope gets 403; and a token
- * holding the scope filtered to a group (or a service) succeeds inside the filter and gets JupyterHub's
- * 404 "No access to resources or resources not found" outside it, so that it cannot tell what exists.
+ * The permission matrix. For every endpoint of the REST API, a token holding exactly the scope it
+ * requires succeeds; a token holding an unrelated scope gets 403; and a token holding the scope
+ * filtered to a group (or a service) succeeds inside the filter and gets JupyterHub's 404 "No access
+ * to resources or resources not found" outside it, so that it cannot tell what exists.
  *
  * Each attempt gets fresh users, groups and servers, so that writes (deletes, stops, revocations)
  * never depend on the order of the checks.
@@ -186,7 +186,7 @@ test('permission matrix: every endpoint, its scope, and filters', { timeout: 300
     const url = server ? `/users/${user}/servers/${server}` : `/users/${user}/server`;
     const res = await admin(url, 'POST');
     assert.ok([201, 202].includes(res.status), `start ${user}/${server}: ${res.status} ${res.text}`);
-    await waitFor(async () => (await admin(`/users/${user}`)).json.servers?.[server]?.ready === true, 10_000, `${user}/${server} to be ready`);
+    await waitFor(async () => (await admin(`/users/${user}`)).json.servers?.[server]?.ready === true, 30_000, `${user}/${server} to be ready`);
   }
   /** Fresh resources for one attempt: user u-N in group g-N, another user o-N (owner or helper). */
   async function prepare(ep: Endpoint): Promise<Res> {
@@ -283,7 +283,7 @@ test('permission matrix: every endpoint, its scope, and filters', { timeout: 300
     const res = await hub.api('/shutdown', { method: 'POST', token: await tokenWith(['shutdown']), body: { servers: true } });
     assert.equal(res.status, 202);
     assert.equal(res.json.message, 'Shutting down Hub');
-    await waitFor(() => hub.proc.exitCode !== null, 20_000, 'the hub to exit');
+    await waitFor(() => hub.proc.exitCode !== null, 30_000, 'the hub to exit');
     assert.equal(hub.proc.exitCode, 0);
   });
 });

@@ -140,7 +140,7 @@ test('response models have JupyterHub field names and types', { timeout: 120_000
   assert.equal((await api('/users', 'POST', { usernames: ['alice', 'bob'] })).status, 201);
   assert.equal((await api('/groups/physics', 'POST', { users: ['alice'] })).status, 201);
   assert.ok([201, 202].includes((await api('/users/alice/server', 'POST')).status));
-  await waitFor(async () => (await api('/users/alice')).json.servers?.['']?.ready === true, 10_000, "alice's server");
+  await waitFor(async () => (await api('/users/alice')).json.servers?.['']?.ready === true, 30_000, "alice's server");
   await api('/users/alice/activity', 'POST', { last_activity: '2026-01-02T03:04:05.678Z' });
 
   await t.test('users and servers', async () => {

@@ -1,8 +1,7 @@
 /**
- * Issue 6, acceptance 2 (and 7 for OpenID Connect): login through a real OpenID provider run
- * locally (`oidc-provider`), group rules, a second factor required through `amr`, the access token
- * in the user server's environment, its refresh before a spawn, logout at the provider, and
- * auth_state unreadable in the database file.
+ * OpenID Connect login through a real provider run locally (`oidc-provider`): group rules, a second
+ * factor required through `amr`, the access token in the user server's environment, its refresh
+ * before a spawn, logout at the provider, and auth_state unreadable in the database file.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -117,7 +116,7 @@ test('OpenID Connect login against a real provider', { timeout: 120_000 }, async
     const refreshesBefore = idp.refreshes();
     const start = await admin('/users/ada/server', 'POST');
     assert.ok([201, 202].includes(start.status), start.text);
-    await waitFor(async () => (await admin('/users/ada')).json.servers?.['']?.ready === true, 10_000, "ada's server");
+    await waitFor(async () => (await admin('/users/ada')).json.servers?.['']?.ready === true, 30_000, "ada's server");
     assert.equal(idp.refreshes(), refreshesBefore + 1, 'one refresh-token grant');
     const after = (await admin('/users/ada')).json.auth_state.access_token as string;
     assert.notEqual(after, before);

@@ -1,7 +1,7 @@
 /**
- * Content links through the hub (issue 9, acceptance 2 and 5): `/hub/user-redirect/git-pull?…` starts
- * the server if needed, clones the repository into its directory, lands on `urlpath`; a later click
- * keeps the user's edits and brings new files; bad links get a readable page and fetch nothing.
+ * Content links through the hub: `/hub/user-redirect/git-pull?…` starts the server if needed, clones
+ * the repository into its directory, lands on `urlpath`; a later click keeps the user's edits and
+ * brings new files; bad links get a readable page and fetch nothing.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -45,7 +45,7 @@ test('a content link clones into the server, lands on urlpath, and never overwri
   const pending = new URL(first.headers.get('location')!, hub.url);
   assert.equal(pending.pathname, '/hub/spawn-pending/ada');
   assert.equal(pending.searchParams.get('next'), link);
-  await waitFor(async () => (await hub.api('/users/ada', { token: ADMIN_TOKEN })).json.servers?.['']?.ready === true, 15_000, 'the server');
+  await waitFor(async () => (await hub.api('/users/ada', { token: ADMIN_TOKEN })).json.servers?.['']?.ready === true, 30_000, 'the server');
 
   const { res, trail } = await session.follow(link);
   assert.equal(res.status, 200);
@@ -96,7 +96,7 @@ test('bad content links get a readable page and fetch nothing', { timeout: 60_00
   // An allowed repository that does not exist: the server starts, the clone fails with git's reason.
   const missing = `repo=${encodeURIComponent(`file://${tmp.path}/no-such-repo`)}`;
   assert.equal((await open(missing)).status, 302);
-  await waitFor(async () => (await hub.api('/users/bob', { token: ADMIN_TOKEN })).json.servers?.['']?.ready === true, 15_000, 'the server');
+  await waitFor(async () => (await hub.api('/users/bob', { token: ADMIN_TOKEN })).json.servers?.['']?.ready === true, 30_000, 'the server');
   const failed = await open(missing);
   assert.equal(failed.status, 502);
   assert.match(failed.text, /Could not get file:\/\/.*no-such-repo/);

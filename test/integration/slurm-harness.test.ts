@@ -8,10 +8,11 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { sshFingerprint } from '../../src/spawners/slurm/commands.js';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Client } from 'ssh2';
-import { createUnixUser, startSlurm, type TestSlurm, type UnixUser, slurmSkipReason } from '../helpers/slurm-cluster.js';
+import { createUnixUser, startSlurm, type SlurmJob, type TestSlurm, type UnixUser, slurmSkipReason } from '../helpers/slurm-cluster.js';
+import { waitFor } from '../helpers/fixtures.js';
 import { startSshd, type TestSshd } from '../helpers/sshd.js';
 
 const skip = slurmSkipReason({ sshd: true });
@@ -69,7 +70,7 @@ describe('Slurm and sshd test harness', { skip, timeout: 60_000 }, () => {
     const submit = await slurm!.run('sudo', ['-E', '-H', '-u', user!.name, '--', 'sbatch', '--parsable', `--chdir=${user!.home}`, `--output=${output}`, '--wrap=id -un; echo "home=$HOME"']);
     assert.equal(submit.code, 0, submit.stderr);
     const id = submit.stdout.trim();
-    const job = await slurm!.waitForJob(id, ['COMPLETED'], 15_000);
+    const job = await slurm!.waitForJob(id, ['COMPLETED']);
     assert.equal(job.user, user!.name);
     assert.equal(job.partition, 'debug');
     assert.deepEqual(readFileSync(output, 'utf8').trim().split('\n'), [user!.name, `home=${user!.home}`]);
@@ -84,7 +85,7 @@ describe('Slurm and sshd test harness', { skip, timeout: 60_000 }, () => {
       assert.equal((await sshExec(client, 'cat', 'line one\nline two\n')).stdout, 'line one\nline two\n');
       const submit = await sshExec(client, `sbatch --parsable --chdir="$HOME" --output=/dev/null --wrap='sleep 1'`);
       assert.equal(submit.code, 0, submit.stderr);
-      const job = await slurm!.waitForJob(submit.stdout.trim(), ['COMPLETED'], 15_000);
+      const job = await slurm!.waitForJob(submit.stdout.trim(), ['COMPLETED']);
       assert.equal(job.user, user!.name);
     } finally {
       client.end();
@@ -92,14 +93,22 @@ describe('Slurm and sshd test harness', { skip, timeout: 60_000 }, () => {
   });
 
   test('in the small partition a second job waits until the first ends', async () => {
-    const submit = () => slurm!.run('sbatch', ['--parsable', '--partition=small', '--output=/dev/null', '--wrap=sleep 2']);
-    const first = (await submit()).stdout.trim();
-    const second = (await submit()).stdout.trim();
-    await slurm!.waitForJob(first, ['RUNNING'], 10_000);
-    const waiting = (await slurm!.jobs()).find((j) => j.id === second);
-    assert.equal(waiting?.state, 'PENDING');
+    // The first job runs until the test lets it end (a file appears), not for a time the test would race.
+    const release = path.join(slurm!.confPath, '..', `release-${randomBytes(3).toString('hex')}`);
+    const submit = (wrap: string) => slurm!.run('sbatch', ['--parsable', '--partition=small', '--output=/dev/null', `--wrap=${wrap}`]);
+    const first = (await submit(`while [ ! -e ${release} ]; do sleep 0.1; done`)).stdout.trim();
+    const second = (await submit('true')).stdout.trim();
+    await slurm!.waitForJob(first, ['RUNNING']);
+    // Submitted while the first was still starting, it may say Priority until the next scheduler pass.
+    let waiting: SlurmJob | undefined;
+    await waitFor(async () => {
+      waiting = (await slurm!.jobs()).find((j) => j.id === second);
+      return waiting?.state !== 'PENDING' || waiting.reason === 'Resources';
+    }, 30_000, 'the second job to wait for resources');
+    assert.equal(waiting?.state, 'PENDING', 'the second job waits while the first holds the CPU');
     assert.equal(waiting?.reason, 'Resources');
-    await slurm!.waitForJob(second, ['RUNNING', 'COMPLETED'], 10_000);
-    assert.equal((await slurm!.jobs()).find((j) => j.id === first)?.state, 'COMPLETED');
+    writeFileSync(release, '');
+    await slurm!.waitForJob(first, ['COMPLETED']);
+    await slurm!.waitForJob(second, ['RUNNING', 'COMPLETED']);
   });
 });

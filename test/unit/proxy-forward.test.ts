@@ -2,7 +2,7 @@ import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import { once } from 'node:events';
-import type { AddressInfo, Socket } from 'node:net';
+import net, { type AddressInfo, type Socket } from 'node:net';
 import { WebSocket, WebSocketServer } from 'ws';
 import { Forwarder, type ForwardedInfo } from '../../src/proxy/forward.js';
 
@@ -213,6 +213,15 @@ function openWebSocket(t: TestContext, url: string, protocols?: string[]): WebSo
 async function nextMessage(ws: WebSocket): Promise<{ data: Buffer; isBinary: boolean }> {
   const [data, isBinary] = (await once(ws, 'message')) as [Buffer, boolean];
   return { data, isBinary };
+}
+
+/** Writes `request` on a new connection to the front server and resolves once the server closes it. */
+async function closedByServer(port: number, request: string): Promise<void> {
+  const socket = net.connect(port, '127.0.0.1');
+  socket.on('error', () => undefined);
+  socket.resume();
+  socket.write(request);
+  await once(socket, 'close');
 }
 
 /** Resolves with the status of a refused WebSocket handshake. */
@@ -462,7 +471,15 @@ test('WebSocket: a tunnel outlives the front server request and keep-alive timeo
   const f = await setup(t, { requestTimeout: 300, headersTimeout: 200, keepAliveTimeout: 100, connectionsCheckingInterval: 50 });
   const ws = openWebSocket(t, `ws://127.0.0.1:${f.frontPort}${PREFIX}api/kernels/k1/channels`);
   await once(ws, 'open');
-  await new Promise((resolve) => setTimeout(resolve, 800));
+  // Rather than sleeping past the timeouts: two connections opened after the tunnel, which the front
+  // server does end, one by requestTimeout (its body never comes), one by keepAliveTimeout (idle after
+  // its answer). Both began after the tunnel's upgrade, so once the server has closed both, the same
+  // timeouts have had their chance at the tunnel.
+  await Promise.all([
+    closedByServer(f.frontPort, `POST ${PREFIX}hang HTTP/1.1\r\nHost: front\r\nContent-Length: 10\r\n\r\nxx`),
+    closedByServer(f.frontPort, `GET ${PREFIX}echo HTTP/1.1\r\nHost: front\r\n\r\n`),
+  ]);
+  assert.equal(ws.readyState, WebSocket.OPEN, 'the tunnel is still open');
   ws.send('still there?');
   assert.equal((await nextMessage(ws)).data.toString(), 'still there?');
 });

@@ -165,10 +165,12 @@ test('aborting a start kills the process and rejects with the abort reason', asy
   const { spawner, reporter } = await setup(t);
   const controller = new AbortController();
   const reason = new Error('user cancelled');
-  const saveState = reporter.saveState.bind(reporter);
-  reporter.saveState = async (state) => {
-    await saveState(state);
-    setTimeout(() => controller.abort(reason), 100);
+  // Aborted while the spawner waits for the server to answer (it listens only after 60 s): on the turn of
+  // the event loop after the spawner said so, when its wait has begun.
+  const progress = reporter.progress.bind(reporter);
+  reporter.progress = (event) => {
+    progress(event);
+    if (event.progress === 90) setImmediate(() => controller.abort(reason));
   };
   await assert.rejects(spawner.start(spawnRequest('dave', { MOCK_LISTEN_DELAY_MS: '60000' }), reporter, controller.signal), reason);
   const pid = reporter.states[0]?.pid as number;
