@@ -1,5 +1,5 @@
 /**
- * Issue 6, acceptance 1, in Chromium: sign-up → admin approval → login → TOTP enrolment → logout →
+ * Native accounts in Chromium: sign-up → admin approval → login → TOTP enrolment → logout →
  * login with a code; a wrong code and a locked-out account are refused with a clear message, and the
  * refusals change nothing (no session, no approval, the lock holds even with the right password).
  * The test computes TOTP codes from the key the enrolment page shows, as an authenticator app would.

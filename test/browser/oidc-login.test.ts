@@ -1,5 +1,5 @@
 /**
- * Issue 6, acceptance 2, in Chromium: a person clicks "Sign in with …" on the hub, signs in on the
+ * OpenID Connect login in Chromium: a person clicks "Sign in with …" on the hub, signs in on the
  * OpenID provider's page (the real `oidc-provider`, started by the test) with a second factor, and
  * lands on the hub logged in; without the second factor the hub's page says why it refuses.
  */

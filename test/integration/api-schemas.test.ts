@@ -1,5 +1,5 @@
 /**
- * Issue 5, acceptance 5: responses have JupyterHub's field names and types. The schemas are written
+ * API responses have JupyterHub's field names and types. The schemas are written
  * from JupyterHub's documented REST API (docs/source/_static/rest-api.yml, components/schemas) and the
  * models its handlers build; they are strict, so a field JupyterHub does not have fails the test too.
  * Timestamps are ISO 8601 in UTC with a 'Z', as JupyterHub writes them.

@@ -1,5 +1,5 @@
 /**
- * Issue 6, acceptance 6: GitHub login. GitHub itself cannot be reached from this machine, so the test
+ * GitHub login. GitHub itself cannot be reached from this machine, so the test
  * runs a local stand-in speaking GitHub's OAuth endpoints and the `/user`, organization-membership and
  * team-membership shapes (test/helpers/github-standin.ts); the authenticator is configured for it the
  * way a GitHub Enterprise site would be, through authorize_url, token_url and api_url.

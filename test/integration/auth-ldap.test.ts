@@ -1,5 +1,5 @@
 /**
- * Issue 6, acceptance 3: LDAP login against Debian's real slapd, started by the test with its own
+ * LDAP login against Debian's real slapd, started by the test with its own
  * directory. Template bind and search-then-bind both log people in; a wrong or empty password, a name
  * that tries LDAP injection, and a user outside `allowed_groups` are refused and nothing is created.
  */

@@ -1,4 +1,4 @@
-/** Issue 6: `native.require_mfa` keeps a person on the two-factor enrolment page until they have set it up. */
+/** `native.require_mfa` keeps a person on the two-factor enrolment page until they have set it up. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as OTPAuth from 'otpauth';

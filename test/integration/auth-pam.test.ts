@@ -1,5 +1,5 @@
 /**
- * Issue 6, acceptance 4: a Unix user created by the test (useradd, chpasswd) logs in through PAM; a
+ * PAM login: a Unix user created by the test (useradd, chpasswd) logs in through PAM; a
  * wrong password is refused; Unix groups decide who may log in and who is an admin. Creating users
  * needs root, as checking other users' passwords with PAM does (JupyterHub's PAMAuthenticator has the
  * same need): without root the test is skipped, saying why. Users and groups are removed afterwards.

@@ -1,5 +1,5 @@
 /**
- * Issue 6, acceptance 5: SAML login against an identity provider run by the test (samlify, signing
+ * SAML login against an identity provider run by the test (samlify, signing
  * with its own key). A signed answer logs the person in with their groups; an unsigned or tampered
  * answer, one replayed, and one for a user outside the allowed groups are refused and create nothing.
  */

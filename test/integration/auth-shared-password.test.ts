@@ -1,4 +1,4 @@
-/** Issue 6: a site-wide password, alone or in front of a form authenticator; and the auth_state key checked at start. */
+/** A site-wide password, alone or in front of a form authenticator; and the auth_state key checked at start. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';

@@ -1,5 +1,5 @@
 /**
- * Issue 5, acceptance 2: the group-admin story. A teacher with the role `physics-teacher`
+ * The group-admin story. A teacher with the role `physics-teacher`
  * (`admin:servers!group=physics`, `read:users!group=physics`, `list:users!group=physics`,
  * `access:servers!group=physics`) starts, stops and opens the servers of physics students only, and
  * sees no one else. "Opens" is the real thing: the teacher's browser session goes through the real

@@ -1,4 +1,4 @@
-/** Issue 7, acceptance 5 (the field checks): every field of a course request is validated. */
+/** Every field of a course request is validated. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { checkCourseRequest, type CourseLimits } from '../../src/courses/request.js';

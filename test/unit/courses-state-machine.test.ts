@@ -1,4 +1,4 @@
-/** Issue 7, acceptance 1: the course state machine. */
+/** The course state machine: which actions each state allows, and which timed steps fall due when. */
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import {
