@@ -1,14 +1,20 @@
 # Ganymede: `make start` runs a hub on http://127.0.0.1:8000/, `make test` runs every test.
-# Each target installs what it needs first (Debian packages, node_modules), so a new machine
-# needs only Node 20 and npm.
+# Each target installs what it needs first (Debian packages, a Python environment with JupyterLab,
+# node_modules), so a new machine needs only Node 20 and npm.
 
 SHELL := /bin/bash
 
 # `make start CONFIG=other.yaml` to choose; else ./ganymede.yaml when there is one.
 CONFIG ?= $(if $(wildcard ganymede.yaml),ganymede.yaml,examples/dev.yaml)
 
+# The Python environment with JupyterLab 4 for users' servers (scripts/install-jupyterlab.sh); the
+# hub's default spawner.cmd is its jupyterhub-singleuser, found through GANYMEDE_VENV.
+# `make start VENV=/srv/jupyterlab` puts it elsewhere (servers of other uids must reach it).
+VENV ?= .venv
+export GANYMEDE_VENV := $(abspath $(VENV))
+
 .DEFAULT_GOAL := help
-.PHONY: help deps-system-run deps-system-test node_modules build typecheck start test bench clean distclean
+.PHONY: help deps-system-run deps-system-test venv node_modules build typecheck start test bench clean distclean
 
 help:
 	@echo 'make start             run the hub with $$(CONFIG) ($(CONFIG))'
@@ -17,15 +23,25 @@ help:
 	@echo 'make build             compile src/ to dist/'
 	@echo 'make typecheck         tsc --noEmit over src/, test/ and bench/'
 	@echo 'make node_modules      npm ci, when package-lock.json changed'
+	@echo 'make venv              JupyterLab 4 for users'"'"' servers in $$(VENV) ($(VENV)), when missing'
 	@echo 'make deps-system-run   Debian packages for running (jupyterhub-singleuser, a Python kernel)'
 	@echo 'make deps-system-test  ... and for testing (chromium, sqlite3, a C compiler for the bench mock)'
-	@echo 'make clean             remove dist/ and test leftovers; distclean also node_modules/'
+	@echo 'make clean             remove dist/ and test leftovers; distclean also node_modules/ and .venv/'
 
 deps-system-run:
 	./scripts/install-system-deps.sh run
 
 deps-system-test:
 	./scripts/install-system-deps.sh test
+
+venv: $(VENV)/.installed
+
+# The script writes the stamp only when JupyterLab is installed; when pip cannot install, it warns and
+# succeeds (servers run Debian's classic Notebook), and the next make tries again. It needs Debian's
+# python3-venv and jupyterhub: start and test list it after deps-system-*. A changed script (new
+# pins) installs again.
+$(VENV)/.installed: scripts/install-jupyterlab.sh
+	./scripts/install-jupyterlab.sh $(VENV)
 
 node_modules: node_modules/.stamp
 
@@ -44,12 +60,12 @@ build: node_modules
 typecheck: node_modules
 	npx tsc -p tsconfig.check.json
 
-start: deps-system-run node_modules build
+start: deps-system-run venv node_modules build
 	@echo "Ganymede: open http://127.0.0.1:8000/ and log in with any user name (dummy authenticator; admin: admin)"
 	node bin/ganymede.js start --config $(CONFIG)
 
 # The typecheck runs by itself first so that a type error is reported before minutes of tests.
-test: deps-system-test node_modules
+test: deps-system-test venv node_modules
 	npx tsc -p tsconfig.check.json
 	npm test
 	npm run bench -- --quick
@@ -62,4 +78,4 @@ clean:
 	rm -rf dist .test-tmp bench/out
 
 distclean: clean
-	rm -rf node_modules
+	rm -rf node_modules .venv

@@ -2,15 +2,17 @@
 # Installs the Debian packages Ganymede needs, only those that are missing, then checks they work.
 #
 # Usage: scripts/install-system-deps.sh [GROUP...]     GROUP is `run` (the default) or `test`
-#   run   what `make start` needs: the real single-user server (jupyterhub-singleuser) with a Python kernel
+#   run   what `make start` needs: the real single-user server (jupyterhub-singleuser) with a Python kernel,
+#         and python3-venv for JupyterLab's environment (scripts/install-jupyterlab.sh)
 #   test  run + Chromium for the browser tests + the sqlite3 CLI + a C compiler for bench/ + slapd
 #         + Slurm, munge, sshd and sudo for the Slurm spawner's tests
 set -euo pipefail
 
 # jupyterhub provides /usr/bin/jupyterhub-singleuser. python3-notebook (the server it extends) and
 # python3-ipykernel (the kernel that runs `print(6*7)`) already come with it as Depends; they are named
-# so that they stay installed, and so the reader sees what the tests rely on.
-RUN_PACKAGES=(jupyterhub python3-notebook python3-ipykernel git curl ca-certificates)
+# so that they stay installed, and so the reader sees what the tests rely on. python3-venv: the
+# environment scripts/install-jupyterlab.sh makes for JupyterLab 4 on top of them.
+RUN_PACKAGES=(jupyterhub python3-notebook python3-ipykernel python3-venv git curl ca-certificates)
 # fonts-liberation is only a Recommends of chromium-common: without it, --no-install-recommends
 # leaves headless Chromium with no fonts for text in pages and screenshots.
 # gcc and libc6-dev compile the benchmark's mock user server (bench/mock/mock-server.c); the

@@ -8,6 +8,8 @@ interface KeyDoc {
   description: string;
   defaultValue: unknown;
   hasDefault: boolean;
+  /** A default that depends on the machine (spawner.cmd), described instead of shown: the `resolvedDefault` meta. */
+  resolvedDefault: string | undefined;
   nested: KeyDoc[];
   /** For lists of mappings (services, load_roles): the keys of one item. */
   itemKeys: KeyDoc[];
@@ -49,7 +51,9 @@ function describeObject(schema: z.ZodObject, prefix: string): KeyDoc[] {
     const itemKeys =
       element instanceof z.ZodObject ? describeObject(element, `${p}[]`) : value instanceof z.ZodObject ? describeObject(value, `${p}.<name>`) : [];
     const optionalSection = optional && !hasDefault && inner instanceof z.ZodObject;
-    return { path: p, description: f.description ?? '', defaultValue, hasDefault, nested, itemKeys, optionalSection };
+    const resolved = f.meta()?.resolvedDefault;
+    const resolvedDefault = typeof resolved === 'string' ? resolved : undefined;
+    return { path: p, description: f.description ?? '', defaultValue, hasDefault, resolvedDefault, nested, itemKeys, optionalSection };
   });
 }
 
@@ -73,6 +77,9 @@ export function generateConfigYaml(): string {
         const off = commented || d.optionalSection;
         lines.push(`${indent}${off ? '# ' : ''}${key}:`);
         emit(d.nested, indent + '  ', off);
+      } else if (d.resolvedDefault) {
+        // Commented out: a value written here would stop the default from following the machine.
+        lines.push(`${indent}# ${key}: default ${d.resolvedDefault.replace(/`/g, '')}`);
       } else if (d.hasDefault) {
         // JSON is valid YAML and keeps lists and maps on one line.
         const value = typeof d.defaultValue === 'object' ? JSON.stringify(d.defaultValue) : stringify(d.defaultValue).trimEnd();
@@ -101,7 +108,7 @@ export function generateConfigMarkdown(): string {
   const rows: string[] = ['| key | default | description |', '|---|---|---|'];
   const walk = (docs: KeyDoc[]): void => {
     for (const d of docs) {
-      const def = d.nested.length > 0 ? '' : d.hasDefault ? '`' + JSON.stringify(d.defaultValue) + '`' : '(none)';
+      const def = d.nested.length > 0 ? '' : d.resolvedDefault ? d.resolvedDefault : d.hasDefault ? '`' + JSON.stringify(d.defaultValue) + '`' : '(none)';
       rows.push(`| \`${d.path}\` | ${def} | ${d.description.replace(/\|/g, '\\|')} |`);
       walk(d.nested);
       walk(d.itemKeys);

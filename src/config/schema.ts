@@ -5,6 +5,7 @@
  * Names follow JupyterHub's where a JupyterHub admin would look for them.
  */
 import { z } from 'zod';
+import { SINGLE_USER_SERVER_DEFAULTS_DOC, singleUserServerDefaults } from './single-user-server.js';
 
 const seconds = (def: number, doc: string) => z.number().nonnegative().default(def).describe(doc);
 const stringList = (doc: string) => z.array(z.string()).default([]).describe(doc);
@@ -302,7 +303,12 @@ export const slurmSchema = z
 export const spawnerSchema = z
   .object({
     class: z.enum(['local-process', 'slurm']).default('local-process').describe('where servers run: local-process (processes of the hub host) or slurm (batch jobs on a cluster, docs/slurm.md)'),
-    cmd: z.array(z.string()).min(1).default(['jupyterhub-singleuser']).describe('the single-user server command'),
+    // Resolved when the config is parsed (JupyterLab when `make` installed it): src/config/single-user-server.ts.
+    cmd: z
+      .array(z.string())
+      .min(1)
+      .default(() => singleUserServerDefaults().cmd)
+      .meta({ description: 'the single-user server command', resolvedDefault: SINGLE_USER_SERVER_DEFAULTS_DOC.cmd }),
     args: stringList('extra arguments to cmd'),
     environment: z.record(z.string(), z.string()).default({}).describe('extra environment for every server ({username} is expanded)'),
     env_keep: z
@@ -311,7 +317,10 @@ export const spawnerSchema = z
       .describe("the hub's own environment variables passed through to servers"),
     cwd: z.string().optional().describe('per-user working directory, {username} expanded (default <data_dir>/users/{username})'),
     notebook_dir: z.string().optional().describe('root directory of the file browser (JUPYTERHUB_ROOT_DIR); default the working directory'),
-    default_url: z.string().default('').describe('where the server sends people first, e.g. /lab or /tree'),
+    default_url: z
+      .string()
+      .default(() => singleUserServerDefaults().default_url)
+      .meta({ description: 'where the server sends people first, e.g. /lab or /tree', resolvedDefault: SINGLE_USER_SERVER_DEFAULTS_DOC.default_url }),
     start_timeout: seconds(60, 'seconds a server may take to start before the spawn fails'),
     http_timeout: seconds(30, 'seconds a started server may take to answer HTTP'),
     stop_timeout: seconds(10, 'seconds between SIGTERM and SIGKILL when a server stops'),

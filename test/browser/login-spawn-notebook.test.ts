@@ -1,13 +1,14 @@
 /**
  * Acceptance 2, in Chromium: log in, start the server, see the progress page, land in the notebook
  * UI of the real single-user server after its OAuth round-trip, run a cell, log out; a second user
- * cannot open the first user's server.
+ * cannot open the first user's server. The server is Debian's classic Notebook, what users get when
+ * JupyterLab could not be installed; JupyterLab, the default, is test/browser/jupyterlab.test.ts.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { launchBrowser } from '../helpers/browser.js';
 import { startHub } from '../helpers/hub-process.js';
-import { ADMIN_TOKEN, REAL_SPAWNER, adminServiceConfig } from '../helpers/fixtures.js';
+import { ADMIN_TOKEN, CLASSIC_SERVER_CMD, REAL_SPAWNER, adminServiceConfig } from '../helpers/fixtures.js';
 
 const NOTEBOOK = {
   type: 'notebook',
@@ -20,7 +21,7 @@ const NOTEBOOK = {
 };
 
 test('log in, spawn, open the notebook, run a cell, log out; another user is refused', { timeout: 240_000 }, async (t) => {
-  const hub = await startHub({ config: { ...adminServiceConfig(), spawner: { ...REAL_SPAWNER, default_url: '/tree' } } });
+  const hub = await startHub({ config: { ...adminServiceConfig(), spawner: { ...REAL_SPAWNER, cmd: CLASSIC_SERVER_CMD, default_url: '/tree' } } });
   t.after(() => hub.stop());
   const browser = await launchBrowser();
   t.after(() => browser.close());

@@ -8,9 +8,8 @@
  *      deleted with its server
  *   4  another visitor gets its own user and cannot open the first visitor's server (403)
  *
- * The UI is the classic Notebook: Debian ships jupyterhub-singleuser on notebook 6 and has no
- * JupyterLab package, so `/lab` does not exist on the real server here. The link's `urlpath` is
- * therefore `notebooks/<repo>/hello.ipynb`, which nbgitpuller links use for the classic UI.
+ * The UI is Debian's classic Notebook 6 (spawner.cmd set to it, not the default JupyterLab): the
+ * link's `urlpath` is `notebooks/<repo>/hello.ipynb`, which nbgitpuller links use for the classic UI.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -106,7 +105,7 @@ describe('workshop mode in Chromium with the real single-user server', { skip, t
       config: {
         ...adminServiceConfig(),
         authenticator: { class: 'tmp', force_new_server: true, warm_pool: 2 },
-        spawner: { ...REAL_SPAWNER, ephemeral: true, default_url: '/tree' },
+        spawner: { ...REAL_SPAWNER, cmd: [SINGLEUSER], ephemeral: true, default_url: '/tree' },
         shared_password: { password: PASSWORD },
         content: { allowed_repos: [`file://${tmp.path}/*`] },
         log_level: 'info',

@@ -4,14 +4,20 @@ import { randomBytes } from 'node:crypto';
 /** A service token with the admin role, for driving the API in tests. */
 export const ADMIN_TOKEN = randomBytes(24).toString('hex');
 
-/** The real single-user server; --allow-root because CI runs as root (harmless otherwise). */
+/**
+ * The real single-user server, by the hub's default spawner.cmd: JupyterLab 4 (jupyter_server 2) from
+ * the environment `make test` installs, else Debian's classic Notebook (src/config/single-user-server.ts).
+ * --allow-root because CI runs as root (harmless otherwise).
+ */
 export const REAL_SPAWNER = {
   class: 'local-process',
-  cmd: ['jupyterhub-singleuser'],
   args: ['--allow-root'],
   start_timeout: 60,
   http_timeout: 45,
 };
+
+/** Debian's own server, the classic Notebook 6: for tests of its pages, which JupyterLab does not have. */
+export const CLASSIC_SERVER_CMD = ['/usr/bin/jupyterhub-singleuser'];
 
 export function adminServiceConfig(): Record<string, unknown> {
   return {

@@ -7,6 +7,7 @@ import { parse } from 'yaml';
 import { loadConfig, substituteEnv, validateConfig } from '../../src/config/load.js';
 import { generateConfigMarkdown, generateConfigYaml } from '../../src/config/generate.js';
 import { configSchema } from '../../src/config/schema.js';
+import { singleUserServerDefaults } from '../../src/config/single-user-server.js';
 import { ConfigError } from '../../src/errors.js';
 
 function withFile(text: string, fn: (file: string) => void): void {
@@ -23,7 +24,9 @@ function withFile(text: string, fn: (file: string) => void): void {
 test('defaults match the documented JupyterHub-like values', () => {
   const c = validateConfig({}, 'test');
   assert.equal(c.bind_url, 'http://127.0.0.1:8000/');
-  assert.deepEqual(c.spawner.cmd, ['jupyterhub-singleuser']);
+  // JupyterLab's or PATH's jupyterhub-singleuser, as this machine has it: test/unit/single-user-server.test.ts.
+  const server = singleUserServerDefaults();
+  assert.deepEqual([c.spawner.cmd, c.spawner.default_url], [server.cmd, server.default_url]);
   assert.equal(c.spawner.start_timeout, 60);
   assert.equal(c.spawner.http_timeout, 30);
   assert.equal(c.last_activity_interval, 300);
