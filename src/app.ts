@@ -2,7 +2,7 @@
  * Composition root: builds the database, authenticator, spawner, route table, HTTP front server
  * and Fastify app from the config, and wires them. No behaviour of its own beyond start and stop.
  */
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import type { Duplex } from 'node:stream';
@@ -32,8 +32,8 @@ import { SitePassword } from './http/site-password.js';
 import { registerMetrics } from './http/metrics.js';
 import { TmpAuthenticator } from './auth/tmp.js';
 import { Workshop } from './workshop/temporary-users.js';
-import { workingDirectory } from './spawners/local-process/names.js';
 import { ServerProfiles } from './hub/server-profiles.js';
+import { startPrivileged } from './hub/privileged-start.js';
 import { HubUrls } from './hub/urls.js';
 import { Identity } from './http/identity.js';
 import { Sessions } from './http/session.js';
@@ -135,7 +135,8 @@ export async function createHub(config: HubConfig, options: { log?: Logger } = {
   const log = options.log ?? pino({ level: config.log_level, base: { app: 'ganymede' } });
   validateRoles(config);
   const { dataDir, dbUrl } = resolveDataPaths(config);
-  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  // Before anything is written: the launcher keeps root, the rest of the hub runs as `user`.
+  const isolation = await startPrivileged(config, dataDir, log);
   const secret = loadCookieSecret(config, dataDir);
   const database: OpenDatabase = await openDatabase(dbUrl);
   const db = database.db;
@@ -153,7 +154,7 @@ export async function createHub(config: HubConfig, options: { log?: Logger } = {
   const sessions = new Sessions(secret, urls, config.cookie_max_age_days * 86400);
   const identity = new Identity({ tokens, users, roles, access, sessions, generation });
   const routes = new RouteTable();
-  const spawner = createSpawner(config.spawner, dataDir, log.child({ component: 'spawner' }));
+  const spawner = createSpawner(config.spawner, dataDir, log.child({ component: 'spawner' }), isolation?.isolation(db) ?? null);
   const authenticator = await createAuthenticator(config.authenticator, log.child({ component: 'auth' }), { db, cookieSecret: secret });
   const policy = new AuthPolicy(config.authenticator);
   if (config.authenticator.class !== 'tmp' && (config.authenticator.warm_pool > 0 || config.authenticator.force_new_server)) {
@@ -363,7 +364,7 @@ export async function createHub(config: HubConfig, options: { log?: Logger } = {
       lifecycle,
       log: log.child({ component: 'workshop' }),
       ensureUser,
-      userDirectory: (name) => (config.spawner.class === 'local-process' ? workingDirectory(config.spawner.cwd, dataDir, name) : null),
+      removeUserFiles: async (user) => spawner.removeUserFiles?.(user),
       poolSize: config.authenticator.warm_pool,
       poolMaxAge: config.authenticator.warm_pool_max_age,
       spawnerKind: spawner.kind,
@@ -409,6 +410,7 @@ export async function createHub(config: HubConfig, options: { log?: Logger } = {
       await flushActivity().catch(() => undefined);
       await courses?.close();
       await lifecycle.shutdown(options.servers);
+      await isolation?.launcher.close();
       await serviceRunner.stop();
       forwarder.close();
       server.closeAllConnections?.();

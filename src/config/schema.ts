@@ -327,8 +327,32 @@ export const spawnerSchema = z
     poll_interval: seconds(30, 'seconds between checks that running servers are still alive'),
     ip: z.string().default('127.0.0.1').describe('address servers listen on'),
     port_range: z.tuple([z.number().int().min(1024), z.number().int().max(65535)]).default([61000, 65535]).describe("ports servers may listen on; keep it outside the kernel's ephemeral range (Linux: 32768-60999), where outgoing connections could take a chosen port before its server binds it"),
-    mem_limit: z.string().optional().describe('memory limit passed as MEM_LIMIT (e.g. 2G)'),
-    cpu_limit: z.number().positive().optional().describe('CPU limit passed as CPU_LIMIT'),
+    mem_limit: z
+      .string()
+      .regex(/^\d+(\.\d+)?[KMGT]?$/i, 'a size like 512M or 2G')
+      .optional()
+      .describe('memory limit of each server (memory and swap together), e.g. 2G: local-process enforces it with a cgroup; passed as MEM_LIMIT'),
+    cpu_limit: z.number().positive().optional().describe('CPU cores each server may use, e.g. 1.5: local-process enforces it with a cgroup (CFS quota); passed as CPU_LIMIT'),
+    pids_limit: z.number().int().positive().default(512).describe('local-process: most processes and threads one server may run at once (a cgroup limit)'),
+    run_as: z
+      .enum(['dynamic', 'system', 'hub'])
+      .default('dynamic')
+      .describe(
+        "local-process: whose Unix account runs each server. dynamic: a uid of its own per hub user, from uid_range (no /etc/passwd entry needed); system: the Unix account of the user's name (PAM, LDAP sites), refused below min_uid; hub: the hub's own account, only with trust_all_users",
+      ),
+    uid_range: z
+      .tuple([z.number().int().positive(), z.number().int().positive()])
+      .default([200000, 299999])
+      .describe('run_as dynamic: the uids (and equal gids) given to users; keep it clear of the accounts in /etc/passwd'),
+    min_uid: z.number().int().positive().default(1000).describe('the lowest uid a server may run as (run_as system, and the Slurm spawner\'s user names)'),
+    trust_all_users: z
+      .boolean()
+      .default(false)
+      .describe('every user may read the hub\'s secrets and the other users\' files (a one-person or all-trusted hub): required by run_as hub'),
+    users_root: z
+      .string()
+      .optional()
+      .describe('local-process: the directory holding every working directory servers get (home/, courses/, ephemeral/); the launcher refuses any other (default <data_dir>-users)'),
     ephemeral: z.boolean().default(false).describe('local-process: each server runs in a fresh directory (its log inside) that is deleted when it stops; nothing of the user stays on disk'),
     slurm: slurmSchema.default(slurmSchema.parse({})).describe('settings of class slurm (docs/slurm.md)'),
   })
@@ -455,7 +479,12 @@ export const configSchema = z
       .array(z.string())
       .default(['127.0.0.1', '::1'])
       .describe('addresses of reverse proxies whose X-Forwarded-Proto/Host/For headers are believed'),
-    data_dir: z.string().default('./data').describe('where the database, cookie secret and user directories live'),
+    data_dir: z.string().default('./data').describe("where the database, the cookie secret and the servers' logs live (mode 0700, owned by user)"),
+    user: z
+      .string()
+      .regex(/^[a-z_][a-z0-9_-]*\$?$/, 'a Unix account name')
+      .default('ganymede')
+      .describe('the Unix account the hub runs as: started as root, it starts its launcher and then drops to this account (`make start` creates it)'),
     db_url: z.string().optional().describe('database URL (default sqlite:///<data_dir>/ganymede.sqlite)'),
     cookie_secret: z.string().min(32).optional().describe('hex secret signing cookies (default: generated into <data_dir>/cookie_secret, mode 0600)'),
     cookie_max_age_days: z.number().positive().default(14).describe('how long a login lasts: the browser drops the login cookie after this many days, and the hub refuses an older one'),

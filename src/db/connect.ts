@@ -9,12 +9,14 @@ import * as m001 from './migrations/001-initial.js';
 import * as m002 from './migrations/002-sharing.js';
 import * as m003 from './migrations/003-native-accounts.js';
 import * as m004 from './migrations/004-courses.js';
+import * as m005 from './migrations/005-unix-ids.js';
 
 const MIGRATIONS: Record<string, Migration> = {
   '001-initial': m001,
   '002-sharing': m002,
   '003-native-accounts': m003,
   '004-courses': m004,
+  '005-unix-ids': m005,
 };
 
 class StaticMigrations implements MigrationProvider {

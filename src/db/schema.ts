@@ -238,6 +238,16 @@ export interface CourseEventsTable {
   detail: string;
 }
 
+/** The uid of a user's servers under spawner.run_as: dynamic; user_id null once the user is gone but its files may remain. */
+export interface UnixIdsTable {
+  uid: number;
+  user_id: number | null;
+  user_name: string;
+  created: string;
+  /** When the user was deleted; the uid stays taken until its files are removed and the row deleted. */
+  released: string | null;
+}
+
 export interface KvTable {
   key: string;
   value: string;
@@ -262,6 +272,7 @@ export interface Database {
   courses: CoursesTable;
   course_members: CourseMembersTable;
   course_events: CourseEventsTable;
+  unix_ids: UnixIdsTable;
   kv: KvTable;
 }
 

@@ -342,6 +342,16 @@ export class ServerLifecycle {
 
   /** Periodically checks running servers; a server that died loses its route and is marked stopped. */
   startPolling(): void {
+    // A server that exits is noticed at once; exits close together share one poll.
+    let pollQueued = false;
+    this.d.spawner.onServerExit?.(() => {
+      if (pollQueued) return;
+      pollQueued = true;
+      setImmediate(() => {
+        pollQueued = false;
+        void this.pollOnce().catch((err: unknown) => this.d.log.error({ err: (err as Error).message }, 'server poll failed'));
+      });
+    });
     const every = this.d.config.spawner.poll_interval * 1000;
     if (every <= 0) return;
     const tick = async (): Promise<void> => {
@@ -369,7 +379,7 @@ export class ServerLifecycle {
         const detail = polled.message ? `${code}: ${polled.message}` : code;
         this.d.log.warn({ server: logName(row.user_name, row.name) }, `server stopped unexpectedly${detail}`);
         await this.runStop({ name: row.user_name }, row.id);
-        await this.d.servers.update(row.id, { failure: `Server stopped unexpectedly${detail}` });
+        await this.d.servers.update(row.id, { failure: polled.failure ?? `Server stopped unexpectedly${detail}` });
       }),
     );
   }
@@ -381,7 +391,7 @@ export class ServerLifecycle {
     if (polled.running) return true;
     if (await this.d.servers.transition(row.id, ['running'], 'stopping')) {
       await this.runStop({ name: userName }, row.id);
-      if (polled.message) await this.d.servers.update(row.id, { failure: `Server stopped unexpectedly: ${polled.message}` });
+      if (polled.message) await this.d.servers.update(row.id, { failure: polled.failure ?? `Server stopped unexpectedly: ${polled.message}` });
     }
     return false;
   }

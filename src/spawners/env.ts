@@ -1,6 +1,7 @@
 /** The environment every spawner gives a server: what JupyterHub 3-5's Spawner.get_env passes, built in one place. */
 import type { SpawnerConfig } from '../config/schema.js';
 import { HubUrls, escapePathSegment } from '../hub/urls.js';
+import { parseByteSize } from './local-process/limits.js';
 
 export interface ServerEnvInput {
   config: SpawnerConfig;
@@ -54,7 +55,8 @@ export function buildServerEnv(i: ServerEnvInput): Record<string, string> {
   if (i.config.default_url) env.JUPYTERHUB_DEFAULT_URL = i.config.default_url;
   const rootDir = i.config.notebook_dir ? expandUserTemplate(i.config.notebook_dir, i.userName, i.serverName) : i.rootDir;
   if (rootDir) env.JUPYTERHUB_ROOT_DIR = rootDir;
-  if (i.config.mem_limit) env.MEM_LIMIT = String(i.config.mem_limit);
+  // In bytes, as JupyterHub passes it (jupyter-resource-usage reads a number).
+  if (i.config.mem_limit) env.MEM_LIMIT = String(parseByteSize(i.config.mem_limit));
   if (i.config.cpu_limit) env.CPU_LIMIT = String(i.config.cpu_limit);
   return env;
 }

@@ -70,7 +70,13 @@ export interface StartResult {
 
 export type PollResult =
   | { running: true }
-  | { running: false; exitCode?: number | null; message?: string };
+  | {
+      running: false;
+      exitCode?: number | null;
+      message?: string;
+      /** A sentence that explains the stop by itself (e.g. the memory limit), shown instead of "Server stopped unexpectedly…". */
+      failure?: string;
+    };
 
 /**
  * A start that failed for a reason the user should read as it is (sbatch's refusal, a job that stayed
@@ -123,8 +129,15 @@ export interface Spawner {
    * anything this spawner started that is not among them (an orphan) must be stopped.
    */
   reconcile?(known: SpawnerState[]): Promise<void>;
+  /**
+   * Delete what this spawner keeps on disk for a user who is being deleted with its files (a
+   * temporary user): its working directory, and with it the claim on the user's uid.
+   */
+  removeUserFiles?(user: { id: number; name: string }): Promise<void>;
   /** The server's root directory on the hub host (where content links clone), or null when it is elsewhere. */
   localRoot?(state: SpawnerState): string | null;
+  /** Called when a server of this spawner exits, so that the hub polls at once instead of at its next poll_interval. */
+  onServerExit?(listener: () => void): void;
   /** Hub shutdown: stop timers, close connections. */
   close?(): Promise<void>;
 }

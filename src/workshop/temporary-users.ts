@@ -4,7 +4,6 @@
  * new visit replaced it (force_new_server). A warm pool keeps `warm_pool` of them with servers
  * already running, so that a visitor is handed a ready server at once.
  */
-import { rm } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import { isTemporaryName, temporaryName, type TmpVisits } from '../auth/tmp.js';
 import type { ServerRepo } from '../db/repos/servers.js';
@@ -20,8 +19,8 @@ export interface WorkshopDeps {
   lifecycle: ServerLifecycle;
   log: Logger;
   ensureUser(name: string): Promise<UserRow>;
-  /** The local working directory of a user's servers, deleted with the user (null when not local). */
-  userDirectory(name: string): string | null;
+  /** Deletes the user's working directory (and frees its uid) before the user is deleted. */
+  removeUserFiles(user: { id: number; name: string }): Promise<void>;
   /** Pool members to keep ready (0: no pool). */
   poolSize: number;
   /** Seconds after which a pool member nobody took is replaced by a fresh one. */
@@ -111,9 +110,9 @@ export class Workshop implements TmpVisits {
     const user = await this.d.users.byId(userId);
     if (!user) return;
     if ((await this.d.servers.forUser(userId)).some((s) => s.phase !== 'stopped')) return;
+    // Files first: a uid whose files remain is kept from other users (src/db/repos/unix-ids.ts).
+    await this.d.removeUserFiles(user).catch((err: unknown) => this.d.log.warn({ user: user.name, err: (err as Error).message }, "could not delete a temporary user's files; its uid stays reserved"));
     await this.d.users.delete(userId);
-    const dir = this.d.userDirectory(user.name);
-    if (dir) await rm(dir, { recursive: true, force: true });
     this.d.log.info({ user: user.name }, 'temporary user removed');
   }
 

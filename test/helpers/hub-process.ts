@@ -91,7 +91,7 @@ process.on('exit', () => {
     killAll(descendants(child.pid, all).map((p) => p.pid));
     child.kill('SIGKILL');
   }
-  for (const dir of ownedDirs) rmSync(dir, { recursive: true, force: true });
+  for (const dir of ownedDirs) for (const each of [dir, `${dir}-users`]) rmSync(each, { recursive: true, force: true });
 });
 
 /** A child running `src/cli.ts` through tsx, its output collected (and mirrored with GANYMEDE_TEST_VERBOSE=1). */
@@ -178,11 +178,23 @@ export async function startHub(options: HubOptions): Promise<HubProcess> {
   }
 }
 
+/**
+ * Tests that do not choose spawner.run_as run their servers as the hub's own account, the hub staying
+ * root (user: root, trust_all_users): what they test does not depend on the servers' uids. Tests of
+ * isolation set run_as (dynamic or system) and get the product's default: a launcher, and the hub
+ * as the ganymede account.
+ */
+function trustedUnlessIsolated(config: Record<string, unknown>): Record<string, unknown> {
+  const spawner = (config.spawner ?? {}) as Record<string, unknown>;
+  if (spawner.run_as !== undefined) return config;
+  return { user: 'root', ...config, spawner: { run_as: 'hub', trust_all_users: true, ...spawner } };
+}
+
 /** The hub exited because its port was taken between freePort() and its bind. */
 class PortTaken extends Error {}
 
 async function launchHub(options: HubOptions, dataDir: string, configPath: string, bindUrl: string): Promise<HubProcess> {
-  const config = { bind_url: bindUrl, data_dir: dataDir, log_level: 'warn', ...options.config };
+  const config = { bind_url: bindUrl, data_dir: dataDir, log_level: 'warn', ...trustedUnlessIsolated(options.config) };
   const bind = new URL(config.bind_url);
   const url = bind.href.endsWith('/') ? bind.href : `${bind.href}/`;
   const port = Number(bind.port || (bind.protocol === 'https:' ? 443 : 80));

@@ -84,6 +84,15 @@ test('a server that allocates past its memory limit is OOM-killed and reported s
   assert.deepEqual(await exits.of('calm'), { name: 'calm', pid: calm.pid, startTime: calm.startTime, code: 0, signal: null, oomKilled: false });
 });
 
+test("a child process over the server's memory limit stops the whole server, not only itself", { skip }, async (t) => {
+  const { launcher, request, exits } = await v1Launcher(t);
+  // The server (a shell standing for jupyterhub-singleuser) waits; its child (standing for a kernel) allocates.
+  const hog = `data = b'x' * ${256 * MiB}`;
+  const server = await launcher.launch(request('kernel-hog', ['/bin/sh', '-c', `${PYTHON} -I -S -c "${hog}"; sleep 600`], { memoryBytes: 64 * MiB }));
+  const exit = await exits.of('kernel-hog');
+  assert.deepEqual(exit, { name: 'kernel-hog', pid: server.pid, startTime: server.startTime, code: null, signal: 'SIGKILL', oomKilled: true });
+});
+
 test('a fork loop stops at the pids limit', { skip }, async (t) => {
   const { dirs, launcher, request, exits } = await v1Launcher(t);
   const forkLoop = [

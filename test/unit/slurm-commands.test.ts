@@ -11,6 +11,8 @@ import ssh2, { type Connection } from 'ssh2';
 import { slurmSchema, slurmSshSchema, type SlurmConfig } from '../../src/config/schema.js';
 import { ConfigError } from '../../src/errors.js';
 import { checkUnixName, createRunner, LocalRunner, sshFingerprint, SshRunner } from '../../src/spawners/slurm/commands.js';
+import { lookupAccount } from '../../src/spawners/unix-accounts.js';
+import { SpawnFailure } from '../../src/spawners/spawner.js';
 import { shellCommand } from '../../src/spawners/slurm/script.js';
 
 const isRoot = process.getuid?.() === 0;
@@ -62,16 +64,17 @@ function local(exec_prefix: string): SlurmConfig {
 
 test('as root, a prefix that does not switch to the user is a ConfigError', { skip: !isRoot && 'needs root' }, () => {
   for (const prefix of ['', '   ', 'nice', 'sudo -u alice --', 'env']) {
-    assert.throws(() => new LocalRunner(local(prefix)), (err: unknown) => err instanceof ConfigError && /must switch to the user \(contain \{username\}\)/.test(err.message), JSON.stringify(prefix));
+    assert.throws(() => new LocalRunner(local(prefix), 1000), (err: unknown) => err instanceof ConfigError && /must switch to the user \(contain \{username\}\)/.test(err.message), JSON.stringify(prefix));
   }
-  assert.ok(new LocalRunner(local('sudo -E -u {username} --')));
-  assert.ok(createRunner(local('runuser -u {username} --')) instanceof LocalRunner);
+  assert.ok(new LocalRunner(local('sudo -E -u {username} --'), 1000));
+  assert.ok(createRunner(local('runuser -u {username} --'), 1000) instanceof LocalRunner);
 });
 
 test('LocalRunner: the prefix with the user name, then the command, with no shell in between', async (t) => {
   const dir = await tempDir(t);
   const rec = await recorder(dir);
-  const runner = new LocalRunner(local(`${rec.program} -u {username} --user={username} --`));
+  // min_uid 0 here so that an account every machine has (daemon) stands for a person's.
+  const runner = new LocalRunner(local(`${rec.program} -u {username} --user={username} --`), 0);
   const argv = ['sbatch', '--parsable', '$(id)', '`id`;x', 'a b', "it's", '"q"', '', 'line1\nline2', '*', '~', '$HOME'];
   const stdin = `#!/bin/bash\n#SBATCH --partition=debug\nexport X='it'\\''s'\nexec python3 -c 'print(1)'\n${'x'.repeat(200_000)}\n`;
   process.env.SLURM_CONF = '/etc/slurm/test.conf';
@@ -80,11 +83,11 @@ test('LocalRunner: the prefix with the user name, then the command, with no shel
     delete process.env.SLURM_CONF;
     delete process.env.GANYMEDE_NOT_FOR_SLURM;
   });
-  const result = await runner.run('alice', argv, { stdin, env: { JUPYTERHUB_API_TOKEN: 'c0ffee', WEIRD: 'a b $(id)\n`x`' } });
+  const result = await runner.run('daemon', argv, { stdin, env: { JUPYTERHUB_API_TOKEN: 'c0ffee', WEIRD: 'a b $(id)\n`x`' } });
   assert.deepEqual(result, { code: 0, stdout: `out:${2 + 4 + argv.length}`, stderr: 'err' });
   const seen = await rec.read();
   assert.equal(seen.script, rec.program);
-  assert.deepEqual(seen.argv, ['-u', 'alice', '--user=alice', '--', ...argv]);
+  assert.deepEqual(seen.argv, ['-u', 'daemon', '--user=daemon', '--', ...argv]);
   assert.equal(seen.stdin, stdin);
   assert.equal(seen.env.JUPYTERHUB_API_TOKEN, 'c0ffee');
   assert.equal(seen.env.WEIRD, 'a b $(id)\n`x`');
@@ -97,7 +100,7 @@ test('LocalRunner: the prefix with the user name, then the command, with no shel
 test('LocalRunner: run(null, ...) runs the command itself, without the prefix', async (t) => {
   const dir = await tempDir(t);
   const rec = await recorder(dir);
-  const runner = new LocalRunner(local(`${path.join(dir, 'no-such-prefix')} {username} --`));
+  const runner = new LocalRunner(local(`${path.join(dir, 'no-such-prefix')} {username} --`), 1000);
   const result = await runner.run(null, [rec.program, '--noheader', '$(id)']);
   assert.equal(result.code, 0);
   const seen = await rec.read();
@@ -109,7 +112,7 @@ test('LocalRunner: run(null, ...) runs the command itself, without the prefix', 
 test('LocalRunner: exit codes and output come back; a missing command is an error', async (t) => {
   const dir = await tempDir(t);
   const rec = await recorder(dir);
-  const runner = new LocalRunner(local('sudo -E -u {username} --'));
+  const runner = new LocalRunner(local('sudo -E -u {username} --'), 1000);
   assert.deepEqual(await runner.run(null, [rec.program], { env: { REC_EXIT: '3' } }), { code: 3, stdout: 'out:2', stderr: 'err' });
   await assert.rejects(runner.run(null, [path.join(dir, 'missing')]), (err: unknown) => err instanceof Error && err.message.includes(path.join(dir, 'missing')));
   // A command that exits without reading its stdin is fine too.
@@ -119,11 +122,23 @@ test('LocalRunner: exit codes and output come back; a missing command is an erro
 test('LocalRunner: a user name that is not a Unix name never reaches the prefix', async (t) => {
   const dir = await tempDir(t);
   const rec = await recorder(dir);
-  const runner = new LocalRunner(local(`${rec.program} -u {username} --`));
+  const runner = new LocalRunner(local(`${rec.program} -u {username} --`), 1000);
   for (const name of ['a;b', 'al ice', '$(id)', '../x', '-x', 'root\n']) {
     await rec.clear();
     await assert.rejects(async () => runner.run(name, ['sbatch']), /not a Unix account name/, JSON.stringify(name));
     assert.equal(existsSync(path.join(dir, 'record.json')), false, `nothing ran for ${JSON.stringify(name)}`);
+  }
+});
+
+test('LocalRunner: the prefix switches only to a person\'s account: system accounts, the hub\'s own and unknown names are refused', async (t) => {
+  const dir = await tempDir(t);
+  const rec = await recorder(dir);
+  const runner = new LocalRunner(local(`${rec.program} -u {username} --`), 1000);
+  const names = ['daemon', 'nobody', 'no-such-account-here', ...['slurm', 'munge', 'postgres', 'ganymede'].filter((n) => lookupAccount(n))];
+  for (const name of names) {
+    await rec.clear();
+    await assert.rejects(async () => runner.run(name, ['sbatch']), (err: unknown) => err instanceof SpawnFailure && /system account|no Unix account/.test(err.message), name);
+    assert.equal(existsSync(path.join(dir, 'record.json')), false, `nothing ran as ${name}`);
   }
 });
 
@@ -243,7 +258,7 @@ async function sshSetup(t: TestContext, fingerprint?: string) {
       timeout: 10,
     },
   });
-  const runner = createRunner(config);
+  const runner = createRunner(config, 1000);
   assert.ok(runner instanceof SshRunner);
   assert.equal(runner.envInScript, true);
   return { dir, log, runner };

@@ -1,30 +1,42 @@
 /**
- * Runs each server as a child process of the hub, as the hub's own user (JupyterHub's
- * SimpleLocalProcessSpawner). The child gets its own process group and writes to a log file rather
- * than to pipes, so it can outlive the hub (`cleanup_servers: false`) and be stopped as a group.
+ * Runs each server as a process of the hub's host. With isolation (spawner.run_as dynamic or system)
+ * the privileged launcher starts it under its user's own uid, in a cgroup with the configured limits,
+ * in a working directory only that uid can read; otherwise (run_as: hub) it is a child of the hub
+ * under the hub's own account, as JupyterHub's SimpleLocalProcessSpawner. Either way the server leads
+ * its own process group and writes to a log file rather than to pipes, so it can outlive the hub
+ * (`cleanup_servers: false`) and be stopped as a group.
  */
 import { chmod, mkdir, open, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
 import type { Logger } from 'pino';
 import type { SpawnerConfig } from '../../config/schema.js';
-import type {
-  PollResult,
-  SpawnReporter,
-  SpawnRequest,
-  Spawner,
-  SpawnerState,
-  StartResult,
-  StopOptions,
+import {
+  SpawnFailure,
+  type PollResult,
+  type SpawnReporter,
+  type SpawnRequest,
+  type Spawner,
+  type SpawnerState,
+  type StartResult,
+  type StopOptions,
 } from '../spawner.js';
-import { ephemeralDirectory, logFilePath, workingDirectory } from './names.js';
+import { createHash } from 'node:crypto';
+import { ephemeralDirectory, escapeName, logFilePath, workingDirectory } from './names.js';
 import { ephemeralOverlap, releasePort, reserveFreePort } from './ports.js';
 import { isAlive, isValidPid, readProcStartTime, signalGroup, waitForExit, type ProcessIdentity } from './processes.js';
 import { waitForHttp } from '../wait-for-http.js';
+import type { Isolation, ServerExit } from './isolation.js';
+import { cgroupLimits, memoryLimitMessage } from './limits.js';
+import type { ServerAccount } from '../unix-accounts.js';
 
 interface ExitInfo {
   code: number | null;
   signal: NodeJS.Signals | null;
+  /** The cgroup's memory limit killed it (isolated servers). */
+  oomKilled?: boolean;
+  /** The memory limit it had, for the message. */
+  memLimit?: string;
 }
 
 export type LocalProcessSpawnerConfig = SpawnerConfig & { dataDir: string };
@@ -39,6 +51,8 @@ interface Child {
   runDir: string | null;
   /** The server's working directory. */
   cwd: string;
+  /** Started by the launcher under another uid, in the cgroup of this name. */
+  cgroup: string | null;
   exited: Promise<ExitInfo>;
 }
 
@@ -56,10 +70,20 @@ export class LocalProcessSpawner implements Spawner {
   /** How children of this instance exited, keyed by `exitKey`; nobody else can know a process's exit code. */
   private readonly exits = new Map<string, ExitInfo>();
 
+  /** Waiters for the exit of servers the launcher started, keyed by `exitKey`. */
+  private readonly launchedExits = new Map<string, (exit: ExitInfo) => void>();
+  /** Exits the launcher reported before their start's answer was handled. */
+  private readonly earlyExits = new Map<string, ExitInfo>();
+  /** Cgroups of starts under way, which reconcile must not take for orphans. */
+  private readonly startingCgroups = new Set<string>();
+  private readonly exitListeners: (() => void)[] = [];
+
   constructor(
     private readonly config: LocalProcessSpawnerConfig,
     private readonly log: Logger,
+    private readonly isolation: Isolation | null = null,
   ) {
+    isolation?.launcher.onExit((exit) => this.launchedExited(exit));
     const overlap = ephemeralOverlap(config.port_range);
     if (overlap) {
       log.warn(
@@ -92,6 +116,7 @@ export class LocalProcessSpawner implements Spawner {
       ...(child.runDir ? { ephemeral_dir: child.runDir } : {}),
       started_at: new Date().toISOString(),
       ...(startTime === undefined ? {} : { proc_starttime: startTime }),
+      ...(child.cgroup === null ? {} : { cgroup: child.cgroup, ...(request.resources.memLimit ? { mem_limit: request.resources.memLimit } : {}) }),
     };
     try {
       await reporter.saveState(state);
@@ -99,7 +124,7 @@ export class LocalProcessSpawner implements Spawner {
       reporter.progress({ progress: 90, message: 'Waiting for server to answer…' });
       await this.waitUntilAnswering(child, port, request.servicePrefix, signal);
     } catch (error) {
-      await this.terminate(child.identity, this.config.stop_timeout * 1000).catch((stopError: unknown) =>
+      await this.terminate(child.identity, child.cgroup, this.config.stop_timeout * 1000).catch((stopError: unknown) =>
         this.log.error({ err: stopError, pid }, 'could not stop a server whose start failed'),
       );
       throw error;
@@ -111,9 +136,15 @@ export class LocalProcessSpawner implements Spawner {
   async poll(state: SpawnerState): Promise<PollResult> {
     const identity = identityFromState(state);
     if (!identity) return { running: false, message: 'no server process recorded' };
-    if (isAlive(identity)) return { running: true };
+    if (isAlive(identity, { otherAccount: isolatedState(state) })) return { running: true };
     const exit = this.exits.get(exitKey(identity));
-    return exit ? { running: false, exitCode: exit.code, message: describeExit(exit) } : { running: false };
+    if (!exit) return { running: false };
+    if (exit.oomKilled) return { running: false, exitCode: exit.code, message: describeExit(exit), failure: describeExit(exit) };
+    return { running: false, exitCode: exit.code, message: describeExit(exit) };
+  }
+
+  onServerExit(listener: () => void): void {
+    this.exitListeners.push(listener);
   }
 
   localRoot(state: SpawnerState): string | null {
@@ -122,35 +153,83 @@ export class LocalProcessSpawner implements Spawner {
 
   async stop(state: SpawnerState, options: StopOptions): Promise<void> {
     const identity = identityFromState(state);
-    if (identity) await this.terminate(identity, options.graceSeconds * 1000);
+    const cgroup = isolatedState(state) ? (state.cgroup as string) : null;
+    if (identity) await this.terminate(identity, cgroup, options.graceSeconds * 1000);
+    else if (cgroup && this.isolation) await this.isolation.launcher.killCgroup(cgroup);
     const runDir = state.ephemeral_dir;
-    // Only ever a directory this spawner made under <data_dir>/ephemeral/, whatever the state says.
-    if (typeof runDir === 'string' && path.dirname(runDir) === path.resolve(this.config.dataDir, 'ephemeral')) {
-      await rm(runDir, { recursive: true, force: true });
+    // Only ever a directory this spawner made for ephemeral runs, whatever the state says.
+    if (typeof runDir === 'string' && path.dirname(runDir) === this.ephemeralRoot()) {
+      if (this.isolation) await this.isolation.launcher.remove(runDir);
+      else await rm(runDir, { recursive: true, force: true });
+      if (typeof state.log_file === 'string' && path.dirname(state.log_file) === path.resolve(this.config.dataDir, 'logs', 'ephemeral')) {
+        await rm(state.log_file, { force: true });
+      }
     }
+  }
+
+  async removeUserFiles(user: { id: number; name: string }): Promise<void> {
+    if (!this.isolation) {
+      await rm(workingDirectory(this.config.cwd, this.config.dataDir, user.name), { recursive: true, force: true });
+      return;
+    }
+    // Only the directory this spawner made: a system account's home is never removed.
+    if (this.isolation.accounts.kind === 'system') return;
+    await this.isolation.launcher.remove(this.defaultWorkingDirectory(user.name, null));
+    await this.isolation.accounts.forget(user);
+  }
+
+  /** With isolation: servers in this hub's cgroups that no known state describes (a hub killed mid-spawn) are killed. */
+  async reconcile(known: SpawnerState[]): Promise<void> {
+    if (!this.isolation) return;
+    const keep = new Set(known.filter(isolatedState).map((state) => `${String(state.cgroup)}@${String(state.pid)}@${String(state.proc_starttime)}`));
+    for (const server of await this.isolation.launcher.list()) {
+      const leader = server.leader;
+      if (leader && keep.has(`${server.name}@${leader.pid}@${leader.startTime}`)) continue;
+      if (this.startingCgroups.has(server.name)) continue;
+      const killed = await this.isolation.launcher.killCgroup(server.name);
+      this.log.warn({ cgroup: server.name, pids: server.pids, killed }, 'stopped a server process the hub did not know');
+    }
+  }
+
+  /** Where ephemeral runs get their directories: under the users' root with isolation, else under data_dir. */
+  private ephemeralRoot(): string {
+    return this.isolation ? path.resolve(this.isolation.usersRoot, 'ephemeral') : path.resolve(this.config.dataDir, 'ephemeral');
   }
 
   /** Create the working directory and log file, then start `cmd + args` detached in its own process group. */
   private async spawnServer(request: SpawnRequest, port: number): Promise<Child> {
     const { user, serverName } = request;
-    // Ephemeral: a fresh directory for this run only, its log inside it, all removed at stop.
-    const runDir = this.config.ephemeral && !request.profile?.workDir ? ephemeralDirectory(this.config.dataDir, user.name) : null;
-    const cwd = runDir ? path.join(runDir, 'home') : (request.profile?.workDir ?? workingDirectory(this.config.cwd, this.config.dataDir, user.name));
-    // mkdir's mode is filtered by the umask; the directory holds the user's files, so make it private explicitly.
-    if (await mkdir(cwd, { recursive: true, mode: 0o700 })) await chmod(cwd, 0o700);
-    const logFile = runDir ? path.join(runDir, 'server.log') : logFilePath(this.config.dataDir, user.name, serverName);
+    const account = this.isolation ? await this.isolation.accounts.accountFor(user) : null;
+    // Ephemeral: a fresh directory for this run only, removed at stop with its log.
+    const runDir = this.config.ephemeral && !request.profile?.workDir ? ephemeralDirectory(path.dirname(this.ephemeralRoot()), user.name) : null;
+    const cwd = runDir ? path.join(runDir, 'home') : (request.profile?.workDir ?? this.defaultWorkingDirectory(user.name, account));
+    const logFile = runDir
+      ? path.resolve(this.config.dataDir, 'logs', 'ephemeral', `${path.basename(runDir)}.log`)
+      : logFilePath(this.config.dataDir, user.name, serverName);
     await mkdir(path.dirname(logFile), { recursive: true, mode: 0o700 });
+    if (account && this.isolation) {
+      const owner = { uid: account.uid, gid: account.gid, mode: 0o700 };
+      if (runDir) await this.isolation.launcher.mkdir(runDir, owner);
+      await this.isolation.launcher.mkdir(cwd, owner);
+    } else if (await mkdir(cwd, { recursive: true, mode: 0o700 })) {
+      // mkdir's mode is filtered by the umask; the directory holds the user's files, so make it private explicitly.
+      await chmod(cwd, 0o700);
+    }
 
     const [command, ...cmdArgs] = request.profile?.cmd ?? this.config.cmd;
     if (command === undefined) throw new Error('spawner.cmd is empty');
     const args = [...cmdArgs, ...this.config.args];
     // HOME is the user's working directory (as JupyterHub's SimpleLocalProcessSpawner does), so users
-    // do not share ~/.jupyter, ~/.ipython and the runtime directory of the account the hub runs as.
+    // do not share ~/.jupyter, ~/.ipython and the runtime directory of the account the hub runs as; a
+    // system account keeps its own home. USER and LOGNAME name the user: a dynamic uid has no
+    // /etc/passwd entry, and Python's getpass reads them first.
     const env: Record<string, string> = {
-      HOME: cwd,
+      HOME: account?.home ?? cwd,
+      ...(account ? { USER: user.name, LOGNAME: user.name, SHELL: '/bin/bash' } : {}),
       ...request.env,
       JUPYTERHUB_SERVICE_URL: `http://${urlHost(this.config.ip)}:${port}${request.servicePrefix}`,
     };
+    if (account && this.isolation) return this.launchIsolated(request, account, { command, args, env, cwd, logFile, runDir, port });
 
     const log = await open(logFile, 'a', 0o600);
     try {
@@ -169,13 +248,83 @@ export class LocalProcessSpawner implements Spawner {
       const pid = spawned.pid;
       if (pid === undefined) throw new Error(`Could not start ${command}: no process id`);
       spawned.unref(); // the hub may exit while the server runs on
-      const child: Child = { identity: { pid, pgid: pid, startTime: readProcStartTime(pid) }, logFile, logOffset, exited, runDir, cwd };
+      const child: Child = { identity: { pid, pgid: pid, startTime: readProcStartTime(pid) }, logFile, logOffset, exited, runDir, cwd, cgroup: null };
       this.watch(child, port, request);
       this.log.info({ user: user.name, server: serverName, pid, port, cwd, command, args, logFile }, 'server process started');
       return child;
     } finally {
       await log.close(); // the child has its own copy of the descriptor
     }
+  }
+
+  /** The launcher starts the server under the user's uid, in its own cgroup with the limits. */
+  private async launchIsolated(
+    request: SpawnRequest,
+    account: ServerAccount,
+    run: { command: string; args: string[]; env: Record<string, string>; cwd: string; logFile: string; runDir: string | null; port: number },
+  ): Promise<Child> {
+    const { launcher, pidsLimit } = this.isolation!;
+    const name = cgroupName(request.user.id, request.serverName);
+    const log = await open(run.logFile, 'a', 0o600);
+    let logOffset: number;
+    try {
+      await log.write(`[ganymede] ${new Date().toISOString()} starting ${[run.command, ...run.args].join(' ')} on port ${run.port} as uid ${account.uid}\n`);
+      logOffset = (await log.stat()).size;
+    } finally {
+      await log.close();
+    }
+    this.startingCgroups.add(name);
+    try {
+      const launched = await launcher.launch({
+        name,
+        uid: account.uid,
+        gid: account.gid,
+        groups: account.groups,
+        argv: [run.command, ...run.args],
+        env: run.env,
+        cwd: run.cwd,
+        logFile: run.logFile,
+        limits: cgroupLimits(request.resources, pidsLimit),
+      });
+      const identity: ProcessIdentity = { pid: launched.pid, pgid: launched.pid, startTime: launched.startTime };
+      const exited = new Promise<ExitInfo>((resolve) => {
+        const key = exitKey(identity);
+        const early = this.earlyExits.get(key);
+        if (early) {
+          this.earlyExits.delete(key);
+          resolve({ ...early, memLimit: request.resources.memLimit });
+        } else this.launchedExits.set(key, (exit) => resolve({ ...exit, memLimit: request.resources.memLimit }));
+      });
+      const child: Child = { identity, logFile: run.logFile, logOffset, exited, runDir: run.runDir, cwd: run.cwd, cgroup: name };
+      this.watch(child, run.port, request);
+      this.log.info({ user: request.user.name, server: request.serverName, pid: identity.pid, uid: account.uid, cgroup: name, port: run.port, cwd: run.cwd }, 'server process started');
+      return child;
+    } catch (error) {
+      throw new SpawnFailure(`Cannot start server: ${(error as Error).message}`);
+    } finally {
+      this.startingCgroups.delete(name);
+    }
+  }
+
+  /** The launcher saw a server exit: its start's waiter, its stop and the hub's poll learn it now. */
+  private launchedExited(exit: ServerExit): void {
+    const key = `${exit.pid}@${exit.startTime}`;
+    const info: ExitInfo = { code: exit.code, signal: exit.signal as NodeJS.Signals | null, oomKilled: exit.oomKilled };
+    const resolve = this.launchedExits.get(key);
+    if (resolve) {
+      this.launchedExits.delete(key);
+      resolve(info);
+    } else {
+      this.earlyExits.set(key, info);
+      if (this.earlyExits.size > MAX_REMEMBERED_EXITS) this.earlyExits.delete(this.earlyExits.keys().next().value!);
+    }
+  }
+
+  /** `<users_root>/home/<name>` with isolation (the system account's home for run_as system), else spawner.cwd's default. */
+  private defaultWorkingDirectory(userName: string, account: ServerAccount | null): string {
+    if (this.config.cwd || !this.isolation) return workingDirectory(this.config.cwd, this.config.dataDir, userName);
+    if (account?.home && this.isolation.accounts.kind === 'system') return account.home;
+    return path.resolve(this.isolation.usersRoot, 'home', escapeName(userName));
   }
 
   private watch(child: Child, port: number, request: SpawnRequest): void {
@@ -188,6 +337,7 @@ export class LocalProcessSpawner implements Spawner {
       this.exits.set(key, exit);
       if (this.exits.size > MAX_REMEMBERED_EXITS) this.exits.delete(this.exits.keys().next().value!);
       this.log.info({ user: request.user.name, server: request.serverName, pid: child.identity.pid, ...exit }, 'server process exited');
+      for (const listener of this.exitListeners) listener();
     });
   }
 
@@ -203,6 +353,7 @@ export class LocalProcessSpawner implements Spawner {
       if (signal.aborted) throw signal.reason;
       if (exitedEarly.signal.aborted) {
         const exit = exitedEarly.signal.reason as ExitInfo;
+        if (exit.oomKilled) throw new SpawnFailure(describeExit(exit));
         const tail = await readLogTail(child.logFile, child.logOffset);
         throw new Error(`Server process ${describeExit(exit)}${tail ? `: ${tail}` : ' (no output)'}`);
       }
@@ -213,17 +364,29 @@ export class LocalProcessSpawner implements Spawner {
     }
   }
 
-  /** SIGTERM the process group, SIGKILL it if the leader is still there after `graceMs`; resolve once it is gone. */
-  private async terminate(identity: ProcessIdentity, graceMs: number): Promise<void> {
+  /**
+   * SIGTERM the process group, SIGKILL it if the leader is still there after `graceMs`; resolve once it
+   * is gone. A server in a cgroup is signalled through the launcher, and whatever it left in its cgroup
+   * is killed with it.
+   */
+  private async terminate(identity: ProcessIdentity, cgroup: string | null, graceMs: number): Promise<void> {
     const child = this.children.get(identity.pid);
     // A state naming a pid our current child reuses is stale: then the child's exit says nothing about it.
     const exited = child && exitKey(child.identity) === exitKey(identity) ? child.exited : undefined;
-    signalGroup(identity, 'SIGTERM');
-    if (await waitForExit(identity, graceMs, exited)) return;
-    this.log.warn({ pid: identity.pid, graceMs }, 'server process ignored SIGTERM; sending SIGKILL');
-    signalGroup(identity, 'SIGKILL');
-    if (await waitForExit(identity, KILL_WAIT_MS, exited)) return;
-    throw new Error(`Server process ${identity.pid} still runs after SIGKILL`);
+    const launcher = cgroup ? this.isolation?.launcher : undefined;
+    if (cgroup && !launcher) throw new Error(`Server process ${identity.pid} runs under another account, and this hub has no launcher to stop it`);
+    const send = async (signal: 'SIGTERM' | 'SIGKILL') => {
+      if (launcher && identity.startTime !== undefined) await launcher.signal(identity.pid, identity.startTime, signal);
+      else signalGroup(identity, signal);
+    };
+    const options = { otherAccount: launcher !== undefined };
+    await send('SIGTERM');
+    if (!(await waitForExit(identity, graceMs, exited, options))) {
+      this.log.warn({ pid: identity.pid, graceMs }, 'server process ignored SIGTERM; sending SIGKILL');
+      await send('SIGKILL');
+      if (!(await waitForExit(identity, KILL_WAIT_MS, exited, options))) throw new Error(`Server process ${identity.pid} still runs after SIGKILL`);
+    }
+    if (launcher && cgroup) await launcher.killCgroup(cgroup);
   }
 }
 
@@ -233,11 +396,22 @@ function identityFromState(state: SpawnerState): ProcessIdentity | undefined {
   return { pid, pgid, startTime: typeof startTime === 'number' ? startTime : undefined };
 }
 
+/** A state the launcher's server left: it names the server's cgroup. */
+function isolatedState(state: SpawnerState): boolean {
+  return typeof state.cgroup === 'string';
+}
+
+/** `u<user id>` for the default server, `u<user id>-<hash of the name>` for a named one: unique, and safe as a cgroup name. */
+function cgroupName(userId: number, serverName: string): string {
+  return serverName === '' ? `u${userId}` : `u${userId}-${createHash('sha256').update(serverName).digest('hex').slice(0, 16)}`;
+}
+
 function exitKey(identity: ProcessIdentity): string {
   return `${identity.pid}@${identity.startTime ?? ''}`;
 }
 
 function describeExit(exit: ExitInfo): string {
+  if (exit.oomKilled) return memoryLimitMessage(exit.memLimit);
   return exit.signal ? `was killed by ${exit.signal}` : `exited with code ${exit.code}`;
 }
 

@@ -22,15 +22,19 @@ export function readProcStartTime(pid: number): number | undefined {
   return typeof stat === 'object' ? stat.startTime : undefined;
 }
 
-/** Is the process described by `identity` still running (and still the one we started)? */
-export function isAlive(identity: ProcessIdentity): boolean {
+/**
+ * Is the process described by `identity` still running (and still the one we started)? A server
+ * started under another uid (`otherAccount`, by the launcher) cannot be probed with kill(0), which
+ * then fails with EPERM: /proc and its start time tell.
+ */
+export function isAlive(identity: ProcessIdentity, options: { otherAccount?: boolean } = {}): boolean {
   try {
     process.kill(identity.pid, 0);
   } catch (error) {
-    // EPERM: the pid now belongs to another user, so it is not the server we started as ourselves.
+    // EPERM for a server of our own account: the pid now belongs to another user, so it is not ours.
     const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'ESRCH' || code === 'EPERM') return false;
-    throw error;
+    if (code === 'ESRCH' || (code === 'EPERM' && !options.otherAccount)) return false;
+    if (code !== 'EPERM') throw error;
   }
   const stat = readProcStat(identity.pid);
   if (stat === 'gone') return false;
@@ -53,7 +57,12 @@ export function signalGroup(identity: ProcessIdentity, signal: NodeJS.Signals): 
  * Resolve true once the process is gone, false after `timeoutMs`. For a child we spawned, `exited` (its
  * 'exit' event, which comes once it is reaped) is the answer; for a process of a previous hub, poll every 50 ms.
  */
-export async function waitForExit(identity: ProcessIdentity, timeoutMs: number, exited?: Promise<unknown>): Promise<boolean> {
+export async function waitForExit(
+  identity: ProcessIdentity,
+  timeoutMs: number,
+  exited?: Promise<unknown>,
+  options: { otherAccount?: boolean } = {},
+): Promise<boolean> {
   if (exited) {
     const timer = new AbortController();
     const gone = await Promise.race([exited.then(() => true), sleep(timeoutMs, false, { signal: timer.signal }).catch(() => false)]);
@@ -61,7 +70,7 @@ export async function waitForExit(identity: ProcessIdentity, timeoutMs: number, 
     return gone;
   }
   const deadline = Date.now() + timeoutMs;
-  while (isAlive(identity)) {
+  while (isAlive(identity, options)) {
     const left = deadline - Date.now();
     if (left <= 0) return false;
     await sleep(Math.min(POLL_MS, left));

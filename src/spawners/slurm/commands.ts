@@ -13,6 +13,7 @@ import { Client, type ConnectConfig } from 'ssh2';
 import type { SlurmConfig } from '../../config/schema.js';
 import { ConfigError } from '../../errors.js';
 import { shellCommand } from './script.js';
+import { systemAccount } from '../unix-accounts.js';
 
 export interface CommandResult {
   code: number;
@@ -59,7 +60,11 @@ export class LocalRunner implements CommandRunner {
   readonly envInScript = false;
   private readonly prefix: string[];
 
-  constructor(private readonly config: SlurmConfig) {
+  constructor(
+    private readonly config: SlurmConfig,
+    /** spawner.min_uid: the prefix switches only to accounts of this uid or above, as local servers do. */
+    private readonly minUid: number,
+  ) {
     this.prefix = config.submit.exec_prefix.trim() ? config.submit.exec_prefix.trim().split(/\s+/) : [];
     // The brief's rule: the hub never runs a user's Slurm commands as root.
     if (process.getuid?.() === 0 && !this.prefix.some((w) => w.includes('{username}'))) {
@@ -68,6 +73,8 @@ export class LocalRunner implements CommandRunner {
   }
 
   run(user: string | null, argv: string[], options: RunOptions = {}): Promise<CommandResult> {
+    // The account the prefix switches to must be a person's: never root, daemon, slurm or the hub's own.
+    if (user !== null && this.prefix.some((w) => w.includes('{username}'))) systemAccount(checkUnixName(user), this.minUid);
     const words = user === null ? argv : [...this.prefix.map((w) => w.replaceAll('{username}', checkUnixName(user))), ...argv];
     const [command, ...args] = words;
     return new Promise((resolve, reject) => {
@@ -152,6 +159,6 @@ export class SshRunner implements CommandRunner {
   }
 }
 
-export function createRunner(config: SlurmConfig): CommandRunner {
-  return config.submit.mode === 'ssh' ? new SshRunner(config) : new LocalRunner(config);
+export function createRunner(config: SlurmConfig, minUid: number): CommandRunner {
+  return config.submit.mode === 'ssh' ? new SshRunner(config) : new LocalRunner(config, minUid);
 }

@@ -115,7 +115,7 @@ export class SlurmSpawner implements Spawner {
     options: SlurmSpawnerOptions = {},
   ) {
     this.slurm = config.slurm;
-    this.runner = options.runner ?? createRunner(this.slurm);
+    this.runner = options.runner ?? createRunner(this.slurm, config.min_uid);
     this.board = new JobBoard(this.slurm, this.runner);
     this.template = loadTemplate(this.slurm);
     if (Object.keys(this.slurm.images).length > 0 && !this.slurm.container) {

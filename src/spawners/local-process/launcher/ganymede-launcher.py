@@ -463,6 +463,9 @@ class NoCgroups:
     def oom_kills(self, name):
         return 0
 
+    def watch_oom(self, name):
+        return None
+
     def remove(self, name):
         pass
 
@@ -571,21 +574,23 @@ class CgroupV1(CgroupTree):
 
     def __init__(self, scope, root):
         super().__init__(scope)
-        own = {}
+        mounted = set()
         for line in read_text('/proc/self/cgroup').splitlines():
-            _, controllers, path = line.split(':', 2)
-            for controller in controllers.split(','):
-                own[controller] = path.rstrip('/')
+            _, controllers, _path = line.split(':', 2)
+            mounted.update(controllers.split(','))
         self.dir_of = {}  # controller -> its base directory
         for controller in V1_CONTROLLERS:
             if root is not None:
                 base = root + '/' + controller
             else:
                 mount = '/sys/fs/cgroup/' + controller
-                if controller not in own or not os.path.exists(mount + '/cgroup.procs'):
+                if controller not in mounted or not os.path.exists(mount + '/cgroup.procs'):
                     continue
-                # cpu and cpuacct may share one hierarchy (/sys/fs/cgroup/cpu -> cpu,cpuacct).
-                base = os.path.realpath(mount) + own[controller] + '/ganymede'
+                # cpu and cpuacct may share one hierarchy (/sys/fs/cgroup/cpu -> cpu,cpuacct). The base is
+                # the hierarchy's top, not the launcher's own cgroup: a restarted hub may sit in another
+                # one (a service manager's new cgroup, or one per process as in some sandboxes) and must
+                # still find its servers, which must outlive the old cgroup when cleanup_servers is false.
+                base = os.path.realpath(mount) + '/ganymede'
             self.dir_of[controller] = base
         if 'memory' not in self.dir_of:
             raise Refused('cgroup v1 without a memory hierarchy at /sys/fs/cgroup/memory')
@@ -620,6 +625,20 @@ class CgroupV1(CgroupTree):
 
     def oom_kills(self, name):
         return keyed_value(self.dir('memory', name) + '/memory.oom_control', 'oom_kill')
+
+    def watch_oom(self, name):
+        """An eventfd that becomes readable when the kernel's OOM killer acts in the server's cgroup (v1's cgroup.event_control)."""
+        memory = self.dir('memory', name)
+        event_fd = os.eventfd(0, os.EFD_CLOEXEC | os.EFD_NONBLOCK)
+        control_fd = os.open(memory + '/memory.oom_control', os.O_RDONLY | os.O_CLOEXEC)
+        try:
+            write_text(memory + '/cgroup.event_control', '%d %d' % (event_fd, control_fd))
+        except OSError as error:
+            os.close(event_fd)
+            raise Refused('cannot watch the memory limit of server %s: %s' % (name, error.strerror))
+        finally:
+            os.close(control_fd)  # the kernel keeps its own reference
+        return event_fd
 
     def stats(self, name):
         memory = self.dir('memory', name)
@@ -706,6 +725,8 @@ class CgroupV2(CgroupTree):
         if 'memory_bytes' in limits:
             self.require('memory', 'memory')
             self.write_limit(directory + '/memory.max', str(limits['memory_bytes']))
+            # An OOM kill takes the whole server, not just its largest process (a kernel), as on v1 below.
+            self.write_limit(directory + '/memory.oom.group', '1')
             try:
                 write_text(directory + '/memory.swap.max', '0')
                 answer['swap_limited'] = True
@@ -721,6 +742,9 @@ class CgroupV2(CgroupTree):
 
     def oom_kills(self, name):
         return keyed_value(self.server_dirs(name)[0] + '/memory.events', 'oom_kill')
+
+    def watch_oom(self, name):
+        return None  # memory.oom.group kills the whole server
 
     def kill(self, name):
         try:
@@ -853,7 +877,7 @@ def execute(argv, env, uid):
 class Server:
     """A server this launcher forked: starting until its exec report is in, then running until reaped."""
 
-    __slots__ = ('name', 'pid', 'start_time', 'uid', 'request_id', 'answer', 'oom_baseline', 'failure', 'answered', 'status')
+    __slots__ = ('name', 'pid', 'start_time', 'uid', 'request_id', 'answer', 'oom_baseline', 'failure', 'answered', 'status', 'oom_fd')
 
     def __init__(self, name, pid, start_time, uid, request_id, answer, oom_baseline):
         self.name, self.pid, self.start_time, self.uid = name, pid, start_time, uid
@@ -861,6 +885,7 @@ class Server:
         self.failure = b''
         self.answered = False
         self.status = None
+        self.oom_fd = None
 
 
 class Launcher:
@@ -985,7 +1010,26 @@ class Launcher:
         self.servers[name] = server
         self.by_pid[pid] = server
         self.selector.register(report_read, selectors.EVENT_READ, lambda fd: self.on_exec_report(fd, server))
+        if 'memory_bytes' in limits:
+            try:
+                server.oom_fd = self.cgroups.watch_oom(name)
+            except Refused as refusal:
+                diag('warn', 'memory limit not watched', name=name, error=str(refusal))
+            if server.oom_fd is not None:
+                self.selector.register(server.oom_fd, selectors.EVENT_READ, lambda fd: self.on_oom(fd, server))
         return None
+
+    def on_oom(self, fd, server):
+        """The OOM killer acted in a server's cgroup: the whole server stops, so that people learn why."""
+        try:
+            os.read(fd, 8)
+        except BlockingIOError:
+            return
+        if self.servers.get(server.name) is not server or server.status is not None:
+            return
+        if self.cgroups.oom_kills(server.name) > server.oom_baseline:
+            diag('info', 'server over its memory limit: stopping it', name=server.name, pid=server.pid)
+            self.kill_leftovers(server.name, server.pid)
 
     def op_signal(self, request):
         pid = integer(request.get('pid'), 'pid', 2, 1 << 22)
@@ -1186,6 +1230,10 @@ class Launcher:
             }
             emit(event)
             diag('info', 'server exited', name=server.name, pid=server.pid, code=event['code'], signal=event['signal'], oom_killed=event['oom_killed'])
+        if server.oom_fd is not None:
+            self.selector.unregister(server.oom_fd)
+            os.close(server.oom_fd)
+            server.oom_fd = None
         del self.servers[server.name]
         del self.by_pid[server.pid]
         self.discard_cgroup(server.name)

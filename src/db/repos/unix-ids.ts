@@ -1,0 +1,94 @@
+/**
+ * Which Unix uid runs each hub user's servers (spawner.run_as: dynamic). A uid is recorded on the
+ * user's first start and kept while the user exists. When the user is deleted the row is released,
+ * not deleted: the uid may still own files. A user created again under the same name gets it back
+ * (the same name owns the same directory, as a Unix account's home would); any other user gets a
+ * new uid until `forget` is called once the old owner's files are gone.
+ */
+import { sql, type Kysely } from 'kysely';
+import type { Database } from '../schema.js';
+import { isoNow } from '../time.js';
+
+export class UidRangeExhausted extends Error {
+  override readonly name = 'UidRangeExhausted';
+}
+
+export class UnixIdRepo {
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly range: readonly [number, number],
+  ) {}
+
+  /** The uid of this user, recorded now when it has none. */
+  async uidFor(user: { id: number; name: string }): Promise<number> {
+    const own = await this.db.selectFrom('unix_ids').select('uid').where('user_id', '=', user.id).executeTakeFirst();
+    if (own) return own.uid;
+    return this.db.transaction().execute(async (trx) => {
+      const again = await trx.selectFrom('unix_ids').select('uid').where('user_id', '=', user.id).executeTakeFirst();
+      if (again) return again.uid;
+      const released = await trx
+        .selectFrom('unix_ids')
+        .select('uid')
+        .where('user_id', 'is', null)
+        .where('user_name', '=', user.name)
+        .orderBy('uid')
+        .executeTakeFirst();
+      if (released) {
+        await trx.updateTable('unix_ids').set({ user_id: user.id, released: null }).where('uid', '=', released.uid).execute();
+        return released.uid;
+      }
+      const uid = await this.lowestFree(trx);
+      await trx.insertInto('unix_ids').values({ uid, user_id: user.id, user_name: user.name, created: isoNow(), released: null }).execute();
+      return uid;
+    });
+  }
+
+  /** The uid recorded for this user, or undefined; records nothing. */
+  async find(userId: number): Promise<number | undefined> {
+    return (await this.db.selectFrom('unix_ids').select('uid').where('user_id', '=', userId).executeTakeFirst())?.uid;
+  }
+
+  /** The user is being deleted: its uid stays taken (its files may remain) but belongs to nobody. */
+  async release(userId: number): Promise<void> {
+    await this.db.updateTable('unix_ids').set({ user_id: null, released: isoNow() }).where('user_id', '=', userId).execute();
+  }
+
+  /** A user whose files were removed before it is deleted (a temporary user): its uid is free at once. */
+  async forgetUser(userId: number): Promise<void> {
+    await this.db.deleteFrom('unix_ids').where('user_id', '=', userId).execute();
+  }
+
+  /** The uid owns nothing any more (its files were removed): it may be handed to anyone. */
+  async forget(uid: number): Promise<void> {
+    await this.db.deleteFrom('unix_ids').where('uid', '=', uid).where('user_id', 'is', null).execute();
+  }
+
+  /** Released uids whose files may remain, with the name they belonged to. */
+  released(): Promise<{ uid: number; user_name: string }[]> {
+    return this.db.selectFrom('unix_ids').select(['uid', 'user_name']).where('user_id', 'is', null).orderBy('uid').execute();
+  }
+
+  /** The lowest uid of the range no row holds: after the highest held one, else the first gap. */
+  private async lowestFree(trx: Kysely<Database>): Promise<number> {
+    const [low, high] = this.range;
+    const { max } = await trx
+      .selectFrom('unix_ids')
+      .select((eb) => eb.fn.max<number | null>('uid').as('max'))
+      .where('uid', '>=', low)
+      .where('uid', '<=', high)
+      .executeTakeFirstOrThrow();
+    if (max === null) return low;
+    if (max < high) return max + 1;
+    // The range's top is taken: find the first uid whose successor is free (gaps left by forget()).
+    const gap = await sql<{ uid: number }>`
+      SELECT a.uid + 1 AS uid FROM unix_ids a
+      WHERE a.uid >= ${low} AND a.uid < ${high}
+        AND NOT EXISTS (SELECT 1 FROM unix_ids b WHERE b.uid = a.uid + 1)
+      ORDER BY a.uid LIMIT 1`.execute(trx);
+    const first = await trx.selectFrom('unix_ids').select('uid').where('uid', '=', low).executeTakeFirst();
+    if (!first) return low;
+    const found = gap.rows[0]?.uid;
+    if (found === undefined) throw new UidRangeExhausted(`spawner.uid_range [${low}, ${high}] has no free uid left`);
+    return found;
+  }
+}

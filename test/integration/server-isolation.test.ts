@@ -1,0 +1,178 @@
+/**
+ * Each user's real jupyterhub-singleuser runs under a uid of its own (spawner.run_as: dynamic, the
+ * default), started by the launcher while the hub itself drops to the unprivileged ganymede account.
+ * From alice's kernel, reached through the hub's proxy as a person would: the hub's database and
+ * cookie secret, bob's files and bob's server's environment (his API token) are all out of reach;
+ * her own files work; her uid has no /etc/passwd entry and the server does not mind.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { chmodSync, mkdirSync, readFileSync, statSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import path from 'node:path';
+import { startHub, type HubProcess } from '../helpers/hub-process.js';
+import { ADMIN_TOKEN, adminServiceConfig, readEventStream, waitFor } from '../helpers/fixtures.js';
+import Database from 'better-sqlite3';
+import { runInKernel } from '../helpers/kernel.js';
+import { tempDir } from '../helpers/tmp.js';
+import { lookupAccount } from '../../src/spawners/unix-accounts.js';
+
+const ISOLATED_SPAWNER = { class: 'local-process', cmd: ['jupyterhub-singleuser'], run_as: 'dynamic', start_timeout: 90, http_timeout: 60 };
+
+/** The real, effective, saved and filesystem uids of a process, from /proc. */
+function uidsOf(pid: number): number[] {
+  const line = /^Uid:\s+(.*)$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]!;
+  return line.trim().split(/\s+/).map(Number);
+}
+
+async function startServer(hub: HubProcess, name: string): Promise<{ token: string; pid: number; root: string }> {
+  assert.equal((await hub.api(`/users/${name}`, { method: 'POST', token: ADMIN_TOKEN })).status, 201);
+  const token = (await hub.api(`/users/${name}/tokens`, { method: 'POST', token: ADMIN_TOKEN, body: { note: 'isolation test' } })).json.token as string;
+  const start = await hub.api(`/users/${name}/server`, { method: 'POST', token: ADMIN_TOKEN });
+  assert.ok([201, 202].includes(start.status), `start answered ${start.status}: ${start.text}`);
+  const progress = await fetch(`${hub.url}hub/api/users/${name}/server/progress`, { headers: { Authorization: `token ${ADMIN_TOKEN}` } });
+  const events = await readEventStream(progress);
+  assert.equal(events.at(-1)?.ready, true, JSON.stringify(events));
+  const state = (await hub.api(`/users/${name}`, { token: ADMIN_TOKEN })).json.servers[''].state as { pid: number; root_dir: string };
+  return { token, pid: state.pid, root: state.root_dir };
+}
+
+test("servers run under their users' own uids; one user's code cannot read the hub's secrets or another user's files", { timeout: 300_000 }, async (t) => {
+  const ganymede = lookupAccount('ganymede');
+  assert.ok(ganymede, 'make test creates the ganymede account (scripts/create-hub-account.sh)');
+  // A data_dir that exists, readable by everyone, as an admin might have made it.
+  const parent = await tempDir('ganymede-isolation-');
+  chmodSync(parent.path, 0o755);
+  const dataDir = path.join(parent.path, 'data');
+  mkdirSync(dataDir, { mode: 0o755 });
+  chmodSync(dataDir, 0o755);
+  const hub = await startHub({ dataDir, config: { ...adminServiceConfig(), spawner: ISOLATED_SPAWNER } });
+  t.after(async () => {
+    await hub.stop();
+    await rm(`${dataDir}-users`, { recursive: true, force: true });
+    await parent.cleanup();
+  });
+
+  assert.deepEqual(uidsOf(hub.proc.pid!), [ganymede.uid, ganymede.uid, ganymede.uid, ganymede.uid], 'the hub runs as ganymede after its start');
+  assert.equal(statSync(dataDir).mode & 0o777, 0o700, 'data_dir was 0755 and is now 0700');
+  assert.equal(statSync(dataDir).uid, ganymede.uid);
+  assert.equal(statSync(path.join(dataDir, 'ganymede.sqlite')).mode & 0o777, 0o600);
+  assert.equal(statSync(path.join(dataDir, 'cookie_secret')).mode & 0o777, 0o600);
+
+  const alice = await startServer(hub, 'alice');
+  const bob = await startServer(hub, 'bob');
+  const [aliceUid] = uidsOf(alice.pid);
+  const [bobUid] = uidsOf(bob.pid);
+  for (const uid of [aliceUid!, bobUid!]) {
+    assert.ok(uid >= 200000 && uid <= 299999, `uid ${uid} comes from spawner.uid_range`);
+    assert.ok(uid !== 0 && uid !== ganymede.uid);
+  }
+  assert.notEqual(aliceUid, bobUid);
+  assert.equal(statSync(alice.root).uid, aliceUid, "alice's directory is hers");
+  assert.equal(statSync(alice.root).mode & 0o777, 0o700);
+
+  // bob keeps something in his directory.
+  assert.equal((await runInKernel(hub.url, 'user/bob/', bob.token, "open('diary.txt', 'w').write('bob only'); print('saved')")).trim(), 'saved');
+
+  const probe = `
+import getpass, json, os, pwd
+def attempt(action):
+    try:
+        action()
+        return 'ok'
+    except PermissionError:
+        return 'denied'
+    except Exception as error:
+        return type(error).__name__
+def read(path):
+    return lambda: open(path, 'rb').read(1)
+def own():
+    open('mine.txt', 'w').write('alice')
+    assert open('mine.txt').read() == 'alice'
+def no_passwd_entry():
+    try:
+        pwd.getpwuid(os.getuid())
+    except KeyError:
+        raise PermissionError()
+print(json.dumps({
+    'database': attempt(read(${JSON.stringify(path.join(dataDir, 'ganymede.sqlite'))})),
+    'cookie_secret': attempt(read(${JSON.stringify(path.join(dataDir, 'cookie_secret'))})),
+    'data_dir': attempt(lambda: os.listdir(${JSON.stringify(dataDir)})),
+    'bob_file': attempt(read(${JSON.stringify(path.join(bob.root, 'diary.txt'))})),
+    'bob_dir': attempt(lambda: os.listdir(${JSON.stringify(bob.root)})),
+    'bob_environ': attempt(read('/proc/${bob.pid}/environ')),
+    'own_files': attempt(own),
+    'user': getpass.getuser(),
+    'no_passwd_entry': attempt(no_passwd_entry),
+    'cwd': os.getcwd(),
+}))
+`;
+  const seen = JSON.parse(await runInKernel(hub.url, 'user/alice/', alice.token, probe)) as Record<string, string>;
+  assert.deepEqual(seen, {
+    database: 'denied',
+    cookie_secret: 'denied',
+    data_dir: 'denied',
+    bob_file: 'denied',
+    bob_dir: 'denied',
+    bob_environ: 'denied',
+    own_files: 'ok',
+    user: 'alice',
+    no_passwd_entry: 'denied',
+    cwd: alice.root,
+  });
+});
+
+/** A process's start time (clock ticks after boot), or null when it is gone or a zombie. */
+function startTimeOf(pid: number): number | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return fields[0] === 'Z' ? null : Number(fields[19]);
+  } catch {
+    return null;
+  }
+}
+
+const MOCK_ISOLATED = { class: 'local-process', cmd: [process.execPath, new URL('../fixtures/mock-singleuser.mjs', import.meta.url).pathname], run_as: 'dynamic' };
+
+test('a restarted hub reattaches to isolated servers without restarting them, and adopts none whose process is not the one it started', { timeout: 120_000 }, async (t) => {
+  const config = { ...adminServiceConfig(), spawner: MOCK_ISOLATED, cleanup_servers: false };
+  const first = await startHub({ config });
+  const servers: { name: string; pid: number; startTime: number }[] = [];
+  t.after(() => {
+    for (const s of servers) if (startTimeOf(s.pid) === s.startTime) process.kill(-s.pid, 'SIGKILL');
+  });
+  for (const name of ['carol', 'dave']) {
+    assert.equal((await first.api(`/users/${name}`, { method: 'POST', token: ADMIN_TOKEN })).status, 201);
+    assert.ok([201, 202].includes((await first.api(`/users/${name}/server`, { method: 'POST', token: ADMIN_TOKEN })).status));
+    await waitFor(async () => (await first.api(`/users/${name}`, { token: ADMIN_TOKEN })).json.servers['']?.ready === true, 30_000, `${name}'s server`);
+    const state = (await first.api(`/users/${name}`, { token: ADMIN_TOKEN })).json.servers[''].state as { pid: number; proc_starttime: number };
+    servers.push({ name, pid: state.pid, startTime: state.proc_starttime });
+  }
+  const carolToken = (await first.api('/users/carol/tokens', { method: 'POST', token: ADMIN_TOKEN, body: {} })).json.token as string;
+  const started = (await first.api('/users/carol', { token: ADMIN_TOKEN })).json.servers[''].started;
+  assert.equal(await first.stop(), 0);
+  for (const s of servers) assert.equal(startTimeOf(s.pid), s.startTime, `${s.name}'s server outlives the hub (and its launcher)`);
+
+  // While the hub is down, dave's record comes to name another process: the same pid, a later start.
+  const db = new Database(path.join(first.dataDir, 'ganymede.sqlite'));
+  const row = db.prepare("SELECT s.id, s.spawner_state FROM servers s JOIN users u ON u.id = s.user_id WHERE u.name = 'dave'").get() as { id: number; spawner_state: string };
+  const forged = { ...JSON.parse(row.spawner_state), proc_starttime: servers[1]!.startTime + 1 };
+  db.prepare('UPDATE servers SET spawner_state = ? WHERE id = ?').run(JSON.stringify(forged), row.id);
+  db.close();
+
+  const second = await startHub({ config: { ...config, bind_url: first.url }, dataDir: first.dataDir });
+  t.after(() => second.stop().then(() => undefined));
+  const carol = (await second.api('/users/carol', { token: ADMIN_TOKEN })).json;
+  assert.equal(carol.servers[''].state.pid, servers[0]!.pid, 'carol: the same process');
+  assert.equal(carol.servers[''].started, started, 'carol: not spawned again');
+  const res = await fetch(`${second.url}user/carol/api/status`, { headers: { Authorization: `token ${carolToken}` } });
+  assert.equal(res.status, 200, "carol's server answers through the new hub");
+  assert.equal((await second.api('/users/dave', { token: ADMIN_TOKEN })).json.server, null, 'dave: a process that is not the one started is not adopted');
+  await waitFor(async () => startTimeOf(servers[1]!.pid) === null, 15_000, "what ran in dave's server's cgroup to be stopped");
+
+  // The reattached server is stopped through the new hub's launcher, which did not start it.
+  assert.equal((await second.api('/users/carol/server', { method: 'DELETE', token: ADMIN_TOKEN })).status < 300, true);
+  await waitFor(async () => (await second.api('/users/carol', { token: ADMIN_TOKEN })).json.server === null, 30_000, "carol's server to stop");
+  assert.equal(startTimeOf(servers[0]!.pid), null);
+});
