@@ -14,7 +14,9 @@ VENV ?= .venv
 export GANYMEDE_VENV := $(abspath $(VENV))
 
 .DEFAULT_GOAL := help
-.PHONY: help deps-system-run deps-system-test venv node_modules build typecheck start test bench clean distclean
+ROOT := $(if $(filter 0,$(shell id -u)),,sudo)
+
+.PHONY: help deps-system-run deps-system-test venv hub-account node_modules build typecheck start test bench clean distclean
 
 help:
 	@echo 'make start             run the hub with $$(CONFIG) ($(CONFIG))'
@@ -24,6 +26,7 @@ help:
 	@echo 'make typecheck         tsc --noEmit over src/, test/ and bench/'
 	@echo 'make node_modules      npm ci, when package-lock.json changed'
 	@echo 'make venv              JupyterLab 4 for users'"'"' servers in $$(VENV) ($(VENV)), when missing'
+	@echo 'make hub-account       the unprivileged account the hub runs as after start (ganymede), when missing'
 	@echo 'make deps-system-run   Debian packages for running (jupyterhub-singleuser, a Python kernel)'
 	@echo 'make deps-system-test  ... and for testing (chromium, sqlite3, a C compiler for the bench mock)'
 	@echo 'make clean             remove dist/ and test leftovers; distclean also node_modules/ and .venv/'
@@ -35,6 +38,11 @@ deps-system-test:
 	./scripts/install-system-deps.sh test
 
 venv: $(VENV)/.installed
+
+# Started as root, the hub starts its launcher (which starts each server under its user's own uid)
+# and then runs as this account (config key `user`).
+hub-account:
+	./scripts/create-hub-account.sh ganymede
 
 # The script writes the stamp only when JupyterLab is installed; when pip cannot install, it warns and
 # succeeds (servers run Debian's classic Notebook), and the next make tries again. It needs Debian's
@@ -60,12 +68,13 @@ build: node_modules
 typecheck: node_modules
 	npx tsc -p tsconfig.check.json
 
-start: deps-system-run venv node_modules build
+# The hub starts as root (through sudo when make is not root): it starts its launcher, then drops to ganymede.
+start: deps-system-run hub-account venv node_modules build
 	@echo "Ganymede: open http://127.0.0.1:8000/ and log in with any user name (dummy authenticator; admin: admin)"
-	node bin/ganymede.js start --config $(CONFIG)
+	$(ROOT) node bin/ganymede.js start --config $(CONFIG)
 
 # The typecheck runs by itself first so that a type error is reported before minutes of tests.
-test: deps-system-test venv node_modules
+test: deps-system-test hub-account venv node_modules
 	npx tsc -p tsconfig.check.json
 	npm test
 	npm run bench -- --quick

@@ -275,6 +275,9 @@ export class ServerLifecycle {
     if (!row) return;
     const name = logName(user.name, row.name);
     this.d.routes.remove(this.routePrefix(user.name, row.name));
+    // The finished spawn's events no longer describe the server: its progress now tells how it ended.
+    const channel = this.progress.get(serverId);
+    if (channel) this.progress.close(serverId, channel);
     try {
       await this.d.spawner.stop(JSON.parse(row.spawner_state) as SpawnerState, { graceSeconds: this.d.config.spawner.stop_timeout });
     } catch (err) {

@@ -7,14 +7,16 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmodSync, mkdirSync, readFileSync, statSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { startHub, type HubProcess } from '../helpers/hub-process.js';
 import { ADMIN_TOKEN, adminServiceConfig, readEventStream, waitFor } from '../helpers/fixtures.js';
 import Database from 'better-sqlite3';
-import { runInKernel } from '../helpers/kernel.js';
+import { executeAndForget, runInKernel } from '../helpers/kernel.js';
 import { tempDir } from '../helpers/tmp.js';
+import { CookieSession } from '../helpers/cookie-session.js';
 import { lookupAccount } from '../../src/spawners/unix-accounts.js';
 
 const ISOLATED_SPAWNER = { class: 'local-process', cmd: ['jupyterhub-singleuser'], run_as: 'dynamic', start_timeout: 90, http_timeout: 60 };
@@ -176,3 +178,102 @@ test('a restarted hub reattaches to isolated servers without restarting them, an
   await waitFor(async () => (await second.api('/users/carol', { token: ADMIN_TOKEN })).json.server === null, 30_000, "carol's server to stop");
   assert.equal(startTimeOf(servers[0]!.pid), null);
 });
+
+/** A server's cgroup directory in one v1 hierarchy: `<top>/ganymede/<scope>/<name>` (the launcher's layout; scope from data_dir). */
+function serverCgroup(controller: string, dataDir: string, name: string): string {
+  const scope = createHash('sha256').update(dataDir).digest('hex').slice(0, 12);
+  return `/sys/fs/cgroup/${controller}/ganymede/${scope}/${name}`;
+}
+
+test("a server's limits hold: CPU at most cpu_limit, forks stop at pids_limit, and memory over mem_limit stops the server with a message on the API and the home page", { timeout: 300_000, skip: !existsSync('/sys/fs/cgroup/memory/cgroup.procs') && 'needs cgroup v1 (the v2 layout is unit-tested against a fake tree)' }, async (t) => {
+  const hub = await startHub({
+    config: {
+      ...adminServiceConfig(),
+      authenticator: { class: 'dummy', allow_all: true },
+      spawner: { ...ISOLATED_SPAWNER, mem_limit: '400M', cpu_limit: 0.5, pids_limit: 64 },
+    },
+  });
+  t.after(() => hub.stop());
+  const alice = await startServer(hub, 'alice');
+  const userId = (await hub.api('/users/alice', { token: ADMIN_TOKEN })).json.servers[''].state.cgroup as string;
+  assert.equal(readFileSync(`${serverCgroup('memory', hub.dataDir, userId)}/memory.limit_in_bytes`, 'utf8').trim(), String(400 * 1024 ** 2));
+
+  // CPU: two spinning processes for 3 s of wall time; the server's cgroup counter (cpuacct.usage, as
+  // the kernel sees it from inside) is read right before and after, so the kernel's own start is not counted.
+  const measured = JSON.parse(
+    await runInKernel(
+      hub.url,
+      'user/alice/',
+      alice.token,
+      `
+import json, time, multiprocessing
+path = next(l.split(':', 2)[2] for l in open('/proc/self/cgroup').read().splitlines() if l.split(':')[1] == 'cpuacct')
+def usage():
+    return int(open('/sys/fs/cgroup/cpuacct' + path + '/cpuacct.usage').read())
+def spin():
+    end = time.time() + 3
+    while time.time() < end:
+        pass
+procs = [multiprocessing.Process(target=spin) for _ in range(2)]
+before, start = usage(), time.time()
+for p in procs: p.start()
+for p in procs: p.join()
+print(json.dumps({'cpu': (usage() - before) / 1e9, 'wall': time.time() - start, 'cgroup': path}))
+`,
+    ),
+  ) as { cpu: number; wall: number; cgroup: string };
+  assert.equal(measured.cgroup, serverCgroup('cpuacct', hub.dataDir, userId).slice('/sys/fs/cgroup/cpuacct'.length), "the kernel reads its server's cgroup");
+  const cores = measured.cpu / measured.wall;
+  assert.ok(measured.wall >= 3, `the loop ran ${measured.wall} s`);
+  assert.ok(cores <= 0.65, `two spinning processes got ${cores.toFixed(2)} cores with cpu_limit 0.5`);
+  assert.ok(cores >= 0.3, `and they did get about their share (${cores.toFixed(2)} cores)`);
+
+  // Processes: a fork loop in the kernel stops below pids_limit (threads of the server and kernel count too).
+  const forks = JSON.parse(
+    await runInKernel(
+      hub.url,
+      'user/alice/',
+      alice.token,
+      `
+import errno, json, os, signal, time
+children, refusal = [], None
+try:
+    for _ in range(500):
+        pid = os.fork()
+        if pid == 0:
+            time.sleep(60)
+            os._exit(0)
+        children.append(pid)
+except OSError as error:
+    refusal = errno.errorcode[error.errno]
+for pid in children:
+    os.kill(pid, signal.SIGKILL)
+    os.waitpid(pid, 0)
+print(json.dumps({'forked': len(children), 'refusal': refusal}))
+`,
+    ),
+  ) as { forked: number; refusal: string | null };
+  assert.equal(forks.refusal, 'EAGAIN', 'fork refused by the pids limit');
+  assert.ok(forks.forked > 0 && forks.forked < 64, `forked ${forks.forked} before the limit`);
+
+  // Memory: a kernel allocating twice the limit takes the whole server down, and people are told why.
+  await executeAndForget(hub.url, 'user/alice/', alice.token, `data = b'x' * ${800 * 1024 ** 2}`);
+  const expected = 'The server was stopped: it used more than its memory limit of 400M';
+  await waitFor(async () => (await hub.api('/users/alice', { token: ADMIN_TOKEN })).json.server === null, 30_000, 'the hub to see the server stopped');
+  const progress = await readEventStream(await fetch(`${hub.url}hub/api/users/alice/server/progress`, { headers: { Authorization: `token ${ADMIN_TOKEN}` } }));
+  assert.deepEqual(progress, [{ progress: 100, failed: true, message: `Spawn failed: ${expected}` }]);
+  assert.equal(uidsOfOrNull(alice.pid), null, 'the server process is gone');
+  const browser = new CookieSession(hub.url.replace(/\/$/, ''));
+  await browser.login('/hub/', 'alice');
+  const home = await browser.fetch('/hub/home');
+  assert.equal(home.status, 200);
+  assert.match(await home.text(), new RegExp(`class="alert alert-error server-failure"[^>]*>${expected}<`));
+});
+
+function uidsOfOrNull(pid: number): number[] | null {
+  try {
+    return uidsOf(pid);
+  } catch {
+    return null;
+  }
+}

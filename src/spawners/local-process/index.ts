@@ -9,6 +9,7 @@
 import { chmod, mkdir, open, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import type { SpawnerConfig } from '../../config/schema.js';
 import {
@@ -60,6 +61,8 @@ const LOG_TAIL_LINES = 20;
 const LOG_TAIL_BYTES = 16 * 1024;
 /** How long a SIGKILLed process may take to disappear before stop gives up. */
 const KILL_WAIT_MS = 5000;
+/** How long a poll waits for the exit report of a child that is gone from /proc. */
+const EXIT_REPORT_WAIT_MS = 2000;
 /** Exit statuses remembered for poll; old entries are dropped first. */
 const MAX_REMEMBERED_EXITS = 1000;
 
@@ -137,6 +140,9 @@ export class LocalProcessSpawner implements Spawner {
     const identity = identityFromState(state);
     if (!identity) return { running: false, message: 'no server process recorded' };
     if (isAlive(identity, { otherAccount: isolatedState(state) })) return { running: true };
+    // Gone from /proc, but its exit (code, signal, memory limit) may be a moment from being reported.
+    const child = this.children.get(identity.pid);
+    if (child && exitKey(child.identity) === exitKey(identity)) await Promise.race([child.exited, sleep(EXIT_REPORT_WAIT_MS)]);
     const exit = this.exits.get(exitKey(identity));
     if (!exit) return { running: false };
     if (exit.oomKilled) return { running: false, exitCode: exit.code, message: describeExit(exit), failure: describeExit(exit) };

@@ -877,7 +877,7 @@ def execute(argv, env, uid):
 class Server:
     """A server this launcher forked: starting until its exec report is in, then running until reaped."""
 
-    __slots__ = ('name', 'pid', 'start_time', 'uid', 'request_id', 'answer', 'oom_baseline', 'failure', 'answered', 'status', 'oom_fd')
+    __slots__ = ('name', 'pid', 'start_time', 'uid', 'request_id', 'answer', 'oom_baseline', 'failure', 'answered', 'status', 'oom_fd', 'oom_notified')
 
     def __init__(self, name, pid, start_time, uid, request_id, answer, oom_baseline):
         self.name, self.pid, self.start_time, self.uid = name, pid, start_time, uid
@@ -886,6 +886,7 @@ class Server:
         self.answered = False
         self.status = None
         self.oom_fd = None
+        self.oom_notified = False
 
 
 class Launcher:
@@ -1027,9 +1028,11 @@ class Launcher:
             return
         if self.servers.get(server.name) is not server or server.status is not None:
             return
-        if self.cgroups.oom_kills(server.name) > server.oom_baseline:
-            diag('info', 'server over its memory limit: stopping it', name=server.name, pid=server.pid)
-            self.kill_leftovers(server.name, server.pid)
+        # The notice comes when the cgroup runs out of memory, before the kernel's OOM killer has counted
+        # its kill: the server is stopped now, and reported as stopped by its memory limit.
+        server.oom_notified = True
+        diag('info', 'server over its memory limit: stopping it', name=server.name, pid=server.pid)
+        self.kill_leftovers(server.name, server.pid)
 
     def op_signal(self, request):
         pid = integer(request.get('pid'), 'pid', 2, 1 << 22)
@@ -1226,7 +1229,7 @@ class Launcher:
                 'start_time': server.start_time,
                 'code': code if code >= 0 else None,
                 'signal': signal.Signals(-code).name if code < 0 else None,
-                'oom_killed': oom_kills > server.oom_baseline,
+                'oom_killed': oom_kills > server.oom_baseline or server.oom_notified,
             }
             emit(event)
             diag('info', 'server exited', name=server.name, pid=server.pid, code=event['code'], signal=event['signal'], oom_killed=event['oom_killed'])
