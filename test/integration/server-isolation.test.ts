@@ -7,8 +7,9 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, statSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { startHub, type HubProcess } from '../helpers/hub-process.js';
@@ -18,6 +19,7 @@ import { executeAndForget, runInKernel } from '../helpers/kernel.js';
 import { tempDir } from '../helpers/tmp.js';
 import { CookieSession } from '../helpers/cookie-session.js';
 import { lookupAccount } from '../../src/spawners/unix-accounts.js';
+import { buildMock } from '../../bench/lib/mock.js';
 
 const ISOLATED_SPAWNER = { class: 'local-process', cmd: ['jupyterhub-singleuser'], run_as: 'dynamic', start_timeout: 90, http_timeout: 60 };
 
@@ -277,3 +279,87 @@ function uidsOfOrNull(pid: number): number[] | null {
     return null;
   }
 }
+
+test('run_as system: a Unix account of the same name runs the server in its home; accounts below min_uid and missing ones are refused with a message', { timeout: 120_000 }, async (t) => {
+  const name = `gsys${Date.now().toString(36).slice(-6)}`;
+  execFileSync('useradd', ['--create-home', '--shell', '/bin/bash', name]);
+  let hub: HubProcess | undefined;
+  t.after(async () => {
+    await hub?.stop();
+    execFileSync('userdel', ['--force', '--remove', name], { stdio: 'ignore' });
+  });
+  const account = lookupAccount(name)!;
+  assert.ok(account.uid >= 1000);
+  hub = await startHub({ config: { ...adminServiceConfig(), spawner: { ...MOCK_ISOLATED, run_as: 'system' } } });
+
+  for (const user of [name, 'daemon', 'nobody-here']) assert.equal((await hub.api(`/users/${user}`, { method: 'POST', token: ADMIN_TOKEN })).status, 201);
+  assert.ok([201, 202].includes((await hub.api(`/users/${name}/server`, { method: 'POST', token: ADMIN_TOKEN })).status));
+  await waitFor(async () => (await hub.api(`/users/${name}`, { token: ADMIN_TOKEN })).json.servers['']?.ready === true, 30_000, `${name}'s server`);
+  const state = (await hub.api(`/users/${name}`, { token: ADMIN_TOKEN })).json.servers[''].state as { pid: number; port: number };
+  assert.deepEqual(uidsOf(state.pid), [account.uid, account.uid, account.uid, account.uid]);
+  const env = (await (await fetch(`http://127.0.0.1:${state.port}/user/${name}/env`)).json()) as { cwd: string; env: Record<string, string> };
+  assert.equal(env.cwd, account.home, 'the server runs in the account\'s home');
+
+  const refusals: Record<string, RegExp> = {
+    daemon: /The Unix account daemon \(uid 1\) is a system account: servers run only as accounts with uid 1000 or above/,
+    'nobody-here': /There is no Unix account named nobody-here/,
+  };
+  for (const [user, message] of Object.entries(refusals)) {
+    const start = await hub.api(`/users/${user}/server`, { method: 'POST', token: ADMIN_TOKEN });
+    const events = start.status === 202 ? await readEventStream(await fetch(`${hub.url}hub/api/users/${user}/server/progress`, { headers: { Authorization: `token ${ADMIN_TOKEN}` } })) : [];
+    const said = start.status === 202 ? String(events.at(-1)?.message) : String(start.json?.message);
+    assert.match(said, message, `${user}: ${start.status} ${said}`);
+    assert.equal((await hub.api(`/users/${user}`, { token: ADMIN_TOKEN })).json.server, null);
+  }
+});
+
+/** Live (not zombie) processes running `exe`, from /proc. */
+function processesOf(exe: string): number[] {
+  const pids: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (readlinkSync(`/proc/${entry}/exe`) !== exe) continue;
+      if (startTimeOf(Number(entry)) !== null) pids.push(Number(entry));
+    } catch {
+      // gone meanwhile, or a kernel thread
+    }
+  }
+  return pids;
+}
+
+test('a hub killed in the middle of a 100-server storm and started again knows every server process left, and every server it reports ready answers', { timeout: 240_000 }, async (t) => {
+  const bin = await tempDir('ganymede-storm-');
+  chmodSync(bin.path, 0o755);
+  const mock = buildMock(bin.path);
+  const config = { ...adminServiceConfig(), spawner: { class: 'local-process', cmd: [mock], run_as: 'dynamic', start_timeout: 120, http_timeout: 60 }, cleanup_servers: false };
+  const first = await startHub({ config });
+  let second: HubProcess | undefined;
+  t.after(async () => {
+    await second?.stop();
+    for (const pid of processesOf(mock)) process.kill(pid, 'SIGKILL');
+    await bin.cleanup();
+  });
+  const names = Array.from({ length: 100 }, (_, i) => `storm${i}`);
+  assert.equal((await first.api('/users', { method: 'POST', token: ADMIN_TOKEN, body: { usernames: names } })).status, 201);
+  const starts = names.map((name) => first.api(`/users/${name}/server`, { method: 'POST', token: ADMIN_TOKEN }).catch(() => null));
+  // Killed while servers are being started: some run, some are forked but not yet recorded.
+  await waitFor(async () => processesOf(mock).length >= 30, 60_000, '30 servers of the storm to be running');
+  await first.stop('SIGKILL');
+  await Promise.all(starts);
+  const left = processesOf(mock).length;
+  assert.ok(left >= 30, `${left} server processes outlive the killed hub`);
+
+  second = await startHub({ config: { ...config, bind_url: first.url }, dataDir: first.dataDir });
+  const ready = new Map<number, number>();
+  for (const name of names) {
+    const server = (await second.api(`/users/${name}`, { token: ADMIN_TOKEN })).json.servers[''];
+    if (server?.ready) ready.set(server.state.pid as number, server.state.port as number);
+  }
+  await waitFor(async () => processesOf(mock).every((pid) => ready.has(pid)), 15_000, 'every server process the hub does not know to be stopped');
+  assert.deepEqual(processesOf(mock).sort(), [...ready.keys()].sort(), 'the server processes left are exactly those the hub reports ready');
+  for (const [pid, port] of ready) {
+    const res = await fetch(`http://127.0.0.1:${port}/`);
+    assert.equal(res.status, 200, `server ${pid} answers`);
+  }
+});
