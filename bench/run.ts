@@ -8,9 +8,9 @@ import { existsSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { buildMock } from './lib/mock.js';
-import { jupyterHubAvailable, startGanymede, startJupyterHub, type HubOptions, type RunningHub } from './lib/hubs.js';
+import { cpuMsOf, jupyterHubAvailable, startGanymede, startJupyterHub, type HubOptions, type RunningHub } from './lib/hubs.js';
 import { median } from './lib/stats.js';
-import { PeakRss, rssOfPids } from './lib/rss.js';
+import { PeakRss, rssOfPid, rssOfPids } from './lib/rss.js';
 import { visitorsAtOnce } from './lib/workshop.js';
 import { api, latencyAtRate, launchMocksDirectly, loadTest, spawnStorm, startLoneMock, stopStorm, waitAllAnswer, wsEchoRate } from './lib/figures.js';
 
@@ -130,15 +130,20 @@ async function sideBySide(mock: string): Promise<void> {
       await createUsers(hub, names, P.batch);
       const peak = new PeakRss(() => hub.pids());
       peak.start();
+      const cpuBefore = cpuMsOf(hub.hubPid());
       const start = await spawnStorm(hub, names, 32);
+      const cpuPerSpawn = (cpuMsOf(hub.hubPid()) - cpuBefore) / names.length;
+      const launcherRss = rssOfPid(hub.launcherPid() ?? -1);
       const rss = peak.stop();
       const stop = await stopStorm(hub, names, 32);
-      return { start, stop, rss };
+      return { start, stop, rss, cpuPerSpawn, launcherRss };
     }),
   );
   const limit = median(limits);
   record({ figure: `Spawn storm: ${P.storm} servers ready`, ganymede: storm.ganymede?.start ?? null, jupyterhub: storm.jupyterhub?.start ?? null, unit: 's', higherIsBetter: false, limit });
   record({ figure: `Spawn storm: hub overhead (storm − limit ${limit.toFixed(2)} s)`, ganymede: storm.ganymede ? Math.max(0.001, storm.ganymede.start - limit) : null, jupyterhub: storm.jupyterhub ? storm.jupyterhub.start - limit : null, unit: 's', higherIsBetter: false });
+  record({ figure: `Spawn storm: hub process CPU per spawn (user + system, from /proc/<hub pid>/stat)`, ganymede: storm.ganymede?.cpuPerSpawn ?? null, jupyterhub: storm.jupyterhub?.cpuPerSpawn ?? null, unit: 'ms', higherIsBetter: false });
+  record({ figure: `Memory: the launcher's RSS with ${P.storm} servers running`, ganymede: storm.ganymede?.launcherRss ?? null, jupyterhub: null, unit: 'MB', higherIsBetter: false });
   record({ figure: `Spawn storm: stop ${P.storm} servers`, ganymede: storm.ganymede?.stop ?? null, jupyterhub: storm.jupyterhub?.stop ?? null, unit: 's', higherIsBetter: false });
 
   // 2. The same storm with the real jupyterhub-singleuser.

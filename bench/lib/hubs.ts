@@ -43,8 +43,12 @@ export interface RunningHub {
   /** A token with the admin role. */
   apiToken: string;
   dataDir: string;
-  /** The hub's own processes (JupyterHub: hub and proxy), not the user servers. */
+  /** The hub's own processes (Ganymede: hub and launcher; JupyterHub: hub and proxy), not the user servers. */
   pids(): number[];
+  /** The main hub process, whose CPU time the storm's per-spawn figure reads. */
+  hubPid(): number | null;
+  /** Ganymede's launcher, when servers run under their users' uids (the default); null for JupyterHub. */
+  launcherPid(): number | null;
   /** Stops the hub; with cleanupServers, also kills any user server left in the data dir. */
   stop(): Promise<void>;
 }
@@ -133,8 +137,11 @@ async function finishStop(proc: ChildProcess, dataDir: string, cleanup: boolean,
   await waitExit(proc, STOP_TIMEOUT_MS);
   extra();
   if (cleanup) {
-    killProcessesIn(dataDir);
-    rmSync(dataDir, { recursive: true, force: true });
+    // Ganymede's servers work in <data_dir>-users (its users_root), JupyterHub's in the data dir.
+    for (const dir of [dataDir, `${dataDir}-users`]) {
+      killProcessesIn(dir);
+      rmSync(dir, { recursive: true, force: true });
+    }
   }
 }
 
@@ -160,7 +167,7 @@ export async function startGanymede(opts: HubOptions): Promise<RunningHub> {
       class: 'local-process',
       cmd: opts.serverCmd.slice(0, 1),
       args: opts.serverCmd.slice(1),
-      cwd: path.join(dataDir, 'users', '{username}'),
+      // run_as stays at its default (dynamic): each user's server under its own uid, through the launcher.
       start_timeout: opts.startTimeout ?? 60,
     },
     services: [{ name: 'bench', api_token: apiToken }],
@@ -184,7 +191,9 @@ export async function startGanymede(opts: HubOptions): Promise<RunningHub> {
     url,
     apiToken,
     dataDir,
-    pids: () => (proc.pid && proc.exitCode === null ? [proc.pid] : []),
+    pids: () => (proc.pid && proc.exitCode === null ? [proc.pid, ...childrenOf(proc.pid).filter(isLauncher)] : []),
+    hubPid: () => (proc.exitCode === null ? (proc.pid ?? null) : null),
+    launcherPid: () => (proc.pid && proc.exitCode === null ? (childrenOf(proc.pid).find(isLauncher) ?? null) : null),
     stop: () => finishStop(proc, dataDir, cleanup),
   };
 }
@@ -238,6 +247,8 @@ export async function startJupyterHub(opts: HubOptions): Promise<RunningHub> {
     apiToken,
     dataDir,
     pids: () => [proc.exitCode === null ? proc.pid : undefined, proxyPid()].filter((p): p is number => typeof p === 'number'),
+    hubPid: () => (proc.exitCode === null ? (proc.pid ?? null) : null),
+    launcherPid: () => null,
     stop: () =>
       finishStop(proc, dataDir, cleanup, () => {
         // cleanup_proxy stops it; this is for a hub that was killed.
@@ -251,4 +262,38 @@ export async function startJupyterHub(opts: HubOptions): Promise<RunningHub> {
         }
       }),
   };
+}
+
+/** The direct children of `pid`, from /proc (each thread's children file). */
+export function childrenOf(pid: number): number[] {
+  const out: number[] = [];
+  try {
+    for (const task of readdirSync(`/proc/${pid}/task`)) {
+      out.push(...readFileSync(`/proc/${pid}/task/${task}/children`, 'utf8').split(' ').filter(Boolean).map(Number));
+    }
+  } catch {
+    // gone
+  }
+  return out;
+}
+
+function isLauncher(pid: number): boolean {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('ganymede-launcher');
+  } catch {
+    return false;
+  }
+}
+
+/** User plus system CPU time of one process in milliseconds (/proc/<pid>/stat fields 14 and 15), 0 when it is gone. */
+export function cpuMsOf(pid: number | null): number {
+  if (pid === null) return 0;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const ticksPerSecond = 100; // USER_HZ, 100 on Linux
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / ticksPerSecond;
+  } catch {
+    return 0;
+  }
 }
