@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, lstatSync, readdirSync, readFileSync, readlinkSync, statSync } from 'node:fs';
+import { existsSync, lstatSync, readdirSync, readFileSync, readlinkSync, statSync, writeFileSync } from 'node:fs';
 import { mkdir, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
@@ -199,6 +199,16 @@ test('exit events carry the exit code or the signal; signals need the process\'s
   assert.equal(await launcher.signal(server.pid, server.startTime, 'SIGTERM'), true);
   assert.deepEqual(await exits.of('sleeper'), { name: 'sleeper', pid: server.pid, startTime: server.startTime, code: null, signal: 'SIGTERM', oomKilled: false });
   assert.equal(await launcher.signal(server.pid, server.startTime, 'SIGKILL'), false, 'gone');
+});
+
+test("the hub's line goes into the log before the server's output, and the answer says where this run's output starts", needsRoot, async (t) => {
+  const { dirs, launcher, exits } = await withAlice(t);
+  const request = sleeper(dirs, 'talker', { argv: ['sh', '-c', 'echo from-the-server'] });
+  writeFileSync(request.logFile, 'an earlier run\n');
+  const started = await launcher.launch({ ...request, logHeader: '[ganymede] starting talker\n' });
+  assert.equal(started.logOffset, 'an earlier run\n[ganymede] starting talker\n'.length);
+  await exits.of('talker');
+  assert.equal(readFileSync(request.logFile, 'utf8'), 'an earlier run\n[ganymede] starting talker\nfrom-the-server\n');
 });
 
 test('without cgroups, limits are refused and servers still run', needsRoot, async (t) => {

@@ -79,6 +79,8 @@ export interface LaunchRequest {
   cwd: string;
   /** In or below logsRoot: stdout and stderr, appended, mode 0600, owned by logOwner. */
   logFile: string;
+  /** A line written to the log before the server's output (at most 4096 characters). */
+  logHeader?: string;
   limits?: ServerLimits;
 }
 
@@ -120,11 +122,13 @@ const exitEventSchema = z
 export type ServerExit = z.output<typeof exitEventSchema>;
 
 const launchedSchema = z
-  .object({ pid: count, start_time: count, cgroup: z.string().nullable(), swap_limited: z.boolean().optional() })
+  .object({ pid: count, start_time: count, cgroup: z.string().nullable(), swap_limited: z.boolean().optional(), log_offset: count })
   .transform((a) => ({
     pid: a.pid,
     startTime: a.start_time,
     cgroup: a.cgroup,
+    /** Where this run's output starts in the log file (after logHeader). */
+    logOffset: a.log_offset,
     ...(a.swap_limited === undefined ? {} : { swapLimited: a.swap_limited }),
   }));
 /** `swapLimited` (with a memory limit): false when the kernel has no swap accounting, so only memory is limited. */
@@ -292,6 +296,7 @@ export class Launcher {
         env: request.env,
         cwd: request.cwd,
         log_file: request.logFile,
+        ...(request.logHeader ? { log_header: request.logHeader } : {}),
         limits: { memory_bytes: memoryBytes, cpu, pids },
       },
       launchedSchema,

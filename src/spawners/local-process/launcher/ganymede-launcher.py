@@ -988,9 +988,17 @@ class Launcher:
         cwd = policy.working_directory(request.get('cwd'))
         log_path = policy.log_file(request.get('log_file'))
         limits = limits_of(request.get('limits'))
+        header = request.get('log_header', '')
+        if not isinstance(header, str) or len(header) > 4096:
+            raise Refused('log_header must be a string of at most 4096 characters')
         log_fd = open_log(log_path, self.config.log_owner)
         try:
+            # The hub's line before the server's own output; the offset after it is where this run's output starts.
+            if header:
+                os.write(log_fd, header.encode('utf-8', 'replace'))
+            log_offset = os.fstat(log_fd).st_size
             answer, procs, oom_baseline = self.cgroups.create(name, limits)
+            answer['log_offset'] = log_offset
         except BaseException:
             os.close(log_fd)
             raise
