@@ -363,3 +363,22 @@ test('a hub killed in the middle of a 100-server storm and started again knows e
     assert.equal(res.status, 200, `server ${pid} answers`);
   }
 });
+
+test("any hub user name gets a uid: a name from an identity provider with '@' and an apostrophe runs with its name in USER and LOGNAME and a directory of its own", { timeout: 60_000 }, async (t) => {
+  const hub = await startHub({ config: { ...adminServiceConfig(), spawner: MOCK_ISOLATED } });
+  t.after(() => hub.stop());
+  const name = "o'neil@uni.example";
+  const path_ = `/users/${encodeURIComponent(name)}`;
+  assert.equal((await hub.api(path_, { method: 'POST', token: ADMIN_TOKEN })).status, 201);
+  assert.ok([201, 202].includes((await hub.api(`${path_}/server`, { method: 'POST', token: ADMIN_TOKEN })).status));
+  await waitFor(async () => (await hub.api(path_, { token: ADMIN_TOKEN })).json.servers['']?.ready === true, 30_000, 'the server');
+  const server = (await hub.api(path_, { token: ADMIN_TOKEN })).json.servers[''] as { url: string; state: { pid: number; port: number } };
+  const seen = (await (await fetch(`http://127.0.0.1:${server.state.port}${server.url}env`)).json()) as { cwd: string; env: Record<string, string> };
+  const [uid] = uidsOf(server.state.pid);
+  assert.ok(uid! >= 200000 && uid! <= 299999);
+  assert.equal(seen.env.USER, name);
+  assert.equal(seen.env.LOGNAME, name);
+  assert.equal(seen.env.HOME, seen.cwd);
+  assert.equal(seen.cwd, path.join(`${hub.dataDir}-users`, 'home', 'o-27neil-40uni.example'));
+  assert.equal(statSync(seen.cwd).uid, uid);
+});
