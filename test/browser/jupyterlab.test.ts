@@ -1,5 +1,5 @@
 /**
- * JupyterLab 4 in Chromium, as a user gets it with the default spawner.cmd and default_url: log in,
+ * JupyterLab 4 in Chromium, as a user gets it with the default spawner.cmd, default_url and run_as: log in,
  * land in JupyterLab (its shell, version 4 in its page config, jupyter_server 2 behind it), open a
  * new notebook from the launcher, run `print(6*7)` and see 42 under the cell.
  * Skipped when `make` could not install JupyterLab (scripts/install-jupyterlab.sh fell back to
@@ -24,8 +24,9 @@ const START = 120_000;
 const KERNEL = 90_000;
 
 test('log in, land in JupyterLab 4, run a cell in a new notebook', { skip, timeout: 300_000 }, async (t) => {
-  // REAL_SPAWNER sets neither cmd nor default_url: the hub's defaults are what is tested.
-  const hub = await startHub({ config: { ...adminServiceConfig(), spawner: { ...REAL_SPAWNER, start_timeout: 120 } } });
+  // REAL_SPAWNER sets neither cmd nor default_url, and run_as is the default: the hub's defaults are
+  // what is tested, the server under alice's own uid, the hub as ganymede.
+  const hub = await startHub({ config: { ...adminServiceConfig(), spawner: { ...REAL_SPAWNER, args: [], run_as: 'dynamic', start_timeout: 120 } } });
   t.after(() => hub.stop());
   const browser = await launchBrowser();
   t.after(() => browser.close());

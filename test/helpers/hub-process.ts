@@ -186,8 +186,20 @@ export async function startHub(options: HubOptions): Promise<HubProcess> {
  */
 function trustedUnlessIsolated(config: Record<string, unknown>): Record<string, unknown> {
   const spawner = (config.spawner ?? {}) as Record<string, unknown>;
+  if (spawner.run_as === 'dynamic' && spawner.uid_range === undefined) {
+    // Hubs of tests running at the same time must not hand out the same uids (on a site, each hub on
+    // a host has its own uid_range): a block of 1000 of its own for each hub this process starts.
+    return { ...config, spawner: { ...spawner, uid_range: nextUidBlock() } };
+  }
   if (spawner.run_as !== undefined) return config;
   return { user: 'root', ...config, spawner: { run_as: 'hub', trust_all_users: true, ...spawner } };
+}
+
+let uidBlocks = 0;
+/** [first, last] of a block of 1000 uids, chosen from the test process's pid so that hubs of different test processes rarely meet. */
+function nextUidBlock(): [number, number] {
+  const first = 300_000 + ((process.pid * 7 + uidBlocks++) % 700) * 1000;
+  return [first, first + 999];
 }
 
 /** The hub exited because its port was taken between freePort() and its bind. */

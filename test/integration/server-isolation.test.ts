@@ -15,6 +15,7 @@ import path from 'node:path';
 import { startHub, type HubProcess } from '../helpers/hub-process.js';
 import { ADMIN_TOKEN, adminServiceConfig, readEventStream, waitFor } from '../helpers/fixtures.js';
 import Database from 'better-sqlite3';
+import { parse } from 'yaml';
 import { executeAndForget, runInKernel } from '../helpers/kernel.js';
 import { tempDir } from '../helpers/tmp.js';
 import { CookieSession } from '../helpers/cookie-session.js';
@@ -22,6 +23,11 @@ import { lookupAccount } from '../../src/spawners/unix-accounts.js';
 import { buildMock } from '../../bench/lib/mock.js';
 
 const ISOLATED_SPAWNER = { class: 'local-process', cmd: ['jupyterhub-singleuser'], run_as: 'dynamic', start_timeout: 90, http_timeout: 60 };
+
+/** The spawner.uid_range the hub was started with (the harness gives each hub a block of its own). */
+function uidRangeOf(hub: HubProcess): [number, number] {
+  return (parse(readFileSync(hub.configPath, 'utf8')) as { spawner: { uid_range: [number, number] } }).spawner.uid_range;
+}
 
 /** The real, effective, saved and filesystem uids of a process, from /proc. */
 function uidsOf(pid: number): number[] {
@@ -68,7 +74,8 @@ test("servers run under their users' own uids; one user's code cannot read the h
   const [aliceUid] = uidsOf(alice.pid);
   const [bobUid] = uidsOf(bob.pid);
   for (const uid of [aliceUid!, bobUid!]) {
-    assert.ok(uid >= 200000 && uid <= 299999, `uid ${uid} comes from spawner.uid_range`);
+    const [low, high] = uidRangeOf(hub);
+    assert.ok(uid >= low && uid <= high, `uid ${uid} comes from spawner.uid_range`);
     assert.ok(uid !== 0 && uid !== ganymede.uid);
   }
   assert.notEqual(aliceUid, bobUid);
@@ -375,7 +382,8 @@ test("any hub user name gets a uid: a name from an identity provider with '@' an
   const server = (await hub.api(path_, { token: ADMIN_TOKEN })).json.servers[''] as { url: string; state: { pid: number; port: number } };
   const seen = (await (await fetch(`http://127.0.0.1:${server.state.port}${server.url}env`)).json()) as { cwd: string; env: Record<string, string> };
   const [uid] = uidsOf(server.state.pid);
-  assert.ok(uid! >= 200000 && uid! <= 299999);
+  const [low, high] = uidRangeOf(hub);
+  assert.ok(uid! >= low && uid! <= high);
   assert.equal(seen.env.USER, name);
   assert.equal(seen.env.LOGNAME, name);
   assert.equal(seen.env.HOME, seen.cwd);
