@@ -43,6 +43,8 @@ import { Forwarder, type ForwardedInfo } from './proxy/forward.js';
 import { AuthPolicy } from './auth/authenticator.js';
 import { createAuthenticator, hasOwnAllowRule } from './auth/index.js';
 import { createSpawner } from './spawners/index.js';
+import { HubAccountFiles } from './spawners/user-files.js';
+import type { SpawnerState } from './spawners/spawner.js';
 import { DEFAULT_ROLES, resolveServerFilter } from './rbac/roles.js';
 import { defaultRole, validateRole } from './rbac/roles.js';
 import type { HubContext, ShutdownOptions } from './api/context.js';
@@ -208,7 +210,12 @@ export async function createHub(config: HubConfig, options: { log?: Logger } = {
   let shutdownHandler: ((options: ShutdownOptions) => void) | undefined;
   const serverProfiles = new ServerProfiles();
   const courses = config.courses.enabled
-    ? createCourses({ config, db, dataDir, secret, users, groups, roles, servers, lifecycle, log: log.child({ component: 'courses' }), authState: (u) => authState.read(u) })
+    ? createCourses({
+        config, db, dataDir, secret, users, groups, roles, servers, lifecycle,
+        userFiles: spawner.userFiles ?? new HubAccountFiles(path.join(dataDir, 'logs', 'tasks')),
+        log: log.child({ component: 'courses' }),
+        authState: (u) => authState.read(u),
+      })
     : null;
   if (courses) serverProfiles.add(courses.profiles);
   const ctx: HubContext = {
@@ -364,7 +371,7 @@ export async function createHub(config: HubConfig, options: { log?: Logger } = {
       lifecycle,
       log: log.child({ component: 'workshop' }),
       ensureUser,
-      removeUserFiles: async (user) => spawner.removeUserFiles?.(user),
+      removeUserFiles: async (user) => spawner.removeUserFiles?.(user, (await servers.forUser(user.id)).map((row) => JSON.parse(row.spawner_state) as SpawnerState)),
       poolSize: config.authenticator.warm_pool,
       poolMaxAge: config.authenticator.warm_pool_max_age,
       spawnerKind: spawner.kind,

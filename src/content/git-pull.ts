@@ -6,15 +6,17 @@
  * lines win a conflict, new upstream files appear).
  *
  * git runs with an argument list (no shell), `--` before positional arguments, no terminal
- * prompts, no hooks and no fsmonitor, and one deadline for the whole pull. Run it as the owner of
- * the files: git itself refuses a checkout owned by someone else (`safe.directory`), and a
- * checkout's own `.git/config` is the owner's to write.
+ * prompts, no hooks and no fsmonitor, and one deadline for the whole pull. Every command and file
+ * operation goes through `files`, which acts as the owner of the files (src/spawners/user-files.ts):
+ * git itself refuses a checkout owned by someone else (`safe.directory`), a checkout's own
+ * `.git/config` is the owner's to write, and with isolation the hub cannot read the folder at all.
  */
-import { execFile } from 'node:child_process';
-import { lstat, readdir, realpath, rename, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
+import type { UserFileAccess } from '../spawners/user-files.js';
 
 export interface PullOptions {
+  /** The user's files, acted on as the user. */
+  files: UserFileAccess;
   /** Repository URL, already checked (see parseGitPullQuery). */
   repo: string;
   /** Branch or tag; undefined: the repository's default branch (its HEAD), asked for at every pull. */
@@ -60,15 +62,16 @@ export async function pullRepository(opts: PullOptions): Promise<PullResult> {
   const dir = checkoutDir(opts.root, opts.targetpath);
   return withDirLock(dir, async () => {
     const git = new Git(opts, AbortSignal.timeout(opts.timeoutMs));
-    await ensureInsideRoot(opts.root, dir, opts.targetpath);
-    const fresh = await isAbsentOrEmpty(dir);
+    const { files } = opts;
+    await ensureInsideRoot(files, opts.root, dir, opts.targetpath);
+    const fresh = await isAbsentOrEmpty(files, dir);
     if (!fresh) await ensureCheckoutOf(git, dir, opts);
     const upstream = await resolveUpstream(git, opts.repo, opts.branch);
     if (fresh) {
       await git.run(cloneArgs(opts, upstream.name, dir), `Could not clone ${opts.repo}`);
       return { action: 'cloned', dir };
     }
-    await update(git, dir, opts.repo, upstream);
+    await update(git, files, dir, opts.repo, upstream);
     return { action: 'updated', dir };
   });
 }
@@ -105,22 +108,22 @@ function cloneArgs(opts: PullOptions, name: string, dir: string): string[] {
 }
 
 /** nbgitpuller's `GitPuller.update`, step by step. */
-async function update(git: Git, dir: string, repo: string, upstream: Upstream): Promise<void> {
-  await ensureNoIndexLock(dir);
+async function update(git: Git, files: UserFileAccess, dir: string, repo: string, upstream: Upstream): Promise<void> {
+  await ensureNoIndexLock(files, dir);
   // By URL, not by the remote's name: a checkout's remote settings (e.g. uploadpack) are not ours to run.
   await git.run(['fetch', '--quiet', '--no-tags', '--', repo, `+${upstream.remoteRef}:${upstream.localRef}`], `Could not fetch ${repo}`, dir);
 
   const changed = await upstreamChanges(git, dir, upstream.localRef);
-  await renameCollidingUntracked(dir, changed.added);
-  await restoreDeleted(git, dir, upstream.localRef, changed.deleted);
+  await renameCollidingUntracked(files, dir, changed.added);
+  await restoreDeleted(git, files, dir, upstream.localRef, changed.deleted);
 
   // Unstaged, every change of the user's is in the working tree and goes into one commit.
   await git.run(['reset', '--quiet', '--mixed'], 'Could not unstage the local changes', dir);
   if (await isDirty(git, dir)) {
-    await ensureNoIndexLock(dir);
+    await ensureNoIndexLock(files, dir);
     await commitAll(git, dir);
   }
-  await ensureNoIndexLock(dir);
+  await ensureNoIndexLock(files, dir);
   await merge(git, dir, upstream.localRef);
 }
 
@@ -138,30 +141,30 @@ async function upstreamChanges(git: Git, dir: string, localRef: string): Promise
 }
 
 /** nbgitpuller's `rename_local_untracked`: `notes.ipynb` becomes `notes__20250101120000.ipynb` and upstream's takes its place. */
-async function renameCollidingUntracked(dir: string, added: string[]): Promise<void> {
+async function renameCollidingUntracked(files: UserFileAccess, dir: string, added: string[]): Promise<void> {
   const stamp = `__${timestamp(new Date())}`;
   for (const file of added) {
     const local = path.join(dir, file);
-    if (!(await realDirectoriesUpTo(dir, file)) || !(await exists(local))) continue;
+    if (!(await realDirectoriesUpTo(files, dir, file)) || !(await files.lstat(local))) continue;
     const ext = path.extname(local);
     const base = local.slice(0, local.length - ext.length) + stamp;
     let target = base + ext;
-    for (let n = 1; await exists(target); n += 1) target = `${base}_${n}${ext}`;
-    await rename(local, target);
+    for (let n = 1; await files.lstat(target); n += 1) target = `${base}_${n}${ext}`;
+    await files.rename(local, target);
   }
 }
 
 /** nbgitpuller's `reset_deleted_files`: deleting a file and following the link again gives a fresh copy. */
-async function restoreDeleted(git: Git, dir: string, localRef: string, deletedUpstream: Set<string>): Promise<void> {
+async function restoreDeleted(git: Git, files: UserFileAccess, dir: string, localRef: string, deletedUpstream: Set<string>): Promise<void> {
   const out = await git.run(['ls-files', '--deleted', '-z'], 'Could not list the deleted files', dir);
   const missing = out.split('\0').filter(Boolean);
   // Gone upstream too: restored from HEAD, so that the merge deletes it without a conflict.
   const fromHead = missing.filter((f) => deletedUpstream.has(f));
   const fromUpstream = missing.filter((f) => !deletedUpstream.has(f));
-  for (const [ref, files] of [['HEAD', fromHead], [localRef, fromUpstream]] as const) {
-    for (let i = 0; i < files.length; i += 200) {
-      await ensureNoIndexLock(dir);
-      await git.run(['--literal-pathspecs', 'checkout', ref, '--', ...files.slice(i, i + 200)], 'Could not restore the deleted files', dir);
+  for (const [ref, paths] of [['HEAD', fromHead], [localRef, fromUpstream]] as const) {
+    for (let i = 0; i < paths.length; i += 200) {
+      await ensureNoIndexLock(files, dir);
+      await git.run(['--literal-pathspecs', 'checkout', ref, '--', ...paths.slice(i, i + 200)], 'Could not restore the deleted files', dir);
     }
   }
 }
@@ -192,10 +195,10 @@ async function merge(git: Git, dir: string, localRef: string): Promise<void> {
 /** The checkout must be a git checkout of its own (not a folder inside another), cloned from this repository. */
 async function ensureCheckoutOf(git: Git, dir: string, opts: PullOptions): Promise<void> {
   const notCheckout = `${opts.targetpath} already exists and is not a git checkout of ${opts.repo}; rename it or choose another targetpath`;
-  const gitDir = await lstat(path.join(dir, '.git')).catch(() => null);
-  if (!gitDir?.isDirectory()) throw new GitPullError(notCheckout);
+  const { files } = opts;
+  if ((await files.lstat(path.join(dir, '.git')))?.kind !== 'directory') throw new GitPullError(notCheckout);
   const top = (await git.run(['rev-parse', '--show-toplevel'], `Could not read the git checkout ${opts.targetpath}`, dir)).trim();
-  if ((await realpath(top).catch(() => top)) !== (await realpath(dir))) throw new GitPullError(notCheckout);
+  if ((await files.realpath(top)) !== (await files.realpath(dir))) throw new GitPullError(notCheckout);
   const origin = (await git.attempt(['config', '--get', 'remote.origin.url'], dir)).stdout.trim();
   if (sameRepo(origin, opts.repo)) return;
   throw new GitPullError(origin ? `${opts.targetpath} is a checkout of ${origin}, not of ${opts.repo}; rename it or choose another targetpath` : notCheckout);
@@ -207,14 +210,14 @@ function sameRepo(a: string, b: string): boolean {
 }
 
 /** nbgitpuller's `ensure_lock`: a fresh index.lock means another git is at work here; a stale one is removed. */
-async function ensureNoIndexLock(dir: string): Promise<void> {
+async function ensureNoIndexLock(files: UserFileAccess, dir: string): Promise<void> {
   const lock = path.join(dir, '.git', 'index.lock');
-  const info = await stat(lock).catch(() => null);
+  const info = await files.lstat(lock);
   if (!info) return;
   if (Date.now() - info.mtimeMs <= STALE_LOCK_MS) {
     throw new GitPullError('Another git operation is running in this folder (.git/index.lock); try again in a few minutes');
   }
-  await unlink(lock).catch(() => undefined);
+  await files.unlink(lock).catch(() => undefined);
 }
 
 function checkoutDir(root: string, targetpath: string): string {
@@ -225,45 +228,30 @@ function checkoutDir(root: string, targetpath: string): string {
 }
 
 /** A symbolic link on the way (`<root>/course -> /elsewhere`) must not take the checkout out of the root. */
-async function ensureInsideRoot(root: string, dir: string, targetpath: string): Promise<void> {
-  const realRoot = await realpathSoFar(root);
-  const real = await realpathSoFar(dir);
+async function ensureInsideRoot(files: UserFileAccess, root: string, dir: string, targetpath: string): Promise<void> {
+  const realRoot = await files.realpath(root);
+  const real = await files.realpath(dir);
   if (real !== realRoot && !real.startsWith(realRoot + path.sep)) throw new GitPullError(`targetpath ${targetpath} leads outside the server's folder`);
 }
 
-/** The real path of the nearest existing ancestor, with the part that does not exist yet appended. */
-async function realpathSoFar(file: string): Promise<string> {
-  let existing = path.resolve(file);
-  while (!(await exists(existing)) && existing !== path.dirname(existing)) existing = path.dirname(existing);
-  const real = await realpath(existing).catch(() => existing);
-  return path.join(real, path.relative(existing, path.resolve(file)));
-}
-
 /** Whether every folder between `dir` and `file` is a real folder: a symbolic link on the way could point anywhere. */
-async function realDirectoriesUpTo(dir: string, file: string): Promise<boolean> {
+async function realDirectoriesUpTo(files: UserFileAccess, dir: string, file: string): Promise<boolean> {
   const parts = file.split('/').slice(0, -1);
   if (parts.some((p) => p === '' || p === '.' || p === '..')) return false;
   let at = dir;
   for (const part of parts) {
     at = path.join(at, part);
-    const info = await lstat(at).catch(() => null);
+    const info = await files.lstat(at);
     if (!info) return true; // nothing there yet, so nothing of the user's to move
-    if (!info.isDirectory()) return false;
+    if (info.kind !== 'directory') return false;
   }
   return true;
 }
 
-async function isAbsentOrEmpty(dir: string): Promise<boolean> {
-  const info = await lstat(dir).catch(() => null);
+async function isAbsentOrEmpty(files: UserFileAccess, dir: string): Promise<boolean> {
+  const info = await files.lstat(dir);
   if (!info) return true;
-  return info.isDirectory() && (await readdir(dir)).length === 0;
-}
-
-async function exists(file: string): Promise<boolean> {
-  return lstat(file).then(
-    () => true,
-    () => false,
-  );
+  return info.kind === 'directory' && (await files.readdir(dir)).length === 0;
 }
 
 function timestamp(d: Date): string {
@@ -300,12 +288,14 @@ class Git {
   private readonly config: string[];
   private readonly env: Record<string, string>;
   private readonly timeoutMs: number;
+  private readonly files: UserFileAccess;
 
   constructor(
     opts: PullOptions,
     private readonly signal: AbortSignal,
   ) {
     this.timeoutMs = opts.timeoutMs;
+    this.files = opts.files;
     this.config = [
       '-c', 'core.hooksPath=/dev/null',
       '-c', 'core.fsmonitor=false',
@@ -314,9 +304,8 @@ class Git {
       // file:// only when the repository itself is one; never for anything it might point to.
       '-c', `protocol.file.allow=${opts.repo.startsWith('file://') ? 'always' : 'never'}`,
     ];
+    // PATH and HOME come from `files`: the hub's own, or the user's with isolation.
     this.env = {
-      PATH: process.env.PATH ?? '/usr/bin:/bin',
-      HOME: process.env.HOME ?? '/tmp',
       LC_ALL: 'C',
       ...opts.env,
       GIT_TERMINAL_PROMPT: '0',
@@ -325,18 +314,14 @@ class Git {
   }
 
   /** Runs git; resolves with its output whatever the exit code. */
-  attempt(args: string[], cwd?: string): Promise<GitResult> {
-    return new Promise((resolve) => {
-      execFile(
-        'git',
-        [...this.config, ...args],
-        { cwd, env: this.env, signal: this.signal, maxBuffer: 16 * 1024 * 1024, encoding: 'utf8' },
-        (err, stdout, stderr) => {
-          const code = err ? (typeof err.code === 'number' ? err.code : null) : 0;
-          resolve({ code, stdout, stderr: stderr || (err && code === null ? err.message : ''), timedOut: this.signal.aborted });
-        },
-      );
-    });
+  async attempt(args: string[], cwd?: string): Promise<GitResult> {
+    try {
+      const result = await this.files.run(['git', ...this.config, ...args], { ...(cwd ? { cwd } : {}), env: this.env, signal: this.signal });
+      return { ...result, timedOut: this.signal.aborted };
+    } catch (error) {
+      if (!this.signal.aborted) throw error;
+      return { code: null, stdout: '', stderr: '', timedOut: true };
+    }
   }
 
   /** Runs git; throws a GitPullError starting with `what` and ending with git's last lines when it fails. */

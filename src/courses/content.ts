@@ -1,12 +1,12 @@
 /**
- * A course's content repository: checked when the course is prepared, cloned into a member's
- * directory at their server's first start (as nbgitpuller's first pull does). git runs with an
- * argument list, `--` before the URL, no terminal prompts and a timeout: nothing the teacher typed
- * reaches a shell, and a URL cannot pass itself off as an option.
+ * A course's content repository: checked by the hub when the course is prepared, cloned into a
+ * member's directory at their server's first start (as nbgitpuller's first pull does) by the
+ * member's own uid. git runs with an argument list, `--` before the URL, no terminal prompts and a
+ * timeout: nothing the teacher typed reaches a shell, and a URL cannot pass itself off as an option.
  */
 import { execFile } from 'node:child_process';
-import { mkdir, stat } from 'node:fs/promises';
 import path from 'node:path';
+import type { UserFileAccess } from '../spawners/user-files.js';
 
 export interface ContentRepo {
   url: string;
@@ -51,15 +51,25 @@ export async function checkContent(repo: ContentRepo): Promise<void> {
   if (!out.trim()) throw new Error(`The content repository ${repo.url} has no branch ${repo.branch}`);
 }
 
-/** Clones the repository into `<dir>/<name>` unless it is there already (a later start keeps the member's changes). */
-export async function cloneContent(repo: ContentRepo, dir: string, signal?: AbortSignal): Promise<'cloned' | 'present'> {
+/**
+ * Clones the repository into `<dir>/<name>` unless it is there already (a later start keeps the
+ * member's changes), as the member: `files` acts as them, `dir` is their course directory, which
+ * exists (CourseFiles.memberFiles makes it).
+ */
+export async function cloneContent(files: UserFileAccess, repo: ContentRepo, dir: string, signal?: AbortSignal): Promise<'cloned' | 'present'> {
   const target = path.join(dir, contentDirName(repo.url));
-  if (await stat(target).then(() => true, () => false)) return 'present';
-  await mkdir(dir, { recursive: true, mode: 0o700 });
-  try {
-    await git(['clone', '--quiet', '--depth', '1', '--branch', repo.branch, '--', repo.url, target], signal);
-  } catch (err) {
-    throw new Error(`Could not copy the course content from ${repo.url}: ${(err as Error).message}`);
-  }
+  if (await files.lstat(target)) return 'present';
+  const timeout = AbortSignal.timeout(GIT_TIMEOUT_MS);
+  const result = await files
+    .run(['git', 'clone', '--quiet', '--depth', '1', '--branch', repo.branch, '--', repo.url, target], {
+      cwd: dir,
+      env: { GIT_TERMINAL_PROMPT: '0', GIT_ASKPASS: 'true', LC_ALL: 'C' },
+      signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
+    })
+    .catch((err: unknown) => {
+      if (timeout.aborted) return { code: null, stdout: '', stderr: `git took longer than ${GIT_TIMEOUT_MS / 1000} s` };
+      throw err;
+    });
+  if (result.code !== 0) throw new Error(`Could not copy the course content from ${repo.url}: ${lastLine(result.stderr) || `git exited with code ${result.code}`}`);
   return 'cloned';
 }

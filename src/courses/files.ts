@@ -1,52 +1,71 @@
 /**
  * Where a course keeps its files on the hub host, and the archive and delete steps over them:
- *   <data_dir>/courses/<slug>/home/<user>/        a member's course server directory
- *   <data_dir>/courses/<slug>/archive/<user>.tar.gz
- * `tar` runs with an argument list (no shell); user names are escaped into safe file names.
+ *   <users_root>/courses/<slug>/<user>/           a member's course directory, with isolation: the
+ *                                                 member's own uid (the one of their personal server), 0700
+ *   <data_dir>/courses/<slug>/home/<user>/        the same without isolation (run_as hub)
+ *   <data_dir>/courses/<slug>/archive/<user>.tar.gz   the hub's own, for the teachers to download
+ * A member's files are read and written only as their owner (src/spawners/user-files.ts): tar runs
+ * as the owner of the directory it archives and writes to a file of the hub's. Commands run with an
+ * argument list (no shell); user names are escaped into safe file names.
  */
-import { execFile } from 'node:child_process';
 import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { promisify } from 'node:util';
+import type { ResourceLimits } from '../spawners/spawner.js';
 import { escapeName } from '../spawners/local-process/names.js';
-
-const run = promisify(execFile);
+import type { UserFileAccess, UserFiles } from '../spawners/user-files.js';
 
 export class CourseFiles {
-  constructor(private readonly dataDir: string) {}
+  constructor(
+    private readonly dataDir: string,
+    private readonly userFiles: UserFiles,
+  ) {}
 
+  /** The hub's own directory of the course (its archives). */
   courseDir(slug: string): string {
     return path.resolve(this.dataDir, 'courses', slug);
   }
 
+  /** The directory holding the members' course directories. */
+  homesDir(slug: string): string {
+    const usersRoot = this.userFiles.usersRoot;
+    return usersRoot ? path.resolve(usersRoot, 'courses', slug) : path.join(this.courseDir(slug), 'home');
+  }
+
   homeDir(slug: string, userName: string): string {
-    return path.join(this.courseDir(slug), 'home', escapeName(userName));
+    return path.join(this.homesDir(slug), escapeName(userName));
   }
 
   archiveFile(slug: string, userName: string): string {
     return path.join(this.courseDir(slug), 'archive', `${escapeName(userName)}.tar.gz`);
   }
 
+  /** The member's course directory, created as theirs when missing, and access to it as them. */
+  async memberFiles(slug: string, user: { id: number; name: string }, limits: ResourceLimits): Promise<UserFileAccess> {
+    const home = this.homeDir(slug, user.name);
+    const files = await this.userFiles.forUser(user, { home, limits });
+    await files.mkdir(home);
+    return files;
+  }
+
   /**
-   * One tar.gz per directory under home/ (members, and people removed from the course: their work
-   * is kept as well), then the directories are removed. Idempotent: a step interrupted by a restart
-   * continues where it stopped.
+   * One tar.gz per directory under the homes (members, and people removed from the course: their work
+   * is kept as well), each written by the directory's owner, then the directories are removed.
+   * Idempotent: a step interrupted by a restart continues where it stopped.
    */
   async archive(slug: string): Promise<number> {
     const archiveDir = path.join(this.courseDir(slug), 'archive');
     await mkdir(archiveDir, { recursive: true, mode: 0o700 });
-    const homes = path.join(this.courseDir(slug), 'home');
+    const homes = this.homesDir(slug);
     let written = 0;
     for (const dirName of (await readdir(homes).catch(() => [] as string[])).sort()) {
       const home = path.join(homes, dirName);
-      const file = path.join(archiveDir, `${dirName}.tar.gz`);
-      const partial = `${file}.partial`;
-      await run('tar', ['-czf', partial, '-C', home, '.'], { maxBuffer: 1024 * 1024 });
-      await rename(partial, file);
-      await rm(home, { recursive: true, force: true });
+      const owner = await this.userFiles.forOwnerOf(home);
+      const output = await owner.runToFile(['tar', '--create', '--gzip', '--file=-', '.'], { cwd: home });
+      await rename(output, path.join(archiveDir, `${dirName}.tar.gz`));
+      await this.userFiles.remove(home);
       written++;
     }
-    await rm(path.join(this.courseDir(slug), 'home'), { recursive: true, force: true });
+    await this.userFiles.remove(homes);
     return written;
   }
 
@@ -61,11 +80,14 @@ export class CourseFiles {
     return out;
   }
 
+  /** Whether anything of the course is on disk: its archives or members' directories. */
   async exists(slug: string): Promise<boolean> {
-    return exists(this.courseDir(slug));
+    return (await exists(this.courseDir(slug))) || exists(this.homesDir(slug));
   }
 
+  /** Members' directories first (as the launcher removes them with isolation), then the hub's own. */
   async remove(slug: string): Promise<void> {
+    await this.userFiles.remove(this.homesDir(slug));
     await rm(this.courseDir(slug), { recursive: true, force: true });
   }
 }

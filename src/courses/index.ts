@@ -14,6 +14,7 @@ import type { CourseRow, Database, UserRow } from '../db/schema.js';
 import type { ServerLifecycle } from '../hub/server-lifecycle.js';
 import type { JsonObject } from '../spawners/spawner.js';
 import { expandUserTemplate } from '../spawners/env.js';
+import type { UserFiles } from '../spawners/user-files.js';
 import { CourseFiles } from './files.js';
 import { createNotifier } from './mailer.js';
 import type { Notifier } from './notices.js';
@@ -39,6 +40,8 @@ export interface CourseParts {
   roles: RoleRepo;
   servers: ServerRepo;
   lifecycle: ServerLifecycle;
+  /** The members' course directories are worked on as their own uids (the spawner's, or the hub's account). */
+  userFiles: UserFiles;
   log: Logger;
   /** The user's decrypted auth_state, for an `email` the authenticator found. */
   authState(user: UserRow): JsonObject | null;
@@ -54,7 +57,7 @@ export function createCourses(p: CourseParts): Courses {
   const config = p.config.courses;
   const log = p.log;
   const repo = new CourseRepo(p.db);
-  const files = new CourseFiles(p.dataDir);
+  const files = new CourseFiles(p.dataDir, p.userFiles);
   const notifier = createNotifier(config.smtp, log.child({ component: 'mail' }));
   // Links in e-mails and join links: the address people use, not the one the hub binds to.
   const base = new URL(p.config.public_url ?? p.config.bind_url);

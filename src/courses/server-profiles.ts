@@ -43,6 +43,7 @@ export class CourseServerProfiles implements ServerProfileSource {
     const resources = JSON.parse(course.resources) as CourseResources;
     const workDir = this.files.homeDir(course.slug, user.name);
     const repo = course.content_repo ? (JSON.parse(course.content_repo) as ContentRepo) : null;
+    const limits = { memLimit: `${resources.memory_gb}G`, cpuLimit: resources.cpu };
     return {
       source: `course ${course.slug}`,
       cmd: env?.cmd,
@@ -53,11 +54,13 @@ export class CourseServerProfiles implements ServerProfileSource {
         ...(course.custom_image ? { GANYMEDE_COURSE_IMAGE: course.custom_image } : env?.image ? { GANYMEDE_COURSE_IMAGE: env.image } : {}),
       },
       workDir,
-      resources: { memLimit: `${resources.memory_gb}G`, cpuLimit: resources.cpu, gpu: resources.gpu, storageGb: resources.storage_gb },
+      resources: { ...limits, gpu: resources.gpu, storageGb: resources.storage_gb },
       prepare: repo
         ? async (progress, signal) => {
             progress(`Copying the course content from ${repo.url}…`);
-            const done = await cloneContent(repo, workDir, signal);
+            // As the member, with the course's limits: the clone lands in their directory, theirs.
+            const files = await this.files.memberFiles(course.slug, user, limits);
+            const done = await cloneContent(files, repo, workDir, signal);
             if (done === 'cloned') progress('Course content copied');
           }
         : undefined,

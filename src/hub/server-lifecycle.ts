@@ -14,6 +14,7 @@ import { HubError } from '../errors.js';
 import type { RouteTable } from '../proxy/route-table.js';
 import { buildServerEnv, oauthAccessScopes } from '../spawners/env.js';
 import { SpawnFailure, type JsonObject, type LocationReport, type ServerDetail, type Spawner, type SpawnerState, type UserOptions } from '../spawners/spawner.js';
+import type { UserFileAccess } from '../spawners/user-files.js';
 import { waitForHttp } from '../spawners/wait-for-http.js';
 import { ProgressBoard, type ProgressChannel } from './progress.js';
 import type { ServerProfile } from './server-profiles.js';
@@ -421,9 +422,15 @@ export class ServerLifecycle {
     return this.d.spawner.acceptReport?.(report) ?? false;
   }
 
-  /** A running server's root directory on this host (content links), or null. */
-  localRoot(row: ServerRow): string | null {
-    return this.d.spawner.localRoot?.(JSON.parse(row.spawner_state) as SpawnerState) ?? null;
+  /**
+   * A running server's root directory on this host and its files as its user (content links), or
+   * null when its files are elsewhere.
+   */
+  async localFiles(user: { id: number; name: string }, row: ServerRow): Promise<{ root: string; files: UserFileAccess } | null> {
+    const root = this.d.spawner.localRoot?.(JSON.parse(row.spawner_state) as SpawnerState) ?? null;
+    const userFiles = this.d.spawner.userFiles;
+    if (!root || !userFiles) return null;
+    return { root, files: await userFiles.forUser(user, { home: root }) };
   }
 
   /** What the spawner tells about a server (job id, resources, time left); empty for spawners with nothing to add. */

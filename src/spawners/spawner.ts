@@ -5,6 +5,7 @@
  * (the `servers.spawner_state` column). That is what lets a restarted hub reattach, and
  * what lets a batch spawner whose start is a queued job save the job id before it waits.
  */
+import type { UserFiles } from './user-files.js';
 
 export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
 export type JsonObject = { [key: string]: JsonValue };
@@ -131,11 +132,19 @@ export interface Spawner {
   reconcile?(known: SpawnerState[]): Promise<void>;
   /**
    * Delete what this spawner keeps on disk for a user who is being deleted with its files (a
-   * temporary user): its working directory, and with it the claim on the user's uid.
+   * temporary user): its working directory and whatever the states of its stopped servers name
+   * (an ephemeral run's directory a failed stop left), and with them the claim on the user's uid.
+   * Rejects when something could not be deleted: the uid then stays reserved.
    */
-  removeUserFiles?(user: { id: number; name: string }): Promise<void>;
+  removeUserFiles?(user: { id: number; name: string }, states: SpawnerState[]): Promise<void>;
   /** The server's root directory on the hub host (where content links clone), or null when it is elsewhere. */
   localRoot?(state: SpawnerState): string | null;
+  /**
+   * How the hub works in users' files on the hub host (a course's content and archives, content
+   * links): as each user's own uid when servers run under them (src/spawners/user-files.ts).
+   * Absent: the spawner's servers keep no files on this host.
+   */
+  readonly userFiles?: UserFiles;
   /** Called when a server of this spawner exits, so that the hub polls at once instead of at its next poll_interval. */
   onServerExit?(listener: () => void): void;
   /** Hub shutdown: stop timers, close connections. */

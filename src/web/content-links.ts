@@ -3,9 +3,9 @@
  * handled by the hub, so they work whether or not the single-user server has the nbgitpuller
  * extension: the link is checked (content.allowed_repos), the user's server started if it is not
  * running (the spawn-pending page then comes back here), the repository cloned or updated in the
- * server's directory with nbgitpuller's rule (src/content/git-pull.ts), and the browser sent on to
- * `urlpath`. A server whose files are not on this host (a Slurm job) gets the link as nbgitpuller's
- * own handler would, at `/user/<name>/git-pull`.
+ * server's directory with nbgitpuller's rule (src/content/git-pull.ts) as the server's own uid, and
+ * the browser sent on to `urlpath`. A server whose files are not on this host (a Slurm job) gets the
+ * link as nbgitpuller's own handler would, at `/user/<name>/git-pull`.
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { HubContext } from '../api/context.js';
@@ -28,14 +28,15 @@ export async function openContentLink(ctx: HubContext, user: UserRow, req: Fasti
     return reply.redirect(`${ctx.urls.hub}spawn-pending/${escapePathSegment(user.name)}?next=${encodeURIComponent(back)}`, 302);
   }
   const serverUrl = ctx.urls.userServer(user.name);
-  const root = ctx.lifecycle.localRoot(server);
-  if (!root) return reply.redirect(`${serverUrl}git-pull${query}`, 302);
+  const local = await ctx.lifecycle.localFiles(user, server);
+  if (!local) return reply.redirect(`${serverUrl}git-pull${query}`, 302);
   try {
     const pulled = await pullRepository({
+      files: local.files,
       repo: link.repo,
       ...(link.branch ? { branch: link.branch } : {}),
       ...(link.depth !== undefined ? { depth: link.depth } : {}),
-      root,
+      root: local.root,
       targetpath: link.targetpath,
       timeoutMs: ctx.config.content.timeout * 1000,
     });

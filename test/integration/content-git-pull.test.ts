@@ -3,14 +3,19 @@
  * one reached as file://, the user's server root another directory. The cases are nbgitpuller's
  * automatic-merging cases: the user's edits win, new and deleted files, colliding untracked files.
  */
-import { test, type TestContext } from 'node:test';
+import { describe, test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, readdir, readFile, rm, symlink, utimes, writeFile } from 'node:fs/promises';
+import { chown, lstat, mkdir, readdir, readFile, rm, symlink, utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { pullRepository, GitPullError, type PullOptions } from '../../src/content/git-pull.js';
+import { HubAccountFiles, type UserFileAccess } from '../../src/spawners/user-files.js';
 import { tempDir } from '../helpers/tmp.js';
+import { notOwnedBy } from '../helpers/ownership.js';
+import { isRoot, launcherConfig, launcherDirs, startLauncher } from '../helpers/launcher.js';
+import { LaunchedUserFiles } from '../../src/spawners/local-process/user-files.js';
+import type { AccountSource } from '../../src/spawners/local-process/accounts.js';
 
 interface Fixture {
   /** Upstream working repository; its commits are what the pull fetches. */
@@ -18,6 +23,8 @@ interface Fixture {
   repo: string;
   root: string;
   home: string;
+  /** The root's files as the hub's account (run_as hub). */
+  files: UserFileAccess;
   /** Commits `files` upstream (null deletes the file). */
   push(files: Record<string, string | null>, branch?: string): void;
   pull(extra?: Partial<PullOptions>): ReturnType<typeof pullRepository>;
@@ -26,13 +33,30 @@ interface Fixture {
   write(file: string, text: string): Promise<void>;
 }
 
-async function fixture(t: TestContext, defaultBranch = 'main'): Promise<Fixture> {
+/** Where the user's folder is and who acts in it; by default a temporary folder and the hub's own account (run_as hub). */
+interface Place {
+  dir: string;
+  root: string;
+  files: UserFileAccess;
+  /** The user's uid and gid when they are not the hub's: the test's own edits in the checkout are made as them. */
+  owner?: { uid: number; gid: number };
+}
+
+async function hubAccountPlace(t: TestContext): Promise<Place> {
   const tmp = await tempDir('ganymede-gitpull-');
   t.after(() => tmp.cleanup());
-  const upstream = path.join(tmp.path, 'upstream', 'course-notes');
   const root = path.join(tmp.path, 'home');
-  const home = path.join(tmp.path, 'git-home');
-  await Promise.all([mkdir(upstream, { recursive: true }), mkdir(root), mkdir(home)]);
+  await mkdir(root);
+  const files = await new HubAccountFiles(path.join(tmp.path, 'tasks')).forUser({ id: 1, name: 'ada' }, { home: root });
+  return { dir: tmp.path, root, files };
+}
+
+async function fixture(t: TestContext, defaultBranch = 'main', given?: Place): Promise<Fixture> {
+  const place = given ?? (await hubAccountPlace(t));
+  const { root, files, owner } = place;
+  const upstream = path.join(place.dir, 'upstream', 'course-notes');
+  const home = path.join(place.dir, 'git-home');
+  await Promise.all([mkdir(upstream, { recursive: true }), mkdir(home)]);
   const env = {
     PATH: process.env.PATH ?? '/usr/bin:/bin',
     HOME: home,
@@ -42,13 +66,16 @@ async function fixture(t: TestContext, defaultBranch = 'main'): Promise<Fixture>
     GIT_COMMITTER_NAME: 'Teacher',
     GIT_COMMITTER_EMAIL: 'teacher@uni.example',
   };
-  const git = (cwd: string, ...args: string[]) => execFileSync('git', args, { cwd, env, encoding: 'utf8' }).trim();
+  // In the user's checkout, git runs as its owner: it refuses a repository of another uid's.
+  const git = (cwd: string, ...args: string[]) =>
+    execFileSync('git', args, { cwd, env, encoding: 'utf8', ...(owner && cwd.startsWith(root) ? owner : {}) }).trim();
   git(upstream, 'init', '--quiet', '-b', defaultBranch);
   const f: Fixture = {
     upstream,
     repo: `file://${upstream}`,
     root,
     home,
+    files,
     git,
     push(files, branch) {
       if (branch) {
@@ -66,9 +93,13 @@ async function fixture(t: TestContext, defaultBranch = 'main'): Promise<Fixture>
       git(upstream, 'commit', '--quiet', '-m', `change ${Object.keys(files).join(', ')}`);
       if (branch) git(upstream, 'checkout', '--quiet', defaultBranch);
     },
-    pull: (extra = {}) => pullRepository({ repo: f.repo, root, targetpath: 'course-notes', timeoutMs: 30_000, env: { HOME: home }, ...extra }),
+    // As the hub's account, git gets a HOME of the test's; as the user, HOME is the user's folder.
+    pull: (extra = {}) => pullRepository({ files, repo: f.repo, root, targetpath: 'course-notes', timeoutMs: 30_000, ...(owner ? {} : { env: { HOME: home } }), ...extra }),
     read: (file) => readFile(path.join(root, 'course-notes', file), 'utf8'),
-    write: (file, text) => writeFile(path.join(root, 'course-notes', file), text),
+    async write(file, text) {
+      await writeFile(path.join(root, 'course-notes', file), text);
+      if (owner) await chown(path.join(root, 'course-notes', file), owner.uid, owner.gid);
+    },
   };
   return f;
 }
@@ -208,7 +239,7 @@ test('branch selects what is cloned and merged; an unknown branch is refused bef
 test("a repository that is not there gives an error with git's message", async (t) => {
   const f = await fixture(t);
   const missing = `file://${path.join(f.root, '..', 'no-such-repo')}`;
-  await assert.rejects(pullRepository({ repo: missing, root: f.root, targetpath: 'x', timeoutMs: 30_000, env: { HOME: f.home } }), (err: unknown) => {
+  await assert.rejects(pullRepository({ files: f.files, repo: missing, root: f.root, targetpath: 'x', timeoutMs: 30_000, env: { HOME: f.home } }), (err: unknown) => {
     assert.ok(err instanceof GitPullError);
     assert.match(err.message, /^Could not read file:\/\/.*no-such-repo: .*(does not appear to be a git repository|does not exist)/s);
     assert.ok(err.gitOutput.split('\n').length <= 4, 'a few lines, not the whole output');
@@ -255,7 +286,7 @@ test('the root and the folders above the checkout are created when missing', asy
   const f = await fixture(t);
   f.push({ 'README.md': '1' });
   const root = path.join(f.root, 'not', 'yet');
-  const result = await pullRepository({ repo: f.repo, root, targetpath: 'courses/stats', timeoutMs: 30_000, env: { HOME: f.home } });
+  const result = await pullRepository({ files: f.files, repo: f.repo, root, targetpath: 'courses/stats', timeoutMs: 30_000, env: { HOME: f.home } });
   assert.deepEqual(result, { action: 'cloned', dir: path.join(root, 'courses', 'stats') });
   assert.equal(await readFile(path.join(result.dir, 'README.md'), 'utf8'), '1');
 });
@@ -314,4 +345,84 @@ test('the whole pull has one deadline', async (t) => {
   const f = await fixture(t);
   f.push({ 'README.md': '1' });
   await assert.rejects(f.pull({ timeoutMs: 1 }), /^GitPullError: Could not read file:\/\/.*: git took longer than the 1 ms allowed$/);
+});
+
+/** A user's uid of spawner.uid_range, as run_as dynamic gives one; the test's launcher allows it. */
+const USER = { uid: 250_001, gid: 250_001 };
+
+/**
+ * The user's folder below the users' root, the user's own (0700) as the spawner makes it, and the
+ * hub's access to it through a real launcher: each git command and file operation runs as the user.
+ */
+async function isolatedPlace(t: TestContext): Promise<Place> {
+  const dirs = await launcherDirs(t);
+  const launcher = await startLauncher(t, launcherConfig(dirs));
+  const accounts: AccountSource = {
+    kind: 'dynamic',
+    accountFor: async () => ({ ...USER, groups: [USER.gid], home: null }),
+    recorded: async () => ({ ...USER, groups: [USER.gid], home: null }),
+    uidRanges: () => [[100_000, 299_999]],
+    forget: async () => undefined,
+  };
+  const userFiles = new LaunchedUserFiles({ launcher, accounts, usersRoot: dirs.usersRoot, pidsLimit: 256 }, path.join(dirs.logsRoot, 'tasks'), { memLimit: '1G' });
+  const root = path.join(dirs.usersRoot, 'home', 'ada');
+  await launcher.mkdir(root, { ...USER, mode: 0o700 });
+  // git reads another account's repository only when its own configuration trusts it (safe.directory):
+  // here the user's (HOME is the user's folder); on a site, /etc/gitconfig for the material's folders.
+  const gitconfig = path.join(root, '.gitconfig');
+  await writeFile(gitconfig, `[safe]\n\tdirectory = ${path.join(dirs.dir, 'upstream', 'course-notes', '.git')}\n`);
+  await chown(gitconfig, USER.uid, USER.gid);
+  const files = await userFiles.forUser({ id: 1, name: 'ada' }, { home: root });
+  return { dir: dirs.dir, root, files, owner: USER };
+}
+
+describe("as the user's own uid, through the launcher (spawner.run_as dynamic)", { skip: !isRoot && 'starts the launcher, which needs root' }, () => {
+  test("the clone is the user's: every file of the checkout belongs to the user's uid", async (t) => {
+    const f = await fixture(t, 'main', await isolatedPlace(t));
+    f.push({ 'README.md': 'hello', 'week1/intro.ipynb': '{}' });
+    const result = await f.pull();
+    assert.deepEqual(result, { action: 'cloned', dir: path.join(f.root, 'course-notes') });
+    assert.equal(await f.read('week1/intro.ipynb'), '{}');
+    assert.deepEqual(notOwnedBy(result.dir, USER.uid), []);
+    assert.equal((await lstat(f.root)).mode & 0o777, 0o700, "the user's folder stays private");
+    assert.equal(f.git(result.dir, 'rev-parse', '--is-shallow-repository'), 'true');
+  });
+
+  test("a later pull, as the user too, keeps the user's edits, brings back deleted files and moves a colliding one aside", async (t) => {
+    const f = await fixture(t, 'main', await isolatedPlace(t));
+    f.push({ 'README.md': 'one\n', 'data.csv': 'a,b' });
+    const { dir } = await f.pull();
+    await f.write('README.md', 'my answer\n');
+    await f.write('Untitled1.ipynb', 'mine');
+    await rm(path.join(dir, 'data.csv'));
+    f.push({ 'README.md': 'two\n', 'Untitled1.ipynb': 'teacher' });
+
+    assert.equal((await f.pull()).action, 'updated');
+    assert.equal(await f.read('README.md'), 'my answer\n');
+    assert.equal(await f.read('data.csv'), 'a,b');
+    assert.equal(await f.read('Untitled1.ipynb'), 'teacher');
+    const kept = (await readdir(dir)).find((n) => /^Untitled1__\d{14}\.ipynb$/.test(n));
+    assert.ok(kept, 'the untracked file was renamed');
+    assert.equal(await f.read(kept), 'mine');
+    assert.equal(f.git(dir, 'log', '-1', '--format=%an', 'HEAD^1'), 'Ganymede content link');
+    assert.deepEqual(notOwnedBy(dir, USER.uid), []);
+  });
+
+  test("a symbolic link in the user's folder cannot take the checkout out of it, nor can a fresh index.lock be ignored", async (t) => {
+    const f = await fixture(t, 'main', await isolatedPlace(t));
+    f.push({ 'README.md': '1' });
+    const outside = path.join(f.root, '..', 'elsewhere');
+    await symlink(outside, path.join(f.root, 'link'));
+    await assert.rejects(f.pull({ targetpath: 'link/course' }), /targetpath link\/course leads outside the server's folder/);
+    const { dir } = await f.pull();
+    const lock = path.join(dir, '.git', 'index.lock');
+    await writeFile(lock, '');
+    await chown(lock, USER.uid, USER.gid);
+    f.push({ 'README.md': '2' });
+    await assert.rejects(f.pull(), /Another git operation is running in this folder/);
+    const old = new Date(Date.now() - 11 * 60_000);
+    await utimes(lock, old, old);
+    await f.pull();
+    assert.equal(await f.read('README.md'), '2');
+  });
 });

@@ -1,24 +1,30 @@
 /**
- * A course's whole life through the API, with the real jupyterhub-singleuser and a real SMTP
+ * A course's whole life through the API, with the real jupyterhub-singleuser under its users' own
+ * uids (spawner.run_as dynamic: the hub as the ganymede account, the launcher) and a real SMTP
  * server, on the hub's clock moved by the test. A teacher requests a course that starts in three days
  * and lasts four weeks (prepare_before, ending_soon_days, retention_days and archive_keep_days at their
  * defaults); governance approves it; two students apply with the code, one is accepted and one
  * rejected. The course becomes ready a day before the start and active at the start, each exactly at
- * its time; the accepted student's course server starts with the content cloned from a local git
- * repository, and the teacher opens it. The teachers are reminded three days before the end; at the
- * end the server stops, 30 days later the files are archived, and 90 days after that the course is
- * deleted. Every notice arrives once, at the right address.
+ * its time; the accepted student's course server starts under the student's own uid, in
+ * <users_root>/courses/<slug>/<user>, with the content cloned from a local git repository by that
+ * uid, and the teacher opens it. The teachers are reminded three days before the end; at the end the
+ * server stops, 30 days later the files are archived (a tar.gz of the student's files, written by the
+ * student's uid), and 90 days after that the course is deleted with every file. Every notice arrives
+ * once, at the right address.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { chmodSync, existsSync, lstatSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import Database from 'better-sqlite3';
 import { startHub, type HubProcess } from '../helpers/hub-process.js';
 import { ADMIN_TOKEN, REAL_SPAWNER, waitFor } from '../helpers/fixtures.js';
 import { startSmtpSink } from '../helpers/smtp-sink.js';
 import { CookieSession } from '../helpers/cookie-session.js';
 import { tempDir } from '../helpers/tmp.js';
 import { advanceClockTo, courseBody, makeContentRepo } from '../helpers/courses.js';
+import { notOwnedBy, uidOf } from '../helpers/ownership.js';
 
 const SECOND = 1000;
 const MINUTE = 60 * SECOND;
@@ -31,6 +37,8 @@ const PREPARE_BEFORE = 1 * DAY;
 const ENDING_SOON = 3 * DAY;
 const RETENTION = 30 * DAY;
 const ARCHIVE_KEEP = 90 * DAY;
+/** spawner.uid_range: s1 is the first user whose files are worked on, so s1's uid is its first. */
+const UIDS: [number, number] = [230_000, 230_009];
 
 async function tokenFor(hub: HubProcess, name: string): Promise<string> {
   const res = await hub.api(`/users/${name}/tokens`, { method: 'POST', token: ADMIN_TOKEN, body: { note: 'test' } });
@@ -43,12 +51,21 @@ test('a course from request to deletion, each step at its time, with its e-mails
   t.after(() => smtp.close());
   const work = await tempDir();
   t.after(() => work.cleanup());
+  chmodSync(work.path, 0o755);
   const repo = makeContentRepo(work.path);
+  // git reads another account's repository only when its configuration trusts it (safe.directory):
+  // the repository is the student's own; the hub's account (which checks it when the course is
+  // prepared) trusts it in its HOME's .gitconfig, as a site would in /etc/gitconfig.
+  execFileSync('chown', ['-R', `${UIDS[0]}:${UIDS[0]}`, repo]);
+  const hubHome = path.join(work.path, 'hub-home');
+  mkdirSync(hubHome, { mode: 0o755 });
+  writeFileSync(path.join(hubHome, '.gitconfig'), `[safe]\n\tdirectory = ${repo}/.git\n`, { mode: 0o644 });
   const hub = await startHub({
     clock: {},
+    env: { HOME: hubHome },
     config: {
       authenticator: { class: 'dummy' },
-      spawner: REAL_SPAWNER,
+      spawner: { ...REAL_SPAWNER, run_as: 'dynamic', uid_range: UIDS },
       services: [{ name: 'test-admin', api_token: ADMIN_TOKEN }],
       load_roles: [
         { name: 'admin', services: ['test-admin'] },
@@ -146,7 +163,7 @@ test('a course from request to deletion, each step at its time, with its e-mails
     assert.deepEqual(await schedulerSteps(), ['prepare', 'start']);
   });
 
-  await t.test('the accepted student starts the course server with the content; the rejected one gets 403', async () => {
+  await t.test("the accepted student starts the course server under the student's own uid, with the content cloned as that uid; the rejected one gets 403", async () => {
     const started = await as(s1)('/users/s1/servers/stats1', 'POST');
     assert.ok([201, 202].includes(started.status), started.text);
     await waitFor(async () => (await courseServer())?.ready === true, 60 * SECOND, 's1 course server ready');
@@ -154,7 +171,18 @@ test('a course from request to deletion, each step at its time, with its e-mails
     assert.equal(contents.status, 200);
     const names = ((await contents.json()) as { content: Array<{ name: string }> }).content.map((c) => c.name);
     assert.ok(names.includes('intro.ipynb'), `cloned content: ${names.join(', ')}`);
-    assert.ok(existsSync(path.join(hub.dataDir, 'courses', 'stats1', 'home', 's1', 'stats-material', 'intro.ipynb')));
+
+    const server = (await as(ADMIN_TOKEN)('/users/s1')).json.servers.stats1 as { state: { pid: number; root_dir: string } };
+    const home = path.join(`${hub.dataDir}-users`, 'courses', 'stats1', 's1');
+    assert.equal(server.state.root_dir, home, 'the course directory is below users_root');
+    assert.equal(uidOf(server.state.pid), UIDS[0], "the server runs as s1's uid");
+    assert.equal(lstatSync(home).mode & 0o777, 0o700);
+    assert.ok(existsSync(path.join(home, 'stats-material', 'intro.ipynb')));
+    assert.deepEqual(notOwnedBy(home, UIDS[0]), [], "the course directory and the cloned content are s1's");
+    const db = new Database(path.join(hub.dataDir, 'ganymede.sqlite'), { readonly: true });
+    const ids = db.prepare('SELECT u.name, x.uid FROM unix_ids x JOIN users u ON u.id = x.user_id').all();
+    db.close();
+    assert.deepEqual(ids, [{ name: 's1', uid: UIDS[0] }], "s1's one uid, the same for the personal and the course server");
     const rejected = await as(s2)('/users/s2/servers/stats1', 'POST');
     assert.equal(rejected.status, 403, rejected.text);
     assert.match(rejected.json.message, /not accepted/);
@@ -208,7 +236,7 @@ test('a course from request to deletion, each step at its time, with its e-mails
   });
 
   await t.test('retention_days after the end the files are archived, archive_keep_days later deleted', async () => {
-    const home = path.join(hub.dataDir, 'courses', 'stats1', 'home');
+    const home = path.join(`${hub.dataDir}-users`, 'courses', 'stats1');
     await advanceClockTo(hub, ends + RETENTION - MARGIN);
     assert.equal(await state(), 'ended', 'a minute before the archive time');
     assert.ok(existsSync(home), 'the live files are kept until then');
@@ -224,6 +252,11 @@ test('a course from request to deletion, each step at its time, with its e-mails
     const bytes = Buffer.from(await download.arrayBuffer());
     assert.equal(bytes[0], 0x1f, 'gzip');
     assert.equal(bytes[1], 0x8b, 'gzip');
+    const archive = path.join(work.path, 's1.tar.gz');
+    writeFileSync(archive, bytes);
+    const listed = execFileSync('tar', ['-tzf', archive], { encoding: 'utf8' }).split('\n');
+    assert.ok(listed.includes('./stats-material/intro.ipynb'), `the student's files: ${listed.join(' ')}`);
+    assert.match(execFileSync('tar', ['-xzOf', archive, './stats-material/intro.ipynb'], { encoding: 'utf8' }), /Welcome/);
     assert.equal((await as(s1)('/courses/stats1/archive')).status, 403, 'students do not download archives');
     assert.ok(!existsSync(home), 'the live files are gone once archived');
 
@@ -232,6 +265,7 @@ test('a course from request to deletion, each step at its time, with its e-mails
     await advanceClockTo(hub, ends + RETENTION + ARCHIVE_KEEP + MARGIN);
     assert.equal((await as(ADMIN_TOKEN)('/courses/stats1')).status, 404, 'deleted a minute after the delete time');
     assert.ok(!existsSync(path.join(hub.dataDir, 'courses', 'stats1')), 'nothing of the course is left on disk');
+    assert.ok(!existsSync(home), 'nor below users_root');
     assert.equal((await as(ADMIN_TOKEN)('/groups/course-stats1')).status, 404, 'the group is gone');
     const events = await hub.api('/users/s1', { token: ADMIN_TOKEN });
     assert.equal(events.json.servers?.stats1, undefined);

@@ -4,15 +4,20 @@
  * (force_new_server), behind the site password; pooled servers nobody took replaced after
  * warm_pool_max_age, and never culled while they wait; a temporary user culled with its idle server.
  * The ages are on a clock the test moves (an hour, not seconds), so recycling and culling happen
- * when the test drives them. Servers are the mock single-user server.
+ * when the test drives them. Under isolation (run_as dynamic), pooled and ephemeral servers run
+ * under uids of their own, and a deleted temporary user's uid goes to another visitor only once its
+ * files are gone. Servers are the mock single-user server.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { chownSync, existsSync, lstatSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import Database from 'better-sqlite3';
 import { startHub, type HubProcess } from '../helpers/hub-process.js';
 import { ADMIN_TOKEN, adminServiceConfig, waitFor } from '../helpers/fixtures.js';
 import { CookieSession } from '../helpers/cookie-session.js';
+import { uidOf } from '../helpers/ownership.js';
 
 const MOCK = path.resolve('test/fixtures/mock-singleuser.mjs');
 const PASSWORD = 'workshop-2026';
@@ -174,4 +179,91 @@ describe('a warm pool with warm_pool_max_age 3600 and the culler on (timeout 600
     assert.equal(await userStatus(name), 404, 'idle for 700 s: its server is stopped and the temporary user deleted');
     assert.equal(existsSync(dir), false, 'its directory is deleted with it');
   });
+});
+
+/** The rows of the hub's unix_ids table: which uid is whose (user_id null: released, its files may remain). */
+function unixIds(dataDir: string): Array<{ uid: number; user_id: number | null; user_name: string }> {
+  const db = new Database(path.join(dataDir, 'ganymede.sqlite'), { readonly: true });
+  try {
+    return db.prepare('SELECT uid, user_id, user_name FROM unix_ids ORDER BY uid').all() as Array<{ uid: number; user_id: number | null; user_name: string }>;
+  } finally {
+    db.close();
+  }
+}
+
+test("isolated (run_as dynamic): pooled, ephemeral servers run under uids of their own; a deleted temporary user's uid is handed on only once its files are gone", { timeout: 120_000 }, async (t) => {
+  // Two uids for the whole hub: the pool must give a freed one again.
+  const [first, second] = [241_000, 241_001];
+  const hub = await startHub({
+    config: {
+      ...adminServiceConfig(),
+      authenticator: { class: 'tmp', warm_pool: 1 },
+      spawner: { class: 'local-process', cmd: [process.execPath, MOCK], ephemeral: true, run_as: 'dynamic', uid_range: [first, second] },
+      log_level: 'info',
+    },
+  });
+  t.after(() => hub.stop());
+  const usersRoot = `${hub.dataDir}-users`;
+  const serverOf = async (name: string) => (await hub.api(`/users/${name}`, { token: ADMIN_TOKEN })).json.servers[''] as { state: { pid: number; ephemeral_dir: string; root_dir: string } };
+  const visitor = async () => {
+    const session = new CookieSession(new URL(hub.url).origin);
+    const { res, trail } = await session.follow('/hub/');
+    assert.equal(res.status, 200, trail.join(' → '));
+    const name = /\/user\/(tmp-[a-z0-9]{16})\//.exec(trail.at(-1)!)?.[1];
+    assert.ok(name, `landed in a temporary user's server: ${trail.join(' → ')}`);
+    const { state } = await serverOf(name);
+    return { name, uid: uidOf(state.pid), dir: state.ephemeral_dir, root: state.root_dir };
+  };
+  const stopServer = async (name: string) => {
+    assert.ok([202, 204].includes((await hub.api(`/users/${name}/server`, { method: 'DELETE', token: ADMIN_TOKEN })).status));
+    await waitFor(async () => (await hub.api(`/users/${name}`, { token: ADMIN_TOKEN })).status === 404, 15_000, `${name} to be deleted with its server`);
+  };
+
+  await waitFor(async () => (await readyTemporaryUsers(hub)).length === 1, 20_000, 'a pooled server');
+  const a = await visitor();
+  assert.equal(a.uid, first, "the pooled server runs under the pool member's own uid");
+  assert.equal(path.dirname(a.dir), path.join(usersRoot, 'ephemeral'), `a fresh directory below users_root: ${a.dir}`);
+  assert.equal(lstatSync(a.root).uid, first);
+  assert.equal(lstatSync(a.root).mode & 0o777, 0o700);
+  await waitFor(async () => (await readyTemporaryUsers(hub)).length === 2, 20_000, 'the pool to refill');
+  assert.deepEqual(unixIds(hub.dataDir).map((r) => r.uid), [first, second], 'the pool member has the other uid');
+
+  // What A's code left in the shared temporary folders is A's too.
+  const leftovers = [`/tmp/ganymede-workshop-${a.name}.txt`, `/dev/shm/ganymede-workshop-${a.name}`];
+  for (const file of leftovers) {
+    writeFileSync(file, 'A was here');
+    chownSync(file, first, first);
+  }
+  t.after(() => leftovers.forEach((file) => rmSync(file, { force: true })));
+
+  // A leaves: the user, its files and then its uid go; the pool's next member gets that uid.
+  await stopServer(a.name);
+  assert.equal(existsSync(a.dir), false, 'its directory is deleted');
+  for (const file of leftovers) assert.equal(existsSync(file), false, `${file} is deleted before the uid is freed`);
+  const b = await visitor();
+  assert.equal(b.uid, second);
+  await waitFor(async () => (await readyTemporaryUsers(hub)).length === 2, 20_000, 'the pool to refill with the freed uid');
+  const c = await visitor();
+  assert.equal(c.uid, first, "the uid of A, whose files are gone, went to a later visitor");
+  assert.notEqual(c.dir, a.dir);
+
+  // C's files cannot be deleted (an immutable file): C is deleted, but its uid stays reserved.
+  const stuck = path.join(c.root, 'stuck.txt');
+  writeFileSync(stuck, 'cannot be deleted');
+  execFileSync('chattr', ['+i', stuck]);
+  t.after(() => execFileSync('chattr', ['-i', stuck]));
+  await stopServer(c.name);
+  await logShows(hub, /could not delete a temporary user's files; its uid stays reserved/);
+  assert.ok(existsSync(stuck), "C's file is still there");
+  assert.deepEqual(
+    unixIds(hub.dataDir).find((r) => r.uid === first),
+    { uid: first, user_id: null, user_name: c.name },
+    "C's uid is released, not freed: nobody gets it while C's files remain",
+  );
+  // B leaves too: the pool refills with B's uid, never C's.
+  await stopServer(b.name);
+  await waitFor(async () => (await readyTemporaryUsers(hub)).length >= 1, 20_000, 'the pool to refill');
+  const pooled = (await readyTemporaryUsers(hub))[0]!;
+  assert.equal(uidOf((await serverOf(pooled)).state.pid), second);
+  assert.equal(unixIds(hub.dataDir).find((r) => r.uid === first)?.user_id, null, "C's uid is still reserved");
 });

@@ -13,6 +13,8 @@ export type { ServerAccount };
 export interface AccountSource {
   readonly kind: 'dynamic' | 'system';
   accountFor(user: { id: number; name: string }): Promise<ServerAccount>;
+  /** The account the user's servers have run as, or null when it has none yet (dynamic: no uid recorded); gives none out. */
+  recorded(user: { id: number; name: string }): Promise<ServerAccount | null>;
   /** The uid ranges the launcher may start servers under. */
   uidRanges(): [number, number][];
   /** The user's files are gone and the user is being deleted: its uid may go to someone else. */
@@ -30,8 +32,12 @@ export class DynamicAccounts implements AccountSource {
   ) {}
 
   async accountFor(user: { id: number; name: string }): Promise<ServerAccount> {
-    const uid = await this.ids.uidFor(user);
-    return { uid, gid: uid, groups: [uid], home: null };
+    return dynamicAccount(await this.ids.uidFor(user));
+  }
+
+  async recorded(user: { id: number }): Promise<ServerAccount | null> {
+    const uid = await this.ids.find(user.id);
+    return uid === undefined ? null : dynamicAccount(uid);
   }
 
   uidRanges(): [number, number][] {
@@ -43,12 +49,21 @@ export class DynamicAccounts implements AccountSource {
   }
 }
 
+/** A dynamic uid's account: its gid is the same number, and it has no home of its own. */
+function dynamicAccount(uid: number): ServerAccount {
+  return { uid, gid: uid, groups: [uid], home: null };
+}
+
 export class SystemAccounts implements AccountSource {
   readonly kind = 'system';
   constructor(private readonly minUid: number) {}
 
   async accountFor(user: { id: number; name: string }): Promise<ServerAccount> {
     return systemAccount(user.name, this.minUid);
+  }
+
+  async recorded(user: { id: number; name: string }): Promise<ServerAccount | null> {
+    return this.accountFor(user).catch(() => null);
   }
 
   uidRanges(): [number, number][] {

@@ -6,6 +6,7 @@
  * its own process group and writes to a log file rather than to pipes, so it can outlive the hub
  * (`cleanup_servers: false`) and be stopped as a group.
  */
+import { existsSync } from 'node:fs';
 import { chmod, mkdir, open, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
@@ -30,6 +31,8 @@ import { waitForHttp } from '../wait-for-http.js';
 import type { Isolation, ServerExit } from './isolation.js';
 import { cgroupLimits, memoryLimitMessage } from './limits.js';
 import type { ServerAccount } from '../unix-accounts.js';
+import { HubAccountFiles, type UserFiles } from '../user-files.js';
+import { isUserFilesTask, LaunchedUserFiles } from './user-files.js';
 
 interface ExitInfo {
   code: number | null;
@@ -63,6 +66,8 @@ const LOG_TAIL_BYTES = 16 * 1024;
 const KILL_WAIT_MS = 5000;
 /** How long a poll waits for the exit report of a child that is gone from /proc. */
 const EXIT_REPORT_WAIT_MS = 2000;
+/** Folders every account may write to: a dynamic uid's files there go before the uid is given to someone else. */
+const SHARED_TEMP_DIRS = ['/tmp', '/var/tmp', '/dev/shm'];
 /** Exit statuses remembered for poll; old entries are dropped first. */
 const MAX_REMEMBERED_EXITS = 1000;
 
@@ -80,6 +85,9 @@ export class LocalProcessSpawner implements Spawner {
   /** Cgroups of starts under way, which reconcile must not take for orphans. */
   private readonly startingCgroups = new Set<string>();
   private readonly exitListeners: (() => void)[] = [];
+  /** The hub's work in users' files: as their uids through the launcher with isolation, else as the hub's account. */
+  readonly userFiles: UserFiles;
+  private readonly launchedFiles: LaunchedUserFiles | null;
 
   constructor(
     private readonly config: LocalProcessSpawnerConfig,
@@ -87,6 +95,9 @@ export class LocalProcessSpawner implements Spawner {
     private readonly isolation: Isolation | null = null,
   ) {
     isolation?.launcher.onExit((exit) => this.launchedExited(exit));
+    const outputDir = path.resolve(config.dataDir, 'logs', 'tasks');
+    this.launchedFiles = isolation ? new LaunchedUserFiles(isolation, outputDir, { memLimit: config.mem_limit, cpuLimit: config.cpu_limit }) : null;
+    this.userFiles = this.launchedFiles ?? new HubAccountFiles(outputDir);
     const overlap = ephemeralOverlap(config.port_range);
     if (overlap) {
       log.warn(
@@ -173,7 +184,12 @@ export class LocalProcessSpawner implements Spawner {
     }
   }
 
-  async removeUserFiles(user: { id: number; name: string }): Promise<void> {
+  async removeUserFiles(user: { id: number; name: string }, states: SpawnerState[] = []): Promise<void> {
+    // Ephemeral runs' directories a failed stop left behind, then the working directory this spawner made.
+    for (const state of states) {
+      const runDir = state.ephemeral_dir;
+      if (typeof runDir === 'string' && path.dirname(runDir) === this.ephemeralRoot()) await this.userFiles.remove(runDir);
+    }
     if (!this.isolation) {
       await rm(workingDirectory(this.config.cwd, this.config.dataDir, user.name), { recursive: true, force: true });
       return;
@@ -181,18 +197,44 @@ export class LocalProcessSpawner implements Spawner {
     // Only the directory this spawner made: a system account's home is never removed.
     if (this.isolation.accounts.kind === 'system') return;
     await this.isolation.launcher.remove(this.defaultWorkingDirectory(user.name, null));
+    const account = await this.isolation.accounts.recorded(user);
+    if (account) await this.removeSharedTempFiles(account);
     await this.isolation.accounts.forget(user);
   }
 
-  /** With isolation: servers in this hub's cgroups that no known state describes (a hub killed mid-spawn) are killed. */
+  /**
+   * What a dynamic uid left in the folders every account may write to (a kernel's files in /tmp, a
+   * shared-memory segment), removed as that uid before the uid may go to someone else; rejects
+   * when something of it remains.
+   */
+  private async removeSharedTempFiles(account: ServerAccount): Promise<void> {
+    const dirs = SHARED_TEMP_DIRS.filter((dir) => existsSync(dir));
+    if (!dirs.length || !this.launchedFiles || !this.isolation) return;
+    // Run from a folder of users_root the uid may enter but not read: the launcher starts nothing elsewhere.
+    const files = this.launchedFiles.forAccount(account, { home: path.resolve(this.isolation.usersRoot, 'home') });
+    const owned = ['-xdev', '-mindepth', '1', '-user', String(account.uid)];
+    await files.run(['find', ...dirs, ...owned, '-delete']);
+    // find exits 1 when it met folders of others it may not read: what counts is what it still finds.
+    const left = await files.run(['find', ...dirs, ...owned, '-print', '-quit']);
+    if ((left.code !== 0 && left.code !== 1) || left.stdout.trim()) {
+      throw new Error(`files of uid ${account.uid} remain: ${left.stdout.trim() || left.stderr.trim()}`);
+    }
+  }
+
+  /**
+   * With isolation: servers in this hub's cgroups that no known state describes (a hub killed
+   * mid-spawn) are killed, and so is work in users' files a previous hub left running.
+   */
   async reconcile(known: SpawnerState[]): Promise<void> {
-    if (!this.isolation) return;
+    const launcher = this.isolation?.launcher;
+    if (!launcher) return;
     const keep = new Set(known.filter(isolatedState).map((state) => `${String(state.cgroup)}@${String(state.pid)}@${String(state.proc_starttime)}`));
-    for (const server of await this.isolation.launcher.list()) {
+    for (const server of await launcher.list()) {
       const leader = server.leader;
       if (leader && keep.has(`${server.name}@${leader.pid}@${leader.startTime}`)) continue;
-      if (this.startingCgroups.has(server.name)) continue;
-      const killed = await this.isolation.launcher.killCgroup(server.name);
+      // A start under way, or the hub's work in a user's files (src/spawners/local-process/user-files.ts).
+      if (this.startingCgroups.has(server.name) || this.launchedFiles?.isRunning(server.name)) continue;
+      const killed = await launcher.killCgroup(server.name);
       this.log.warn({ cgroup: server.name, pids: server.pids, killed }, 'stopped a server process the hub did not know');
     }
   }
@@ -314,6 +356,7 @@ export class LocalProcessSpawner implements Spawner {
 
   /** The launcher saw a server exit: its start's waiter, its stop and the hub's poll learn it now. */
   private launchedExited(exit: ServerExit): void {
+    if (isUserFilesTask(exit.name)) return; // LaunchedUserFiles waits for it
     const key = `${exit.pid}@${exit.startTime}`;
     const info: ExitInfo = { code: exit.code, signal: exit.signal as NodeJS.Signals | null, oomKilled: exit.oomKilled };
     const resolve = this.launchedExits.get(key);
