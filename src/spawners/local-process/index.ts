@@ -239,6 +239,15 @@ export class LocalProcessSpawner implements Spawner {
     }
   }
 
+  /** Directories of the hub's own made once: a recursive mkdir of one that exists costs about a millisecond. */
+  private readonly madeDirectories = new Set<string>();
+
+  private async ensureDirectory(dir: string): Promise<void> {
+    if (this.madeDirectories.has(dir)) return;
+    await mkdir(dir, { recursive: true, mode: 0o700 });
+    this.madeDirectories.add(dir);
+  }
+
   /** Where ephemeral runs get their directories: under the users' root with isolation, else under data_dir. */
   private ephemeralRoot(): string {
     return this.isolation ? path.resolve(this.isolation.usersRoot, 'ephemeral') : path.resolve(this.config.dataDir, 'ephemeral');
@@ -254,7 +263,7 @@ export class LocalProcessSpawner implements Spawner {
     const logFile = runDir
       ? path.resolve(this.config.dataDir, 'logs', 'ephemeral', `${path.basename(runDir)}.log`)
       : logFilePath(this.config.dataDir, user.name, serverName);
-    await mkdir(path.dirname(logFile), { recursive: true, mode: 0o700 });
+    await this.ensureDirectory(path.dirname(logFile));
     if (account && this.isolation) {
       const owner = { uid: account.uid, gid: account.gid, mode: 0o700 };
       if (runDir) await this.isolation.launcher.mkdir(runDir, owner);
@@ -313,14 +322,6 @@ export class LocalProcessSpawner implements Spawner {
   ): Promise<Child> {
     const { launcher, pidsLimit } = this.isolation!;
     const name = cgroupName(request.user.id, request.serverName);
-    const log = await open(run.logFile, 'a', 0o600);
-    let logOffset: number;
-    try {
-      await log.write(`[ganymede] ${new Date().toISOString()} starting ${[run.command, ...run.args].join(' ')} on port ${run.port} as uid ${account.uid}\n`);
-      logOffset = (await log.stat()).size;
-    } finally {
-      await log.close();
-    }
     this.startingCgroups.add(name);
     try {
       const launched = await launcher.launch({
@@ -332,6 +333,7 @@ export class LocalProcessSpawner implements Spawner {
         env: run.env,
         cwd: run.cwd,
         logFile: run.logFile,
+        logHeader: `[ganymede] ${new Date().toISOString()} starting ${[run.command, ...run.args].join(' ')} on port ${run.port} as uid ${account.uid}\n`,
         limits: cgroupLimits(request.resources, pidsLimit),
       });
       const identity: ProcessIdentity = { pid: launched.pid, pgid: launched.pid, startTime: launched.startTime };
@@ -343,7 +345,7 @@ export class LocalProcessSpawner implements Spawner {
           resolve({ ...early, memLimit: request.resources.memLimit });
         } else this.launchedExits.set(key, (exit) => resolve({ ...exit, memLimit: request.resources.memLimit }));
       });
-      const child: Child = { identity, logFile: run.logFile, logOffset, exited, runDir: run.runDir, cwd: run.cwd, cgroup: name };
+      const child: Child = { identity, logFile: run.logFile, logOffset: launched.logOffset, exited, runDir: run.runDir, cwd: run.cwd, cgroup: name };
       this.watch(child, run.port, request);
       this.log.info({ user: request.user.name, server: request.serverName, pid: identity.pid, uid: account.uid, cgroup: name, port: run.port, cwd: run.cwd }, 'server process started');
       return child;
