@@ -11,7 +11,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { writeFile } from 'node:fs/promises';
+import { chmod, writeFile } from 'node:fs/promises';
 import net, { type AddressInfo } from 'node:net';
 import path from 'node:path';
 import { stringify } from 'yaml';
@@ -121,6 +121,8 @@ test('a db_url the hub cannot use stops the start with exit code 2 and a message
   ];
   // bind_url is a port this test holds: a start that wrongly got past the database exits there
   // (code 1) instead of running on.
+  // The hub starts as root and drops to ganymede, which must be able to reach each data_dir.
+  await chmod(scratch.path, 0o755);
   const held = net.createServer();
   await new Promise<void>((resolve) => held.listen(0, '127.0.0.1', resolve));
   t.after(() => held.close());
