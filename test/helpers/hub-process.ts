@@ -3,6 +3,7 @@
  * integration and browser tests. Every hub started here is killed when the test process exits,
  * so a failing test never leaves one behind.
  */
+import { createHash } from 'node:crypto';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
@@ -184,21 +185,20 @@ export async function startHub(options: HubOptions): Promise<HubProcess> {
  * isolation set run_as (dynamic or system) and get the product's default: a launcher, and the hub
  * as the ganymede account.
  */
-function trustedUnlessIsolated(config: Record<string, unknown>): Record<string, unknown> {
+function trustedUnlessIsolated(config: Record<string, unknown>, dataDir: string): Record<string, unknown> {
   const spawner = (config.spawner ?? {}) as Record<string, unknown>;
   if (spawner.run_as === 'dynamic' && spawner.uid_range === undefined) {
     // Hubs of tests running at the same time must not hand out the same uids (on a site, each hub on
-    // a host has its own uid_range): a block of 1000 of its own for each hub this process starts.
-    return { ...config, spawner: { ...spawner, uid_range: nextUidBlock() } };
+    // a host has its own uid_range): a block of 1000 for each data_dir, the same when a hub restarts on it.
+    return { ...config, spawner: { ...spawner, uid_range: uidBlockOf(dataDir) } };
   }
   if (spawner.run_as !== undefined) return config;
   return { user: 'root', ...config, spawner: { run_as: 'hub', trust_all_users: true, ...spawner } };
 }
 
-let uidBlocks = 0;
-/** [first, last] of a block of 1000 uids, chosen from the test process's pid so that hubs of different test processes rarely meet. */
-function nextUidBlock(): [number, number] {
-  const first = 300_000 + ((process.pid * 7 + uidBlocks++) % 700) * 1000;
+/** [first, last] of a block of 1000 uids chosen by a hash of the data_dir (a random temporary directory): hubs rarely meet. */
+function uidBlockOf(dataDir: string): [number, number] {
+  const first = 300_000 + (createHash('sha256').update(dataDir).digest().readUInt32BE(0) % 700) * 1000;
   return [first, first + 999];
 }
 
@@ -206,7 +206,7 @@ function nextUidBlock(): [number, number] {
 class PortTaken extends Error {}
 
 async function launchHub(options: HubOptions, dataDir: string, configPath: string, bindUrl: string): Promise<HubProcess> {
-  const config = { bind_url: bindUrl, data_dir: dataDir, log_level: 'warn', ...trustedUnlessIsolated(options.config) };
+  const config = { bind_url: bindUrl, data_dir: dataDir, log_level: 'warn', ...trustedUnlessIsolated(options.config, dataDir) };
   const bind = new URL(config.bind_url);
   const url = bind.href.endsWith('/') ? bind.href : `${bind.href}/`;
   const port = Number(bind.port || (bind.protocol === 'https:' ? 443 : 80));

@@ -50,7 +50,10 @@ test('on cgroup v2 the hub moves to a leaf, controllers are delegated, and each 
   assert.equal(read(path.join(cgroup, 'memory.swap.max')), '0');
   assert.equal(read(path.join(cgroup, 'cpu.max')), '25000 100000');
   assert.equal(read(path.join(cgroup, 'pids.max')), '30');
-  assert.equal(read(path.join(cgroup, 'cgroup.procs')), String(server.pid), 'the server joined its cgroup before exec');
+  // A real kernel lists the server, born there; a plain file keeps the last pid written: the launcher's own,
+  // which stepped into the server's cgroup to start it, and then back into its leaf.
+  assert.equal(read(path.join(cgroup, 'cgroup.procs')), String(launcher.pid), 'the launcher started the server from inside its cgroup');
+  assert.equal(read(path.join(root, 'hub', 'cgroup.procs')), String(launcher.pid), 'and went back to its own leaf');
 
   // The counters a kernel would keep.
   await writeFile(path.join(cgroup, 'memory.current'), '1048576\n');
@@ -65,6 +68,8 @@ test('on cgroup v2 the hub moves to a leaf, controllers are delegated, and each 
     pidsLimit: 30,
     oomKills: 1,
   });
+  // What a kernel lists in the server's cgroup once the launcher has stepped out: the server.
+  await writeFile(path.join(cgroup, 'cgroup.procs'), `${server.pid}\n`);
   assert.deepEqual(await launcher.list(), [{ name: 'alice', pids: [server.pid], leader: { pid: server.pid, startTime: server.startTime, uid: ALICE } }]);
 
   assert.equal(await launcher.signal(server.pid, server.startTime, 'SIGKILL'), true);
