@@ -66,6 +66,8 @@ function sleep(ms: number, signal?: AbortSignal): Promise<void> {
 
 export class ServerLifecycle {
   readonly progress = new ProgressBoard();
+  /** Set by shutdown(): polls stop, so that servers the hub stops itself are not reported as failed. */
+  private shuttingDown = false;
   private stopping = new Map<number, Promise<void>>();
   private spawnAborts = new Map<number, AbortController>();
   private pollTimer: NodeJS.Timeout | null = null;
@@ -349,7 +351,8 @@ export class ServerLifecycle {
     // A server that exits is noticed at once; exits close together share one poll.
     let pollQueued = false;
     this.d.spawner.onServerExit?.(() => {
-      if (pollQueued) return;
+      // At shutdown the hub stops its servers itself: their exits are no surprise.
+      if (pollQueued || this.shuttingDown) return;
       pollQueued = true;
       setImmediate(() => {
         pollQueued = false;
@@ -372,6 +375,7 @@ export class ServerLifecycle {
   }
 
   async pollOnce(): Promise<void> {
+    if (this.shuttingDown) return;
     const rows = await this.d.servers.inPhases(['running']);
     await Promise.all(
       rows.map(async (row) => {
@@ -405,6 +409,7 @@ export class ServerLifecycle {
    * else leave them running for reattach.
    */
   async shutdown(stopServers = this.d.config.cleanup_servers): Promise<void> {
+    this.shuttingDown = true;
     if (this.pollTimer) clearTimeout(this.pollTimer);
     for (const c of this.spawnAborts.values()) c.abort(new Error('The hub is shutting down'));
     const pendingSpawns = [...this.spawnAborts.keys()].map((id) => this.progress.get(id)?.done);
