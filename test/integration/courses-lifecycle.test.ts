@@ -14,8 +14,9 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
-import { chmodSync, existsSync, lstatSync, mkdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, lstatSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { startHub, type HubProcess } from '../helpers/hub-process.js';
@@ -172,7 +173,14 @@ test('a course from request to deletion, each step at its time, with its e-mails
     const names = ((await contents.json()) as { content: Array<{ name: string }> }).content.map((c) => c.name);
     assert.ok(names.includes('intro.ipynb'), `cloned content: ${names.join(', ')}`);
 
-    const server = (await as(ADMIN_TOKEN)('/users/s1')).json.servers.stats1 as { state: { pid: number; root_dir: string } };
+    const server = (await as(ADMIN_TOKEN)('/users/s1')).json.servers.stats1 as { state: { pid: number; root_dir: string; cgroup: string } };
+    // The course's resources (courseBody: 1 CPU, 2 GB) are the server's cgroup limits.
+    const scope = createHash('sha256').update(hub.dataDir).digest('hex').slice(0, 12);
+    if (existsSync('/sys/fs/cgroup/memory/cgroup.procs')) {
+      const cgroup = (controller: string, file: string) => readFileSync(`/sys/fs/cgroup/${controller}/ganymede/${scope}/${server.state.cgroup}/${file}`, 'utf8').trim();
+      assert.equal(cgroup('memory', 'memory.limit_in_bytes'), String(2 * 1024 ** 3), 'memory_gb 2 is the memory limit');
+      assert.equal(cgroup('cpu', 'cpu.cfs_quota_us'), '100000', 'cpu 1 is one core');
+    }
     const home = path.join(`${hub.dataDir}-users`, 'courses', 'stats1', 's1');
     assert.equal(server.state.root_dir, home, 'the course directory is below users_root');
     assert.equal(uidOf(server.state.pid), UIDS[0], "the server runs as s1's uid");
