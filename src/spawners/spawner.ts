@@ -5,6 +5,7 @@
  * (the `servers.spawner_state` column). That is what lets a restarted hub reattach, and
  * what lets a batch spawner whose start is a queued job save the job id before it waits.
  */
+import type { ResourceLimits } from './resources.js';
 import type { UserFiles } from './user-files.js';
 
 export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
@@ -24,12 +25,7 @@ export interface ProgressEvent {
   html_message?: string;
 }
 
-export interface ResourceLimits {
-  /** Memory limit, e.g. '2G' (the MEM_LIMIT convention). */
-  memLimit?: string;
-  /** CPU cores. */
-  cpuLimit?: number;
-}
+export type { ResourceLimits } from './resources.js';
 
 /** Everything a spawner needs to start one server. Built by the hub; the spawner must not reach into the database. */
 export interface SpawnRequest {

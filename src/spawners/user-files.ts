@@ -12,7 +12,7 @@ import { execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chmod, lstat, mkdir, open, readdir, realpath, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
-import type { ResourceLimits } from './spawner.js';
+import type { ResourceLimits } from './resources.js';
 
 /** What a command printed and how it ended. */
 export interface CommandResult {
