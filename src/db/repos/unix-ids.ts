@@ -37,6 +37,15 @@ export class UnixIdRepo {
         await trx.updateTable('unix_ids').set({ user_id: user.id, released: null }).where('uid', '=', released.uid).execute();
         return released.uid;
       }
+      // Usually one statement: the uid after the highest taken one, while the range's top is free.
+      const [low, high] = this.range;
+      const next = await sql<{ uid: number }>`
+        INSERT INTO unix_ids (uid, user_id, user_name, created, released)
+        SELECT COALESCE(MAX(uid) + 1, ${low}), ${user.id}, ${user.name}, ${isoNow()}, NULL
+        FROM unix_ids WHERE uid >= ${low} AND uid <= ${high}
+        HAVING COALESCE(MAX(uid), ${low - 1}) < ${high}
+        RETURNING uid`.execute(trx);
+      if (next.rows[0]) return next.rows[0].uid;
       const uid = await this.lowestFree(trx);
       await trx.insertInto('unix_ids').values({ uid, user_id: user.id, user_name: user.name, created: isoNow(), released: null }).execute();
       return uid;
