@@ -50,10 +50,16 @@ test('log in, land in JupyterLab 4, run a cell in a new notebook', { skip, timeo
   // A new notebook from the launcher's Python 3 card opens with a kernel and an empty cell.
   await page.locator('.jp-LauncherCard[data-category="Notebook"]').first().click({ timeout: START });
   const notebook = page.locator('.jp-NotebookPanel:not(.lm-mod-hidden)');
-  await notebook.locator('.jp-Cell .cm-content').first().click({ timeout: KERNEL });
+  // A cell run while the kernel is still initializing is not sent (JupyterLab only notifies), so wait
+  // for the status bar's "Python 3 (ipykernel) | Idle": idle only once the kernel is connected. (The
+  // toolbar's execution indicator says idle before there is any kernel.)
+  await page.locator('#jp-main-statusbar').getByText(/\| Idle$/).waitFor({ timeout: KERNEL });
+  const cell = notebook.locator('.jp-CodeCell').first();
+  await cell.locator('.cm-content').click();
   await page.keyboard.type('print(6*7)');
   await page.keyboard.press('Shift+Enter');
-  const output = notebook.locator('.jp-Cell').first().locator('.jp-OutputArea-output');
+  const output = cell.locator('.jp-OutputArea-output');
   await output.waitFor({ timeout: KERNEL });
   assert.equal((await output.innerText()).trim(), '42');
+  assert.equal((await cell.locator('.jp-InputArea-prompt').innerText()).trim(), '[1]:', 'the first execution of this kernel');
 });
