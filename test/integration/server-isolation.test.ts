@@ -9,13 +9,13 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, statSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, statSync, writeFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
-import { startHub, type HubProcess } from '../helpers/hub-process.js';
+import { runCli, startHub, type HubProcess } from '../helpers/hub-process.js';
 import { ADMIN_TOKEN, adminServiceConfig, readEventStream, waitFor } from '../helpers/fixtures.js';
 import Database from 'better-sqlite3';
-import { parse } from 'yaml';
+import { parse, stringify } from 'yaml';
 import { executeAndForget, runInKernel } from '../helpers/kernel.js';
 import { tempDir } from '../helpers/tmp.js';
 import { CookieSession } from '../helpers/cookie-session.js';
@@ -389,4 +389,16 @@ test("any hub user name gets a uid: a name from an identity provider with '@' an
   assert.equal(seen.env.HOME, seen.cwd);
   assert.equal(seen.cwd, path.join(`${hub.dataDir}-users`, 'home', 'o-27neil-40uni.example'));
   assert.equal(statSync(seen.cwd).uid, uid);
+});
+
+test('a hub told to run every server as itself refuses to start unless all users are trusted, and says why and how', { timeout: 60_000 }, async (t) => {
+  const dir = await tempDir('ganymede-runas-hub-');
+  t.after(() => dir.cleanup());
+  const configFile = path.join(dir.path, 'hub.yaml');
+  writeFileSync(configFile, stringify({ bind_url: 'http://127.0.0.1:1/', data_dir: path.join(dir.path, 'data'), spawner: { run_as: 'hub' } }));
+  const refused = await runCli(['start', '--config', configFile]);
+  assert.equal(refused.code, 2, refused.stderr);
+  assert.match(refused.stderr, /spawner\.run_as: hub runs every server as the hub's own account, so every user could read the hub's secrets and become admin/);
+  assert.match(refused.stderr, /set spawner\.trust_all_users: true/);
+  assert.doesNotMatch(refused.stderr, /\n\s+at /, 'no stack trace');
 });
