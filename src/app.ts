@@ -181,6 +181,7 @@ export async function createHub(config: HubConfig, options: { log?: Logger } = {
     spawner,
     routes,
     log: log.child({ component: 'servers' }),
+    atomically: (work) => db.transaction().execute((trx) => work({ servers: servers.within(trx), tokens: tokens.within(trx), oauth: oauth.within(trx) })),
     serverTokenScopes: (userName, serverName) => [...resolveServerFilter(serverRole.scopes, `${userName}/${serverName}`)],
     userGroups: (user) => access.userGroups(user),
     authState: (user) => authState.read(user),
@@ -227,8 +228,9 @@ export async function createHub(config: HubConfig, options: { log?: Logger } = {
       if (!state) return 'ok';
       const result = await authenticator.refresh!(state);
       if (result === 'expired') return 'expired';
-      if (result !== 'unchanged') await users.setAuthState(user.id, authState.encode(result.authState));
-      return 'ok';
+      if (result === 'unchanged') return 'ok';
+      await users.setAuthState(user.id, authState.encode(result.authState));
+      return 'refreshed';
     },
     requestShutdown(options) {
       // After the reply is written: the caller gets its 202 before connections close.

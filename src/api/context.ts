@@ -48,8 +48,8 @@ export interface HubContext {
   services: ServiceConfig[];
   /** auth_state, encrypted at rest (authenticator.enable_auth_state). */
   authState: AuthStateStore;
-  /** Lets the authenticator refresh the user's auth_state (tokens about to expire); 'expired' means log in again. */
-  refreshAuthState(user: UserRow): Promise<'ok' | 'expired'>;
+  /** Lets the authenticator refresh the user's auth_state (tokens about to expire): 'refreshed' when it stored new tokens, 'expired' means log in again. */
+  refreshAuthState(user: UserRow): Promise<'ok' | 'refreshed' | 'expired'>;
   /** Creates (or finds) a user, applying admin_users; used by login and POST /users. */
   ensureUser(name: string): Promise<UserRow>;
   startedAt: string;

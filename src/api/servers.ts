@@ -41,10 +41,11 @@ export async function startServer(ctx: HubContext, user: UserRow, serverName: st
     throw new HubError(400, `${logName(user.name, serverName)} is already running`);
   }
   // As JupyterHub's refresh_pre_spawn: fresh tokens in auth_state before they go to the server.
-  if ((await ctx.refreshAuthState(user)) === 'expired') {
+  const refreshed = await ctx.refreshAuthState(user);
+  if (refreshed === 'expired') {
     throw new HubError(403, `The login of ${user.name} has expired: log in again to start a server`);
   }
-  user = (await ctx.users.byId(user.id)) ?? user;
+  if (refreshed === 'refreshed') user = (await ctx.users.byId(user.id)) ?? user;
   const userOptions = await ctx.lifecycle.parseOptions(options, user, await ctx.access.userGroups(user));
   // pollServer may have found a running server dead and stopped it: read the row again then.
   const fresh = server.phase === 'running' ? (await ctx.servers.byId(server.id))! : server;

@@ -29,6 +29,8 @@ export interface LifecycleDeps {
   spawner: Spawner;
   routes: RouteTable;
   log: Logger;
+  /** Runs `work` in one database transaction, with the repositories bound to it. */
+  atomically<T>(work: (repos: { servers: ServerRepo; tokens: TokenRepo; oauth: OAuthRepo }) => Promise<T>): Promise<T>;
   /** Scopes of a server's own API token (the `server` role, resolved for this server). */
   serverTokenScopes(userName: string, serverName: string): string[];
   /** The user's group names (cached by the caller; spawners may choose options or profiles by group). */
@@ -52,16 +54,6 @@ const SLOW_WAIT_MS = 10_000;
 
 function logName(userName: string, serverName: string): string {
   return serverName ? `${userName}:${serverName}` : userName;
-}
-
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const t = setTimeout(resolve, ms);
-    signal?.addEventListener('abort', () => {
-      clearTimeout(t);
-      reject(signal.reason);
-    }, { once: true });
-  });
 }
 
 export class ServerLifecycle {
@@ -141,20 +133,24 @@ export class ServerLifecycle {
     let tokenId: number | null = null;
     try {
       channel.push({ progress: 0, message: 'Server requested' });
-      const { token, row } = await this.d.tokens.create({
-        owner: { userId: user.id },
-        kind: 'server',
-        note: `Server at ${prefix}`,
-        scopes: this.d.serverTokenScopes(user.name, server.name),
-      });
-      tokenId = row.id;
-      await this.d.servers.update(server.id, { api_token_id: tokenId });
-      await this.d.oauth.upsertClient({
-        id: HubUrls.serverClientId(user.name, server.name),
-        description: `Server at ${prefix}`,
-        secret: token,
-        redirectUri: `${prefix}oauth_callback`,
-        allowedScopes: oauthAccessScopes(user.name, server.name),
+      // The server's token, the row's reference to it and its OAuth client: all or none.
+      const token = await this.d.atomically(async ({ tokens, servers, oauth }) => {
+        const created = await tokens.create({
+          owner: { userId: user.id },
+          kind: 'server',
+          note: `Server at ${prefix}`,
+          scopes: this.d.serverTokenScopes(user.name, server.name),
+        });
+        await servers.update(server.id, { api_token_id: created.row.id });
+        await oauth.upsertClient({
+          id: HubUrls.serverClientId(user.name, server.name),
+          description: `Server at ${prefix}`,
+          secret: created.token,
+          redirectUri: `${prefix}oauth_callback`,
+          allowedScopes: oauthAccessScopes(user.name, server.name),
+        });
+        tokenId = created.row.id;
+        return created.token;
       });
       const authState = this.d.authState(user);
       const resources = { memLimit: profile?.resources?.memLimit ?? config.spawner.mem_limit, cpuLimit: profile?.resources?.cpuLimit ?? config.spawner.cpu_limit };
@@ -454,15 +450,16 @@ export class ServerLifecycle {
 /** `work`'s result if it settles within `waitMs` ('done': however long it takes), else null. */
 async function within<T>(work: Promise<T>, waitMs: number | 'done'): Promise<{ value: T } | null> {
   if (waitMs === 'done') return { value: await work };
-  const timer = new AbortController();
+  // A plain timer: an AbortController's abort() builds a DOMException with a stack on every call,
+  // which showed up in spawn-storm profiles.
+  let timer: NodeJS.Timeout | undefined;
   // Node fires timers longer than 2^31-1 ms at once, hence the cap.
-  const wait = sleep(Math.min(waitMs, MAX_TIMER_MS), timer.signal).then(
-    () => null,
-    () => null,
-  );
+  const wait = new Promise<null>((resolve) => {
+    timer = setTimeout(() => resolve(null), Math.min(waitMs, MAX_TIMER_MS));
+  });
   try {
     return await Promise.race([work.then((value) => ({ value })), wait]);
   } finally {
-    timer.abort();
+    clearTimeout(timer);
   }
 }

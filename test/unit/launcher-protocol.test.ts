@@ -282,3 +282,24 @@ test('a launcher whose stdin closes leaves its server running, and the next laun
   assert.equal(running(pid), false);
   assert.deepEqual(await second.list(), []);
 });
+
+test('a launcher leaves no empty cgroups: it sweeps those of servers that ended while none ran, and removes its scope when it exits with no servers', { ...needsRoot, skip: needsRoot.skip || (!existsSync('/sys/fs/cgroup/memory/cgroup.procs') && !existsSync('/sys/fs/cgroup/cgroup.controllers') && 'no cgroups') }, async (t) => {
+  const dirs = await launcherDirs(t);
+  const config = launcherConfig(dirs);
+  const first = await startLauncher(t, config);
+  const bases = first.cgroup.bases;
+  assert.ok(bases.length > 0);
+  for (const base of bases) assert.ok(existsSync(path.join(base, config.scope)), `${base}/${config.scope} made at start`);
+  await first.close();
+  for (const base of bases) assert.equal(existsSync(path.join(base, config.scope)), false, `${base}/${config.scope} removed at exit`);
+
+  // A server that ended while no launcher watched it leaves its (empty) cgroup behind.
+  for (const base of bases) await mkdir(path.join(base, config.scope, 'ghost'), { recursive: true });
+  const second = await startLauncher(t, config);
+  for (const base of bases) {
+    assert.equal(existsSync(path.join(base, config.scope, 'ghost')), false, `the empty cgroup in ${base} was swept`);
+    assert.ok(existsSync(path.join(base, config.scope)), 'the scope stays while the launcher runs');
+  }
+  await second.close();
+  for (const base of bases) assert.equal(existsSync(path.join(base, config.scope)), false);
+});

@@ -15,6 +15,11 @@ export interface CodeGrant {
 export class OAuthRepo {
   constructor(private readonly db: Kysely<Database>) {}
 
+  /** The same repository inside a transaction. */
+  within(trx: Kysely<Database>): OAuthRepo {
+    return new OAuthRepo(trx);
+  }
+
   client(id: string): Promise<OAuthClientRow | undefined> {
     return this.db.selectFrom('oauth_clients').selectAll().where('id', '=', id).executeTakeFirst();
   }

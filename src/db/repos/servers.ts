@@ -9,6 +9,11 @@ export interface ServerWithUser extends ServerRow {
 export class ServerRepo {
   constructor(private readonly db: Kysely<Database>) {}
 
+  /** The same repository inside a transaction. */
+  within(trx: Kysely<Database>): ServerRepo {
+    return new ServerRepo(trx);
+  }
+
   get(userId: number, name: string): Promise<ServerRow | undefined> {
     return this.db.selectFrom('servers').selectAll().where('user_id', '=', userId).where('name', '=', name).executeTakeFirst();
   }

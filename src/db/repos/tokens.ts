@@ -45,6 +45,11 @@ export class TokenRepo {
     private readonly generation: AuthGeneration,
   ) {}
 
+  /** The same repository inside a transaction. */
+  within(trx: Kysely<Database>): TokenRepo {
+    return new TokenRepo(trx, this.generation);
+  }
+
   async create(t: NewToken): Promise<{ token: string; row: TokenRow }> {
     const token = t.token ?? newSecret();
     const row = await this.db

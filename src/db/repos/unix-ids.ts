@@ -14,6 +14,13 @@ export class UidRangeExhausted extends Error {
 }
 
 export class UnixIdRepo {
+  /**
+   * Uids by user id, as recorded: a user's uid never changes while the user exists, and user ids are
+   * never reused (AUTOINCREMENT), so an entry can only go stale through this repository (release,
+   * forgetUser), which drops it.
+   */
+  private readonly known = new Map<number, number>();
+
   constructor(
     private readonly db: Kysely<Database>,
     private readonly range: readonly [number, number],
@@ -21,11 +28,11 @@ export class UnixIdRepo {
 
   /** The uid of this user, recorded now when it has none. */
   async uidFor(user: { id: number; name: string }): Promise<number> {
-    const own = await this.db.selectFrom('unix_ids').select('uid').where('user_id', '=', user.id).executeTakeFirst();
-    if (own) return own.uid;
-    return this.db.transaction().execute(async (trx) => {
-      const again = await trx.selectFrom('unix_ids').select('uid').where('user_id', '=', user.id).executeTakeFirst();
-      if (again) return again.uid;
+    const cached = this.known.get(user.id);
+    if (cached !== undefined) return cached;
+    const uid = await this.db.transaction().execute(async (trx) => {
+      const own = await trx.selectFrom('unix_ids').select('uid').where('user_id', '=', user.id).executeTakeFirst();
+      if (own) return own.uid;
       const released = await trx
         .selectFrom('unix_ids')
         .select('uid')
@@ -46,24 +53,32 @@ export class UnixIdRepo {
         HAVING COALESCE(MAX(uid), ${low - 1}) < ${high}
         RETURNING uid`.execute(trx);
       if (next.rows[0]) return next.rows[0].uid;
-      const uid = await this.lowestFree(trx);
-      await trx.insertInto('unix_ids').values({ uid, user_id: user.id, user_name: user.name, created: isoNow(), released: null }).execute();
-      return uid;
+      const free = await this.lowestFree(trx);
+      await trx.insertInto('unix_ids').values({ uid: free, user_id: user.id, user_name: user.name, created: isoNow(), released: null }).execute();
+      return free;
     });
+    this.known.set(user.id, uid);
+    return uid;
   }
 
   /** The uid recorded for this user, or undefined; records nothing. */
   async find(userId: number): Promise<number | undefined> {
-    return (await this.db.selectFrom('unix_ids').select('uid').where('user_id', '=', userId).executeTakeFirst())?.uid;
+    const cached = this.known.get(userId);
+    if (cached !== undefined) return cached;
+    const uid = (await this.db.selectFrom('unix_ids').select('uid').where('user_id', '=', userId).executeTakeFirst())?.uid;
+    if (uid !== undefined) this.known.set(userId, uid);
+    return uid;
   }
 
   /** The user is being deleted: its uid stays taken (its files may remain) but belongs to nobody. */
   async release(userId: number): Promise<void> {
+    this.known.delete(userId);
     await this.db.updateTable('unix_ids').set({ user_id: null, released: isoNow() }).where('user_id', '=', userId).execute();
   }
 
   /** A user whose files were removed before it is deleted (a temporary user): its uid is free at once. */
   async forgetUser(userId: number): Promise<void> {
+    this.known.delete(userId);
     await this.db.deleteFrom('unix_ids').where('user_id', '=', userId).execute();
   }
 

@@ -394,24 +394,39 @@ export class LocalProcessSpawner implements Spawner {
 
   /** Wait for HTTP answers; fail early if the process exits, the hub aborts, or http_timeout passes. */
   private async waitUntilAnswering(child: Child, port: number, prefix: string, signal: AbortSignal): Promise<void> {
-    const exitedEarly = new AbortController();
-    void child.exited.then((exit) => exitedEarly.abort(exit));
-    const timeout = AbortSignal.timeout(this.config.http_timeout * 1000);
+    // One controller for the three ways the wait ends (the hub's abort, the process's exit, http_timeout):
+    // AbortSignal.any and AbortSignal.timeout cost more per spawn than the probe itself.
+    const stop = new AbortController();
+    let exit: ExitInfo | null = null;
+    let timedOut = false;
+    const forward = (): void => stop.abort(signal.reason);
+    signal.addEventListener('abort', forward, { once: true });
+    const timer = setTimeout(() => {
+      timedOut = true;
+      stop.abort(new Error('http_timeout'));
+    }, this.config.http_timeout * 1000);
+    void child.exited.then((info) => {
+      exit = info;
+      stop.abort(new Error('exited'));
+    });
     const origin = `http://${urlHost(connectHost(this.config.ip))}:${port}`;
     try {
-      await waitForHttp(origin, prefix, AbortSignal.any([signal, exitedEarly.signal, timeout]));
+      await waitForHttp(origin, prefix, stop.signal);
     } catch (error) {
       if (signal.aborted) throw signal.reason;
-      if (exitedEarly.signal.aborted) {
-        const exit = exitedEarly.signal.reason as ExitInfo;
-        if (exit.oomKilled) throw new SpawnFailure(describeExit(exit));
+      if (exit) {
+        const info: ExitInfo = exit;
+        if (info.oomKilled) throw new SpawnFailure(describeExit(info));
         const tail = await readLogTail(child.logFile, child.logOffset);
-        throw new Error(`Server process ${describeExit(exit)}${tail ? `: ${tail}` : ' (no output)'}`);
+        throw new Error(`Server process ${describeExit(info)}${tail ? `: ${tail}` : ' (no output)'}`);
       }
-      if (timeout.aborted) {
+      if (timedOut) {
         throw new Error(`Server process ${child.identity.pid} did not answer at ${origin}${prefix} within ${this.config.http_timeout} seconds`);
       }
       throw error;
+    } finally {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', forward);
     }
   }
 

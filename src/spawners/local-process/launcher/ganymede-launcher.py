@@ -503,6 +503,12 @@ class NoCgroups:
     def remove(self, name):
         pass
 
+    def sweep(self):
+        pass
+
+    def release(self):
+        pass
+
 
 class CgroupTree:
     """What cgroup v1 and v2 share: a server's cgroup is `<base>/<scope>/<name>` in each base."""
@@ -593,6 +599,21 @@ class CgroupTree:
                 pass
             except OSError as error:
                 diag('warn', 'cannot remove a server cgroup', cgroup=directory, error=error.strerror)
+
+    def sweep(self):
+        """Remove the cgroups in which nothing runs any more (servers that ended while no launcher watched them)."""
+        for name in self.names():
+            if not self.live_pids(name):
+                self.remove(name)
+
+    def release(self):
+        """At exit: sweep, then remove the scope's own directories unless servers still run in them (cleanup_servers: false)."""
+        self.sweep()
+        for base in self.bases:
+            try:
+                os.rmdir(base + '/' + self.scope)
+            except OSError:
+                pass  # not empty: servers left running for the next hub, or never made
 
     def make_dirs(self, name):
         made = []
@@ -1498,6 +1519,7 @@ def main():
     os.set_blocking(wakeup_write, False)
     signal.set_wakeup_fd(wakeup_write)
     signal.signal(signal.SIGCHLD, lambda number, frame: None)  # wakes the selector through wakeup_write
+    cgroups.sweep()
     launcher = Launcher(config, cgroups, wakeup_read)
     emit({'ready': True, 'cgroup': cgroups.describe(), 'pid': os.getpid()})
     diag('info', 'launcher ready', cgroup_version=cgroups.version, pid=os.getpid())
@@ -1505,6 +1527,7 @@ def main():
         launcher.run(rest)
     except (Exit, BrokenPipeError):
         pass
+    cgroups.release()
     sys.exit(0)
 
 
