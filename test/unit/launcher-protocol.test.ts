@@ -126,6 +126,30 @@ test('mkdir makes root-owned parents and the user-owned directory, and refuses s
   await assert.rejects(launcher.mkdir(`${dirs.usersRoot}/x/../y`, { uid: ALICE, gid: ALICE, mode: 0o700 }), /must not contain \. or \.\./);
 });
 
+test('a start with makeCwd makes the working directory as mkdir would, with the same refusals', needsRoot, async (t) => {
+  const dirs = await launcherDirs(t);
+  const launcher = await startLauncher(t, launcherConfig(dirs));
+  const exits = new ExitLog(launcher);
+  const home = path.join(dirs.usersRoot, 'home', 'alice');
+  const server = await launcher.launch(sleeper(dirs, 'made', { cwd: home, makeCwd: true }));
+  const made = statSync(home);
+  assert.deepEqual([made.uid, made.gid, made.mode & 0o7777], [ALICE, ALICE, 0o700]);
+  assert.equal(statSync(path.dirname(home)).uid, 0, 'its parent is root\'s');
+  assert.equal(readlinkSync(`/proc/${server.pid}/cwd`), home);
+  await launcher.signal(server.pid, server.startTime, 'SIGKILL');
+  await exits.of('made');
+
+  await launcher.mkdir(path.join(dirs.usersRoot, 'bobs'), { uid: BOB, gid: BOB, mode: 0o700 });
+  await assert.rejects(launcher.launch(sleeper(dirs, 'theft', { cwd: path.join(dirs.usersRoot, 'bobs'), makeCwd: true })), /already exists and belongs to uid 200002/);
+  const outside = path.join(dirs.dir, 'outside');
+  await mkdir(outside);
+  await symlink(outside, path.join(dirs.usersRoot, 'link'));
+  await assert.rejects(launcher.launch(sleeper(dirs, 'linked', { cwd: path.join(dirs.usersRoot, 'link', 'sub'), makeCwd: true })), /refusing to follow the symlink/);
+  assert.equal(existsSync(path.join(outside, 'sub')), false);
+  await assert.rejects(launcher.launch(sleeper(dirs, 'away', { cwd: path.join(dirs.dir, 'elsewhere'), makeCwd: true })), /is not inside users_root/);
+  assert.equal(existsSync(path.join(dirs.dir, 'elsewhere')), false);
+});
+
 test('remove deletes a tree without following its symlinks, and never users_root itself', needsRoot, async (t) => {
   const { dirs, launcher } = await withAlice(t);
   const outside = path.join(dirs.dir, 'outside');

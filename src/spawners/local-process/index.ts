@@ -133,7 +133,9 @@ export class LocalProcessSpawner implements Spawner {
       ...(child.cgroup === null ? {} : { cgroup: child.cgroup, ...(request.resources.memLimit ? { mem_limit: request.resources.memLimit } : {}) }),
     };
     try {
-      await reporter.saveState(state);
+      // A start the hub does not live to finish is found without it when servers run through the
+      // launcher: a restarted hub kills what runs in its cgroups and no running row describes (reconcile).
+      if (child.cgroup === null) await reporter.saveState(state);
       reporter.progress({ progress: 50, message: `Server process started (pid ${pid})` });
       reporter.progress({ progress: 90, message: 'Waiting for server to answer…' });
       await this.waitUntilAnswering(child, port, request.servicePrefix, signal);
@@ -265,9 +267,8 @@ export class LocalProcessSpawner implements Spawner {
       : logFilePath(this.config.dataDir, user.name, serverName);
     await this.ensureDirectory(path.dirname(logFile));
     if (account && this.isolation) {
-      const owner = { uid: account.uid, gid: account.gid, mode: 0o700 };
-      if (runDir) await this.isolation.launcher.mkdir(runDir, owner);
-      await this.isolation.launcher.mkdir(cwd, owner);
+      // The working directory itself is made by the launcher as part of the start (makeCwd).
+      if (runDir) await this.isolation.launcher.mkdir(runDir, { uid: account.uid, gid: account.gid, mode: 0o700 });
     } else if (await mkdir(cwd, { recursive: true, mode: 0o700 })) {
       // mkdir's mode is filtered by the umask; the directory holds the user's files, so make it private explicitly.
       await chmod(cwd, 0o700);
@@ -332,6 +333,7 @@ export class LocalProcessSpawner implements Spawner {
         argv: [run.command, ...run.args],
         env: run.env,
         cwd: run.cwd,
+        makeCwd: true,
         logFile: run.logFile,
         logHeader: `[ganymede] ${new Date().toISOString()} starting ${[run.command, ...run.args].join(' ')} on port ${run.port} as uid ${account.uid}\n`,
         limits: cgroupLimits(request.resources, pidsLimit),

@@ -77,6 +77,8 @@ export interface LaunchRequest {
   env: Record<string, string>;
   /** Below usersRoot (after resolving symlinks), entered as the server's uid. */
   cwd: string;
+  /** Make `cwd` first, as mkdir() with mode 0700 would (one request instead of two). */
+  makeCwd?: boolean;
   /** In or below logsRoot: stdout and stderr, appended, mode 0600, owned by logOwner. */
   logFile: string;
   /** A line written to the log before the server's output (at most 4096 characters). */
@@ -295,6 +297,7 @@ export class Launcher {
         argv: request.argv,
         env: request.env,
         cwd: request.cwd,
+        ...(request.makeCwd ? { make_cwd: true } : {}),
         log_file: request.logFile,
         ...(request.logHeader ? { log_header: request.logHeader } : {}),
         limits: { memory_bytes: memoryBytes, cpu, pids },

@@ -1114,6 +1114,9 @@ class Launcher:
             if not key or '=' in key or '\0' in key:
                 raise Refused('environment variable name %s is not valid' % json.dumps(key))
             checked_string(value, 'environment variable ' + key)
+        if request.get('make_cwd') is True:
+            # As mkdir with mode 0700: saves the hub a round trip per start.
+            self.make_directory(request.get('cwd'), uid, gid, 0o700)
         cwd = policy.working_directory(request.get('cwd'))
         log_path = policy.log_file(request.get('log_file'))
         limits = limits_of(request.get('limits'))
@@ -1345,12 +1348,16 @@ class Launcher:
         return self.cgroups.stats(name)
 
     def op_mkdir(self, request):
-        parts = self.policy.below_users_root(request.get('path'))
         uid = self.policy.check_uid(request.get('uid'))
         gid = self.policy.check_gid(request.get('gid'))
         mode = integer(request.get('mode'), 'mode', 0, 0o777)
+        return {'created': self.make_directory(request.get('path'), uid, gid, mode)}
+
+    def make_directory(self, path, uid, gid, mode):
+        """`path` below users_root as a directory of uid:gid with `mode` (parents root's); whether it was made now."""
+        parts = self.policy.below_users_root(path)
         root = self.config.users_root[1]
-        shown = request['path']
+        shown = path
         parent = open_parent(root, parts, create=True)
         try:
             name = parts[-1]
@@ -1375,7 +1382,7 @@ class Launcher:
                 os.close(fd)
         finally:
             os.close(parent)
-        return {'created': created}
+        return created
 
     def op_remove(self, request):
         parts = self.policy.below_users_root(request.get('path'))
