@@ -343,8 +343,11 @@ test('a hub killed in the middle of a 100-server storm and started again knows e
   const first = await startHub({ config });
   let second: HubProcess | undefined;
   t.after(async () => {
-    await second?.stop();
+    // cleanup_servers is false: the servers are killed here, before the hub stops, so that its launcher
+    // finds their cgroups empty at exit and removes them (else they would stay on the machine).
     for (const pid of processesOf(mock)) process.kill(pid, 'SIGKILL');
+    await waitFor(() => processesOf(mock).length === 0, 10_000, 'the storm\'s servers to be gone');
+    await second?.stop();
     await bin.cleanup();
   });
   const names = Array.from({ length: 100 }, (_, i) => `storm${i}`);
