@@ -15,7 +15,8 @@ The cgroup tree is the record that outlives the launcher: a server runs in `<bas
 where base is `<own cgroup>/ganymede` in each cgroup v1 hierarchy (memory, cpu, cpuacct, pids), or
 `<own cgroup>/servers` on cgroup v2 (the hub and the launcher move to `<own cgroup>/hub`, since a v2
 cgroup with processes cannot hand controllers to its children). A restarted launcher lists and cleans
-up servers from there. The v2 path is tested against a directory laid out as cgroup2fs, not a real one.
+up servers from there; it removes the empty cgroups of its scope at start, and the scope itself when
+it exits with no server left in it. The v2 path is tested against a directory laid out as cgroup2fs, not a real one.
 """
 import errno
 import json
