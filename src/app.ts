@@ -14,6 +14,7 @@ import proxyaddr from 'proxy-addr';
 import pino, { type Logger } from 'pino';
 import type { HubConfig } from './config/schema.js';
 import { openDatabase, type OpenDatabase } from './db/connect.js';
+import { LoginSessionRepo } from './db/repos/login-sessions.js';
 import { UserRepo } from './db/repos/users.js';
 import { ServerRepo } from './db/repos/servers.js';
 import { TokenRepo } from './db/repos/tokens.js';
@@ -29,6 +30,9 @@ import { AccessControl } from './hub/access.js';
 import { ServerLifecycle } from './hub/server-lifecycle.js';
 import { IdleCuller } from './hub/culler.js';
 import { SitePassword } from './http/site-password.js';
+import { SECURITY_HEADERS } from './http/security-headers.js';
+import { scrubUrl } from './http/scrub-url.js';
+import { limitConnectionsPerClient, SERVER_TIMEOUTS } from './http/connection-limits.js';
 import { registerMetrics } from './http/metrics.js';
 import { TmpAuthenticator } from './auth/tmp.js';
 import { Workshop } from './workshop/temporary-users.js';
@@ -154,7 +158,8 @@ export async function createHub(config: HubConfig, options: { log?: Logger } = {
   const roleSpecs = new Map(mergeRoleSpecs(config).map((r) => [r.name, r]));
   const access = new AccessControl(roles, users, shares, generation, { user: roleSpecs.get('user')!.scopes, admin: roleSpecs.get('admin')!.scopes });
   const sessions = new Sessions(secret, urls, config.cookie_max_age_days * 86400);
-  const identity = new Identity({ tokens, users, roles, access, sessions, generation });
+  const loginSessions = new LoginSessionRepo(db, generation);
+  const identity = new Identity({ tokens, users, roles, access, sessions, loginSessions, generation });
   const routes = new RouteTable();
   const spawner = createSpawner(config.spawner, dataDir, log.child({ component: 'spawner' }), isolation?.isolation(db) ?? null);
   const authenticator = await createAuthenticator(config.authenticator, log.child({ component: 'auth' }), { db, cookieSecret: secret });
@@ -220,7 +225,7 @@ export async function createHub(config: HubConfig, options: { log?: Logger } = {
     : null;
   if (courses) serverProfiles.add(courses.profiles);
   const ctx: HubContext = {
-    config, urls, log, users, servers, tokens, roles, groups, shares, oauth, access, identity, sessions, lifecycle, serverProfiles, courses: courses?.service ?? null, routes,
+    config, urls, log, users, servers, tokens, roles, groups, shares, oauth, access, identity, sessions, loginSessions, lifecycle, serverProfiles, courses: courses?.service ?? null, routes,
     authenticator, policy, authState, services: config.services, ensureUser, startedAt: isoNow(),
     servicePid: (name) => serviceRunner.pid(name),
     async refreshAuthState(user) {
@@ -241,7 +246,7 @@ export async function createHub(config: HubConfig, options: { log?: Logger } = {
   const forwarder = new Forwarder({
     onError: (err, req, res) => {
       const m = routes.match(req.url ?? '/');
-      log.warn({ url: req.url, err: err.message }, 'proxy target unreachable');
+      log.warn({ url: scrubUrl(req.url), err: err.message }, 'proxy target unreachable');
       // The server may have died: check it now rather than at the next poll.
       if (m?.value.kind === 'user') void lifecycle.pollOnce().catch(() => undefined);
       if (res && !res.headersSent) {
@@ -270,7 +275,13 @@ export async function createHub(config: HubConfig, options: { log?: Logger } = {
   };
 
   const sitePassword = config.shared_password
-    ? new SitePassword(config.shared_password, secret, { base: urls.base, health: `${urls.hub}health`, api: urls.api }, (config.public_url ?? config.bind_url).startsWith('https:'))
+    ? new SitePassword(
+        config.shared_password,
+        secret,
+        { base: urls.base, health: `${urls.hub}health`, api: urls.api, tokenPaths: [urls.api, `${urls.base}user/`, `${urls.base}services/`] },
+        (config.public_url ?? config.bind_url).startsWith('https:'),
+        async (token) => (await identity.byToken(token).catch(() => null)) !== null,
+      )
     : null;
   let server!: http.Server;
   const app: FastifyInstance = Fastify({
@@ -279,34 +290,44 @@ export async function createHub(config: HubConfig, options: { log?: Logger } = {
     routerOptions: { ignoreTrailingSlash: true },
     bodyLimit: 10 * 1024 * 1024,
     serverFactory: (handler) => {
-      server = http.createServer({ keepAliveTimeout: 65_000 }, (req, res) => {
-        if (sitePassword) {
-          const answer = sitePassword.check(req, proxyaddr(req, trust));
+      server = http.createServer(SERVER_TIMEOUTS, (req, res) => {
+        const route = (): void => {
+          const m = routes.match(req.url ?? '/');
+          if (m) forwarder.web(req, res, m.value.target, m.prefix, forwardedInfo(req));
+          else handler(req, res);
+        };
+        if (!sitePassword) return route();
+        void sitePassword.check(req, proxyaddr(req, trust)).then((answer) => {
           if (!answer.pass) {
-            res.writeHead(answer.status, answer.headers);
+            res.writeHead(answer.status, { ...SECURITY_HEADERS, ...answer.headers });
             res.end(answer.body);
             return;
           }
           if (answer.setCookie) res.appendHeader('Set-Cookie', answer.setCookie);
-        }
-        const m = routes.match(req.url ?? '/');
-        if (m) forwarder.web(req, res, m.value.target, m.prefix, forwardedInfo(req));
-        else handler(req, res);
+          route();
+        });
       });
+      limitConnectionsPerClient(server, config.max_connections_per_client, (address) => trust(address, 0), log);
       server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
-        const gate = sitePassword?.check(req, proxyaddr(req, trust));
-        if (gate && !gate.pass) {
+        const route = (): void => {
+          const m = routes.match(req.url ?? '/');
+          if (m) return forwarder.ws(req, socket, head, m.value.target, m.prefix, forwardedInfo(req));
+          socket.end('HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\nConnection: close\r\n\r\nThe server is not running\n');
+        };
+        if (!sitePassword) return route();
+        void sitePassword.check(req, proxyaddr(req, trust)).then((gate) => {
+          if (gate.pass) return route();
           socket.end(`HTTP/1.1 ${gate.status} ${gate.status === 401 ? 'Unauthorized' : 'Too Many Requests'}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
-          return;
-        }
-        const m = routes.match(req.url ?? '/');
-        if (m) return forwarder.ws(req, socket, head, m.value.target, m.prefix, forwardedInfo(req));
-        socket.end('HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\nConnection: close\r\n\r\nThe server is not running\n');
+        });
       });
       return server;
     },
   });
   await app.register(cookie, { secret });
+  app.addHook('onRequest', (_req, reply, done) => {
+    reply.headers(SECURITY_HEADERS);
+    done();
+  });
   app.setErrorHandler((err, req, reply) => renderErrorPage(ctx, req, reply, describeError(err, log, req)));
   app.setNotFoundHandler((req, reply) => renderErrorPage(ctx, req, reply, { status: 404, message: `${reason(404)}: ${req.url.split('?')[0]}`, headers: {} }));
 

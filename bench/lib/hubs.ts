@@ -177,8 +177,10 @@ export async function startGanymede(opts: HubOptions): Promise<RunningHub> {
   Object.assign(config, opts.ganymedeConfig ?? {});
   const configPath = path.join(dataDir, 'ganymede.yaml');
   writeFileSync(configPath, stringify(config));
-  // BENCH_CPU_PROF=DIR writes a V8 CPU profile of each Ganymede run to DIR (open it in Chrome's DevTools).
-  const profile = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(process.env.BENCH_CPU_PROF)}`] : [];
+  // BENCH_CPU_PROF=DIR writes a V8 CPU profile of each Ganymede run to DIR (open it in Chrome's DevTools);
+  // BENCH_CPU_PROF_INTERVAL=µs samples more often than V8's default 1000 µs.
+  const interval = process.env.BENCH_CPU_PROF_INTERVAL ? [`--cpu-prof-interval=${Number(process.env.BENCH_CPU_PROF_INTERVAL)}`] : [];
+  const profile = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(process.env.BENCH_CPU_PROF)}`, ...interval] : [];
   const { proc, output } = launch(process.execPath, [...profile, path.join(ROOT, 'bin', 'ganymede.js'), 'start', '--config', configPath], ROOT, path.join(dataDir, 'hub.log'));
   try {
     await waitReady(`${url}hub/health`, proc, output, 'ganymede');

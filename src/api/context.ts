@@ -1,4 +1,5 @@
 /** What every API and page route needs from the hub, and the shared request helpers (caller, scope checks). */
+import type { LoginSessionRepo } from '../db/repos/login-sessions.js';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import type { AuthPolicy, Authenticator } from '../auth/authenticator.js';
@@ -37,6 +38,8 @@ export interface HubContext {
   access: AccessControl;
   identity: Identity;
   sessions: Sessions;
+  /** Logins of browsers, which logout, "log out everywhere" and password changes end. */
+  loginSessions: LoginSessionRepo;
   lifecycle: ServerLifecycle;
   /** Features owning particular servers (a course's `<slug>` server): their command, directory, resources. */
   serverProfiles: ServerProfiles;

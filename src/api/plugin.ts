@@ -1,8 +1,9 @@
-/** The REST API under /hub/api: caller identification, XSRF for cookie-authenticated writes, JSON bodies and errors. */
+/** The REST API under /hub/api: caller identification, XSRF for cookie-authenticated requests, JSON bodies and errors. */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { HubError } from '../errors.js';
 import { describeError, reason, sendJsonError } from '../http/errors.js';
 import { tokenFromRequest } from '../http/identity.js';
+import { apiNeedsXsrf } from '../http/fetch-metadata.js';
 import { JUPYTERHUB_API_VERSION } from '../version.js';
 import type { HubContext } from './context.js';
 import { registerCourseRoutes } from './courses.js';
@@ -15,8 +16,6 @@ import { registerShareRoutes } from './shares.js';
 import { registerTokenRoutes } from './tokens.js';
 import { registerUserRoutes } from './users.js';
 
-const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
-
 /** Identifies the caller: a token if one is sent (an invalid token is not silently replaced by the cookie), else the login cookie. */
 export async function identifyCaller(ctx: HubContext, req: FastifyRequest): Promise<void> {
   const token = tokenFromRequest(req);
@@ -25,9 +24,10 @@ export async function identifyCaller(ctx: HubContext, req: FastifyRequest): Prom
     if (!req.caller) throw new HubError(403, 'Invalid or expired token');
     return;
   }
-  req.caller = await ctx.identity.byCookie(req);
-  if (req.caller && !SAFE_METHODS.has(req.method) && !ctx.sessions.checkXsrf(req)) {
-    throw new HubError(403, "'_xsrf' argument missing from POST: cookie-authenticated API requests need the X-XSRFToken header");
+  req.caller = await ctx.identity.byCookieForApi(req);
+  // As JupyterHub >= 4.1: GETs too, unless no script can read the answer (src/http/fetch-metadata.ts).
+  if (req.caller && apiNeedsXsrf(req) && !ctx.sessions.checkXsrf(req)) {
+    throw new HubError(403, `'_xsrf' argument missing from ${req.method}: cookie-authenticated API requests need the X-XSRFToken header`);
   }
 }
 

@@ -20,6 +20,8 @@ export async function checkNamedServer(ctx: HubContext, user: UserRow, serverNam
   if (!serverName) return;
   if (!ctx.config.allow_named_servers) throw new HubError(400, 'Named servers are not enabled.');
   if (!/^[^/\\\u0000-\u001f\u007f]{1,255}$/.test(serverName)) throw new HubError(400, `Invalid server name: ${JSON.stringify(serverName)}`);
+  // `.` and `..` would be dot segments in the server's URL (/user/alice/../): no browser keeps them.
+  if (serverName === '.' || serverName === '..') throw new HubError(400, `Invalid server name: ${JSON.stringify(serverName)} (. and .. cannot be server names)`);
   const limit = ctx.config.named_server_limit_per_user;
   if (creating && limit > 0) {
     const servers = await ctx.servers.forUser(user.id);

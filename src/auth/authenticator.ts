@@ -66,6 +66,11 @@ export interface HubLogin {
   sendPage(req: FastifyRequest, reply: FastifyReply, render: (ctx: PageContext) => string, status?: number): Promise<FastifyReply>;
   /** Sends the browser to the login page, coming back to this URL afterwards. */
   toLogin(req: FastifyRequest, reply: FastifyReply): FastifyReply;
+  /**
+   * Ends every login of the browser's user but this browser's (after a password or second-factor
+   * change: whoever logged in with the old one is out); returns how many ended.
+   */
+  endOtherLogins(req: FastifyRequest): Promise<number>;
 }
 
 /** Result of refreshing a user's auth_state (e.g. an OpenID Connect access token about to expire). */

@@ -479,6 +479,12 @@ export const configSchema = z
       .array(z.string())
       .default(['127.0.0.1', '::1'])
       .describe('addresses of reverse proxies whose X-Forwarded-Proto/Host/For headers are believed'),
+    max_connections_per_client: z
+      .number()
+      .int()
+      .positive()
+      .default(1000)
+      .describe('most connections one client address may hold open at once (trusted_proxies are not limited); a whole classroom behind one NAT address counts as one client'),
     data_dir: z.string().default('./data').describe("where the database, the cookie secret and the servers' logs live (mode 0700, owned by user)"),
     user: z
       .string()

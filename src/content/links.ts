@@ -77,11 +77,42 @@ export function parseGitPullQuery(query: Record<string, unknown>, allowedRepos: 
   };
 }
 
-/** Whether `url` matches one of `patterns`, where `*` stands for any run of characters and everything else for itself. */
+/**
+ * Whether `url` matches one of `patterns`. Both are split into scheme, user, host, port and path first,
+ * and each part is matched on its own: a `*` in a pattern's host matches within the host only (so
+ * `https://*.example.org/**` never matches `https://evil.test?.example.org/x`, whose host is
+ * evil.test), `*` in a path any run of characters but `/`, `**` any run at all; everything else is itself.
+ */
 export function repoAllowed(url: string, patterns: string[]): boolean {
-  // A trailing slash (`…/repo/`) names the same repository.
-  const bare = url.endsWith('/') ? url.slice(0, -1) : url;
-  return patterns.some((pattern) => globPattern(pattern).test(url) || globPattern(pattern).test(bare));
+  const repo = repoParts(url);
+  if (!repo) return false;
+  return patterns.some((pattern) => {
+    const p = repoParts(pattern);
+    if (!p || p.scheme !== repo.scheme || p.user !== repo.user || p.port !== repo.port) return false;
+    if (!globPattern(p.host.toLowerCase(), false).test(repo.host.toLowerCase())) return false;
+    // A trailing slash (`…/repo/`) names the same repository.
+    const path = globPattern(p.path, true);
+    return path.test(repo.path) || (repo.path.length > 1 && repo.path.endsWith('/') && path.test(repo.path.slice(0, -1)));
+  });
+}
+
+interface RepoParts {
+  /** Lower case; `scp` for git's `[user@]host:path`. */
+  scheme: string;
+  user: string;
+  host: string;
+  port: string;
+  path: string;
+}
+
+/** `scheme://[user@]host[:port]/path` or `[user@]host:path`, with no query or fragment; null for anything else. */
+function repoParts(text: string): RepoParts | null {
+  // A backslash counts as a slash to URL parsers (and so to git's curl): it may be in no part but the path.
+  const url = /^([A-Za-z][A-Za-z0-9+.-]*):\/\/(?:([^@/\\?#]*)@)?(\[[^\]/\\?#]*\]|[^/\\:?#@[\]]*)(?::(\d*))?(\/[^?#]*)?$/s.exec(text);
+  if (url) return { scheme: url[1]!.toLowerCase(), user: url[2] ?? '', host: url[3]!, port: url[4] ?? '', path: url[5] ?? '/' };
+  const scp = /^(?:([^@/\\:?#]+)@)?(\[[^\]/\\?#]+\]|[^/\\:?#@[\]]+):([^?#]+)$/s.exec(text);
+  if (scp) return { scheme: 'scp', user: scp[1] ?? '', host: scp[2]!, port: '', path: scp[3]! };
+  return null;
 }
 
 /** The rules of `git check-ref-format --branch`, without running git: the name must make a valid `refs/heads/<name>`. */
@@ -126,6 +157,9 @@ function checkRepoUrl(repo: string): void {
     } catch {
       throw bad('is not a valid URL');
     }
+    if (url.search || url.hash || /[?#]/.test(repo)) throw bad('must not contain a query ("?") or a fragment ("#")');
+    if ((url.username || url.password) && !scheme.startsWith('ssh') && !scheme.endsWith('ssh')) throw bad('must not contain a user name or password (only ssh:// URLs name a user)');
+    if (url.password) throw bad('must not contain a password');
     if (scheme === 'file') {
       if (!repo.startsWith('file:///')) throw bad('must be a file:/// path on this host');
     } else if (!NETWORK_SCHEMES.includes(`${scheme}:`)) {
@@ -184,12 +218,10 @@ function pathSegments(path: string, separator: RegExp): string[] {
   return [...path.split(separator), ...decoded.split(separator)];
 }
 
-/** `*`: any run of characters but `/` (so it cannot leave a host name or a path segment); `**`: any run at all. */
-function globPattern(pattern: string): RegExp {
+/** `*`: any run of characters but `/` (within a host name, or within a path segment); `**` in a path: any run at all. */
+function globPattern(pattern: string, path: boolean): RegExp {
   const escape = (literal: string) => literal.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-  const body = pattern
-    .split('**')
-    .map((part) => part.split('*').map(escape).join('[^/]*'))
-    .join('.*');
+  const one = (part: string) => part.split('*').map(escape).join('[^/]*');
+  const body = path ? pattern.split('**').map(one).join('.*') : one(pattern);
   return new RegExp(`^${body}$`, 's');
 }

@@ -145,12 +145,22 @@ export class CourseService {
     return me ? this.d.courses.member(course.id, me.id) : undefined;
   }
 
+  /**
+   * Whether being a member lets this caller see the member's courses: only with a course scope for
+   * that user (`courses:join`, which every user's role holds for themselves). A token its owner made
+   * for something else (say `read:users:name` only) reads no course.
+   */
+  private membersView(caller: Caller): boolean {
+    const me = this.userOf(caller);
+    return me !== null && checkScope(caller.scopes, 'courses:join', { user: me.name });
+  }
+
   /** The course if the caller may see it (reader, reviewer, teacher or member); 404 otherwise, as for a course that does not exist. */
   async visible(caller: Caller, slug: string): Promise<{ course: CourseRow; member: CourseMemberRow | undefined }> {
     const course = await this.d.courses.bySlug(slug);
     if (course && course.state !== 'deleted') {
       const member = await this.membership(caller, course);
-      if (member || this.may(caller, 'read:courses', course)) return { course, member };
+      if ((member && this.membersView(caller)) || this.may(caller, 'read:courses', course)) return { course, member };
     }
     throw new HubError(404, `No such course: ${slug}`);
   }
@@ -190,7 +200,7 @@ export class CourseService {
   /** Every course the caller may see (all for reviewers, else those they read, teach or take), with the caller's membership. */
   async list(caller: Caller, filter: { states?: readonly string[] } = {}): Promise<Array<{ course: CourseRow; member: CourseMemberRow | undefined }>> {
     const me = this.userOf(caller);
-    const mine = new Map((me ? await this.d.courses.membershipsOf(me.id) : []).map((m) => [m.course_id, m]));
+    const mine = new Map((me && this.membersView(caller) ? await this.d.courses.membershipsOf(me.id) : []).map((m) => [m.course_id, m]));
     const all = await this.d.courses.list(filter);
     return all
       .filter((c) => c.state !== 'deleted' && (mine.has(c.id) || this.may(caller, 'read:courses', c)))

@@ -10,6 +10,7 @@ import * as m002 from './migrations/002-sharing.js';
 import * as m003 from './migrations/003-native-accounts.js';
 import * as m004 from './migrations/004-courses.js';
 import * as m005 from './migrations/005-unix-ids.js';
+import * as m006 from './migrations/006-login-sessions.js';
 
 const MIGRATIONS: Record<string, Migration> = {
   '001-initial': m001,
@@ -17,6 +18,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '003-native-accounts': m003,
   '004-courses': m004,
   '005-unix-ids': m005,
+  '006-login-sessions': m006,
 };
 
 class StaticMigrations implements MigrationProvider {

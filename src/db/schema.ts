@@ -11,7 +11,7 @@ export interface UsersTable {
   admin: number;
   created: string;
   last_activity: string | null;
-  /** Rotated at logout-everywhere; the login cookie holds it. */
+  /** JupyterHub's per-user cookie id; kept for compatibility (login cookies name a login session now, migration 006). */
   cookie_id: string;
   /** JSON; null when the authenticator keeps none. */
   auth_state: string | null;
@@ -248,6 +248,14 @@ export interface UnixIdsTable {
   released: string | null;
 }
 
+/** A login of one browser (migration 006); `id` is the SHA-256 of the secret in the login cookie. */
+export interface LoginSessionsTable {
+  id: string;
+  user_id: number;
+  created: string;
+  expires: string;
+}
+
 export interface KvTable {
   key: string;
   value: string;
@@ -273,6 +281,7 @@ export interface Database {
   course_members: CourseMembersTable;
   course_events: CourseEventsTable;
   unix_ids: UnixIdsTable;
+  login_sessions: LoginSessionsTable;
   kv: KvTable;
 }
 

@@ -2,6 +2,7 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import { HubError } from '../errors.js';
+import { scrubUrl } from './scrub-url.js';
 
 export interface ErrorInfo {
   status: number;
@@ -29,7 +30,7 @@ export function describeError(err: unknown, log: Logger, req: FastifyRequest): E
     // Fastify's own client errors (bad JSON, body too large, validation): their messages are safe.
     return { status: fe.statusCode, message: fe.message, headers: {} };
   }
-  log.error({ err, url: req.url, method: req.method }, 'unhandled error');
+  log.error({ err, url: scrubUrl(req.url), method: req.method }, 'unhandled error');
   return { status: 500, message: 'Internal server error: the hub log has the details', headers: {} };
 }
 

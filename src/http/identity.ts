@@ -1,4 +1,4 @@
-/** Finds who is calling: an API token (header or ?token=), or the browser's login cookie. */
+/** Finds who is calling: an API token (header or ?token=), or the browser's login cookie (a login session). */
 import type { FastifyRequest } from 'fastify';
 import type { AccessControl, Principal } from '../hub/access.js';
 import type { RoleRepo } from '../db/repos/roles.js';
@@ -7,8 +7,10 @@ import type { UserRepo } from '../db/repos/users.js';
 import type { TokenRow } from '../db/schema.js';
 import { hashToken } from '../db/repos/tokens.js';
 import type { AuthGeneration } from '../db/repos/generation.js';
+import type { LoginSession, LoginSessionRepo } from '../db/repos/login-sessions.js';
 import { isExpired, isoNow } from '../db/time.js';
 import type { Sessions } from './session.js';
+import { cookieMayOpenPage } from './fetch-metadata.js';
 
 export interface Caller {
   principal: Principal;
@@ -42,9 +44,19 @@ export class Identity {
   private touched = new Map<number, number>();
   private tokenCache = new Map<string, { row: TokenRow; principal: Principal }>();
   private cachedAt = -1;
+  private sessionCache = new Map<string, LoginSession>();
+  private sessionsAt = -1;
 
   constructor(
-    private readonly d: { tokens: TokenRepo; users: UserRepo; roles: RoleRepo; access: AccessControl; sessions: Sessions; generation: AuthGeneration },
+    private readonly d: {
+      tokens: TokenRepo;
+      users: UserRepo;
+      roles: RoleRepo;
+      access: AccessControl;
+      sessions: Sessions;
+      loginSessions: LoginSessionRepo;
+      generation: AuthGeneration;
+    },
   ) {}
 
   /** The caller a token identifies, or null when the token is unknown, revoked or expired. */
@@ -91,13 +103,42 @@ export class Identity {
     return { row, principal };
   }
 
+  /**
+   * The person the login cookie names, on a hub page: only for a navigation, never for a script's
+   * fetch of the page (src/http/fetch-metadata.ts). API requests use byCookieForApi and the XSRF rule.
+   */
   async byCookie(req: FastifyRequest): Promise<Caller | null> {
-    const cookieId = this.d.sessions.loginCookieId(req);
-    if (!cookieId) return null;
-    const user = await this.d.users.byCookieId(cookieId);
+    if (!cookieMayOpenPage(req)) return null;
+    return this.byCookieForApi(req);
+  }
+
+  /** The person the login cookie names, for the API: the caller then applies apiNeedsXsrf. */
+  async byCookieForApi(req: FastifyRequest): Promise<Caller | null> {
+    const secret = this.d.sessions.loginSecret(req);
+    if (!secret) return null;
+    const session = await this.loginSession(secret);
+    if (!session || isExpired(session.expires)) return null;
+    const user = await this.d.users.byId(session.userId);
     if (!user) return null;
     const principal: Principal = { kind: 'user', user };
     return { principal, scopes: await this.d.access.userScopes(user), token: null, sessionId: this.d.sessions.existingSessionId(req) };
+  }
+
+  /** A login session by its cookie's secret, from the cache while no logout (or other auth change) happened since. */
+  private async loginSession(secret: string): Promise<LoginSession | undefined> {
+    if (this.sessionsAt !== this.d.generation.value) {
+      this.sessionCache.clear();
+      this.sessionsAt = this.d.generation.value;
+    }
+    const hit = this.sessionCache.get(secret);
+    if (hit) return hit;
+    const at = this.d.generation.value;
+    const found = await this.d.loginSessions.find(secret);
+    if (found && at === this.d.generation.value) {
+      if (this.sessionCache.size >= TOKEN_CACHE_SIZE) this.sessionCache.delete(this.sessionCache.keys().next().value!);
+      this.sessionCache.set(secret, found);
+    }
+    return found;
   }
 
   private touchToken(id: number): void {

@@ -1,13 +1,16 @@
 /**
- * Browser sessions: the signed, HttpOnly login cookie (holding the user's cookie_id, as JupyterHub does),
- * a session id cookie (ties OAuth tokens issued during this login to the session, so logout revokes them),
- * and XSRF tokens derived from the session id (stateless: HMAC of the session id under the cookie secret).
+ * Browser sessions: the signed, HttpOnly login cookie (holding the secret of a login session, a
+ * database row that logout deletes), a session id cookie (ties OAuth tokens issued during this login to the session, so logout revokes them),
+ * and XSRF tokens, an HMAC under the cookie secret of the session id and the login cookie's id: a token
+ * is good for one browser's one login only, and a new login (which gets a new session id) needs a new one.
+ * Both cookies live under the hub's path (`<base>hub/`): user servers, which any user controls, never see them.
  */
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { HubError } from '../errors.js';
 import type { HubUrls } from '../hub/urls.js';
 import { wallClock } from '../clock.js';
+import { cookieMayOpenPage } from './fetch-metadata.js';
 
 export const LOGIN_COOKIE = 'jupyterhub-hub-login';
 export const SESSION_COOKIE = 'jupyterhub-session-id';
@@ -25,10 +28,16 @@ export class Sessions {
 
   /** The session id of this browser, creating one (and its cookie) when absent. */
   sessionId(req: FastifyRequest, reply: FastifyReply): string {
-    const existing = req.cookies[SESSION_COOKIE];
-    if (existing && /^[0-9a-f]{32}$/.test(existing)) return existing;
+    return this.existingSessionId(req) ?? this.newSession(req, reply);
+  }
+
+  /**
+   * A new session id for this browser, whatever it had: at every login, so that an id someone
+   * planted or saw before the login (session fixation) is worth nothing after it.
+   */
+  newSession(req: FastifyRequest, reply: FastifyReply): string {
     const id = randomBytes(16).toString('hex');
-    reply.setCookie(SESSION_COOKIE, id, { path: this.urls.base, httpOnly: true, sameSite: 'lax', secure: this.secure(req) });
+    reply.setCookie(SESSION_COOKIE, id, { path: this.urls.hub, httpOnly: true, sameSite: 'lax', secure: this.secure(req) });
     req.cookies[SESSION_COOKIE] = id;
     return id;
   }
@@ -40,13 +49,13 @@ export class Sessions {
   }
 
   /**
-   * The login cookie: the user's cookie_id and when it was issued, signed. The browser drops it
-   * after cookie_max_age_days (Max-Age), and the hub refuses it after that too (loginCookieId), as
-   * JupyterHub's timestamped secure cookie: a copied cookie does not outlive the login.
+   * The login cookie: the secret of a login session (src/db/repos/login-sessions.ts) and when it was
+   * issued, signed. The browser drops it after cookie_max_age_days (Max-Age); the session row ends
+   * with it, or earlier at logout.
    */
-  setLogin(req: FastifyRequest, reply: FastifyReply, cookieId: string): void {
+  setLogin(req: FastifyRequest, reply: FastifyReply, sessionSecret: string): void {
     const issued = Math.floor(wallClock.now() / 1000);
-    reply.setCookie(LOGIN_COOKIE, `${cookieId}:${issued}`, {
+    reply.setCookie(LOGIN_COOKIE, `${sessionSecret}:${issued}`, {
       path: this.urls.hub,
       httpOnly: true,
       sameSite: 'lax',
@@ -56,8 +65,8 @@ export class Sessions {
     });
   }
 
-  /** The cookie_id from a valid signed login cookie issued less than cookie_max_age_days ago, or null. */
-  loginCookieId(req: FastifyRequest): string | null {
+  /** The login session's secret from a valid signed login cookie issued less than cookie_max_age_days ago, or null. */
+  loginSecret(req: FastifyRequest): string | null {
     const raw = req.cookies[LOGIN_COOKIE];
     if (!raw) return null;
     const res = req.unsignCookie(raw);
@@ -86,11 +95,22 @@ export class Sessions {
 
   clear(reply: FastifyReply): void {
     reply.clearCookie(LOGIN_COOKIE, { path: this.urls.hub });
-    reply.clearCookie(SESSION_COOKIE, { path: this.urls.base });
+    reply.clearCookie(SESSION_COOKIE, { path: this.urls.hub });
+    // Hubs before this one set the session id for the whole site, user servers included.
+    if (this.urls.base !== this.urls.hub) reply.clearCookie(SESSION_COOKIE, { path: this.urls.base });
   }
 
-  xsrfToken(sessionId: string): string {
-    return createHmac('sha256', this.secret).update(`xsrf:${sessionId}`).digest('hex').slice(0, 40);
+  /**
+   * The XSRF token of this request's browser and login (the session must exist: see sessionId); ''
+   * on a page a script fetched (src/http/fetch-metadata.ts), which must not carry a working token.
+   */
+  xsrfToken(req: FastifyRequest, sessionId: string): string {
+    return cookieMayOpenPage(req) ? this.expectedXsrf(req, sessionId) : '';
+  }
+
+  private expectedXsrf(req: FastifyRequest, sessionId: string): string {
+    const login = this.loginSecret(req) ?? '';
+    return createHmac('sha256', this.secret).update(`xsrf:${sessionId}:${login}`).digest('hex').slice(0, 40);
   }
 
   /** For form posts: a readable 403 unless the request carries its session's XSRF token. */
@@ -109,7 +129,7 @@ export class Sessions {
       (body && typeof body === 'object' && typeof body._xsrf === 'string' ? body._xsrf : undefined) ??
       (query && typeof query._xsrf === 'string' ? query._xsrf : undefined);
     if (!given) return false;
-    const expected = Buffer.from(this.xsrfToken(sid));
+    const expected = Buffer.from(this.expectedXsrf(req, sid));
     const got = Buffer.from(given);
     return got.length === expected.length && timingSafeEqual(got, expected);
   }

@@ -4,8 +4,10 @@
  * `401` with `WWW-Authenticate: Basic` until the browser gives it. It works with any authenticator.
  *  - `/hub/health` stays open, so uptime checks work either way, and so does `/hub/api` itself (the
  *    hub's version, which jupyterhub-singleuser asks for without a token when it starts).
- *  - Requests that carry an API token (`Authorization: token …` or `Bearer …`) pass on to the usual
- *    token check: servers calling the hub API and Jupyter clients have no Basic credentials to give.
+ *  - A request with an API token (`Authorization: token …` or `Bearer …`) passes without the password
+ *    only where a token is what the request is judged by (the API, user servers, services) and only
+ *    when the hub knows the token: servers calling the hub API and Jupyter clients have no Basic
+ *    credentials to give, but a made-up token opens nothing (not the login pages either).
  *  - Once the password is given, a signed cookie stands for it, so WebSockets (where browsers may not
  *    repeat Basic credentials) and later requests pass too.
  *  - The password is compared in constant time; a client that guessed wrong `max_failures` times in
@@ -30,7 +32,7 @@ export interface SitePasswordSettings {
 export type GateAnswer = { pass: true; setCookie?: string } | { pass: false; status: 401 | 429; headers: Record<string, string>; body: string };
 
 const COOKIE = 'ganymede-site';
-const TOKEN_AUTH = /^(?:token|bearer)\s+\S+/i;
+const TOKEN_AUTH = /^(?:token|bearer)\s+(\S+)\s*$/i;
 /** Clients remembered for rate limiting at most; the oldest are forgotten first. */
 const MAX_CLIENTS = 10_000;
 
@@ -41,21 +43,24 @@ export class SitePassword {
   constructor(
     private readonly s: SitePasswordSettings,
     secret: Buffer,
-    private readonly paths: { base: string; health: string; api: string },
+    private readonly paths: { base: string; health: string; api: string; tokenPaths: string[] },
     private readonly secure: boolean,
+    /** Whether the hub knows this API token (valid, not expired, not revoked). */
+    private readonly knownToken: (token: string) => Promise<boolean>,
   ) {
     // Bound to the password: changing it in the config logs everyone out of the site.
     const digest = createHash('sha256').update(s.password).digest('hex');
     this.cookieValue = createHmac('sha256', secret).update(`site-password:${digest}`).digest('base64url');
   }
 
-  check(req: http.IncomingMessage, clientIp: string, now = wallClock.now()): GateAnswer {
+  async check(req: http.IncomingMessage, clientIp: string, now = wallClock.now()): Promise<GateAnswer> {
     const path = (req.url ?? '/').split('?')[0]!;
     if (path === this.paths.health || path === this.paths.health.replace(/\/$/, '')) return { pass: true };
     if (path === this.paths.api || path === this.paths.api.replace(/\/$/, '')) return { pass: true };
     const auth = req.headers.authorization ?? '';
-    if (TOKEN_AUTH.test(auth)) return { pass: true };
     if (this.hasCookie(req)) return { pass: true };
+    const token = TOKEN_AUTH.exec(auth)?.[1];
+    if (token !== undefined && this.paths.tokenPaths.some((prefix) => path.startsWith(prefix)) && (await this.knownToken(token))) return { pass: true };
     const recent = this.recentFailures(clientIp, now);
     if (recent.length >= this.s.max_failures) {
       const retry = Math.max(1, Math.ceil((recent[0]! + this.s.window * 1000 - now) / 1000));

@@ -54,7 +54,20 @@ export class HubUrls {
   }
 
   /** JupyterHub's OAuth client id for a server. */
+  /**
+   * The OAuth client id of a server: `jupyterhub-user-<name>` for the default server, as JupyterHub;
+   * `jupyterhub-user-<name>|<server>` for a named one. (JupyterHub joins with `-`, so that alice's
+   * server `gpu` and user alice-gpu's default server share an id. `|` never appears in an escaped name,
+   * and it is allowed in the cookie name that jupyterhub-singleuser derives from the id.)
+   */
   static serverClientId(userName: string, serverName = ''): string {
-    return serverName ? `jupyterhub-user-${escapePathSegment(userName)}-${escapePathSegment(serverName)}` : `jupyterhub-user-${escapePathSegment(userName)}`;
+    const own = `jupyterhub-user-${escapePathSegment(userName)}`;
+    return serverName ? `${own}|${escapePathSegment(serverName)}` : own;
+  }
+
+  /** Whether an OAuth client id is one of this user's servers' (default or named). */
+  static isOwnServerClient(clientId: string, userName: string): boolean {
+    const own = HubUrls.serverClientId(userName);
+    return clientId === own || clientId.startsWith(`${own}|`);
   }
 }

@@ -42,14 +42,18 @@ export async function oauthPlugin(app: FastifyInstance, opts: { ctx: HubContext 
     return renderErrorPage(ctx, req, reply, info);
   });
 
+  /** The hub's own public origins for this request: as the client reached it (trusted proxies resolved), and public_url's. */
+  const publicOrigins = (req: FastifyRequest): string[] => [`${req.protocol}://${req.host}`, ...(ctx.config.public_url ? [new URL(ctx.config.public_url).origin] : [])];
+
   /** Checks the request against the registered client and works out what to grant. */
   async function prepare(req: FastifyRequest, params: AuthorizeParams, user: UserRow): Promise<{ client: OAuthClientRow; scopes: string[] }> {
     if (!params.client_id) throw new HubError(400, 'Missing client_id');
     const client = await ctx.oauth.client(params.client_id);
     if (!client) throw new HubError(400, `No such OAuth client: ${params.client_id}`);
     if (params.response_type !== 'code') throw new HubError(400, 'Only response_type=code is supported');
-    const redirect = params.redirect_uri ?? client.redirect_uri;
-    if (!redirectMatches(redirect, client.redirect_uri)) throw new HubError(400, 'redirect_uri does not match the registered one for this client');
+    if (params.redirect_uri !== undefined && !redirectMatches(params.redirect_uri, client.redirect_uri, publicOrigins(req))) {
+      throw new HubError(400, 'redirect_uri does not match the registered one for this client');
+    }
     const allowed = JSON.parse(client.allowed_scopes) as string[];
     const asked = params.scope ? params.scope.split(/[\s+]+/).filter(Boolean) : allowed;
     const requested = asked.filter((s) => allowed.includes(s) || s.startsWith('read:users:name!user') || s === 'identify');
@@ -59,7 +63,6 @@ export async function oauthPlugin(app: FastifyInstance, opts: { ctx: HubContext 
     if (accessScopes.length > 0 && !accessScopes.some((s) => granted.has(s))) {
       throw new HubError(403, `You do not have permission to access ${client.description || client.id}`);
     }
-    void req;
     return { client, scopes: [...granted].filter((s) => requested.includes(s) || s.startsWith('access:')).sort() };
   }
 
@@ -67,7 +70,8 @@ export async function oauthPlugin(app: FastifyInstance, opts: { ctx: HubContext 
     const code = await ctx.oauth.createCode({
       clientId: client.id,
       userId: user.id,
-      redirectUri: params.redirect_uri ?? client.redirect_uri,
+      // What the request said ('' when it named none): the token request must say the same (RFC 6749 §4.1.3).
+      redirectUri: params.redirect_uri ?? '',
       scopes,
       sessionId: ctx.sessions.sessionId(req, reply),
     });
@@ -83,8 +87,7 @@ export async function oauthPlugin(app: FastifyInstance, opts: { ctx: HubContext 
    * already authorized for these scopes (an unexpired token) skip the confirmation page.
    */
   async function needsConfirmation(client: OAuthClientRow, user: UserRow, scopes: string[]): Promise<boolean> {
-    const own = HubUrls.serverClientId(user.name);
-    if (client.id === own || client.id.startsWith(`${own}-`)) return false;
+    if (HubUrls.isOwnServerClient(client.id, user.name)) return false;
     const svc = ctx.services.find((s) => (s.oauth_client_id ?? `service-${s.name}`) === client.id);
     if (svc?.oauth_no_confirm) return false;
     const authorized = new Set<string>();
@@ -126,9 +129,15 @@ export async function oauthPlugin(app: FastifyInstance, opts: { ctx: HubContext 
     let secret = body.client_secret;
     const basic = /^Basic\s+(\S+)$/i.exec(req.headers.authorization ?? '');
     if (basic) {
-      const [id, sec] = Buffer.from(basic[1]!, 'base64').toString('utf8').split(':');
-      clientId = decodeURIComponent(id ?? '');
-      secret = decodeURIComponent(sec ?? '');
+      // RFC 6749 §2.3.1: both form-urlencoded, then joined with ':'.
+      const decoded = Buffer.from(basic[1]!, 'base64').toString('utf8');
+      const colon = decoded.indexOf(':');
+      try {
+        clientId = decodeURIComponent((colon < 0 ? decoded : decoded.slice(0, colon)).replace(/\+/g, ' '));
+        secret = colon < 0 ? '' : decodeURIComponent(decoded.slice(colon + 1).replace(/\+/g, ' '));
+      } catch {
+        throw new OAuthError(401, 'invalid_client', 'Client authentication failed: malformed Basic credentials');
+      }
     }
     if (body.grant_type !== 'authorization_code') throw new OAuthError(400, 'unsupported_grant_type', 'Only grant_type=authorization_code is supported');
     if (!clientId || !secret) throw new OAuthError(401, 'invalid_client', 'Client authentication failed');
@@ -137,7 +146,10 @@ export async function oauthPlugin(app: FastifyInstance, opts: { ctx: HubContext 
     if (!body.code) throw new OAuthError(400, 'invalid_request', 'Missing code');
     const grant = await ctx.oauth.consumeCode(body.code);
     if (!grant || grant.clientId !== client.id) throw new OAuthError(400, 'invalid_grant', 'Invalid or expired authorization code');
-    if (body.redirect_uri && !redirectMatches(body.redirect_uri, grant.redirectUri)) throw new OAuthError(400, 'invalid_grant', 'redirect_uri does not match');
+    // RFC 6749 §4.1.3: the redirect_uri of the authorization request, exactly, when it named one.
+    if (grant.redirectUri !== '' ? body.redirect_uri !== grant.redirectUri : body.redirect_uri !== undefined && body.redirect_uri !== client.redirect_uri) {
+      throw new OAuthError(400, 'invalid_grant', 'redirect_uri does not match the authorization request');
+    }
     const expiresIn = ctx.config.oauth_token_expires_in;
     const { token } = await ctx.tokens.create({
       owner: { userId: grant.userId },
@@ -152,15 +164,21 @@ export async function oauthPlugin(app: FastifyInstance, opts: { ctx: HubContext 
   });
 }
 
-/** Redirect URIs match on path (and host when both are absolute), as JupyterHub's relative redirect URIs require. */
-function redirectMatches(given: string, registered: string): boolean {
+/**
+ * A redirect_uri is the registered one, exactly (as JupyterHub compares them). A registered relative
+ * URI (a user server's `/user/alice/oauth_callback`) also matches its absolute form on the hub's own
+ * public origin, and nowhere else: not another host, not `//host/…`, not `javascript:`.
+ */
+export function redirectMatches(given: string, registered: string, origins: string[]): boolean {
   if (given === registered) return true;
+  if (!registered.startsWith('/') || registered.startsWith('//')) return false;
+  let url: URL;
   try {
-    const g = new URL(given, 'http://x');
-    const r = new URL(registered, 'http://x');
-    const absoluteBoth = /^https?:/.test(given) && /^https?:/.test(registered);
-    return g.pathname === r.pathname && (!absoluteBoth || g.host === r.host);
+    url = new URL(given);
   } catch {
     return false;
   }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') return false;
+  if (url.username || url.password || url.hash) return false;
+  return origins.includes(url.origin) && `${url.pathname}${url.search}` === registered && given === url.href;
 }

@@ -91,7 +91,19 @@ function requestHeaders(req: IncomingMessage, forwarded: ForwardedInfo, upgrade:
   return out;
 }
 
-/** Upstream response headers as a raw [name, value, …] list, hop-by-hop ones removed, case and repeats kept. */
+const SERVICE_WORKER_ALLOWED = 'service-worker-allowed';
+const OPENER_POLICY = 'cross-origin-opener-policy';
+
+/**
+ * Upstream response headers as a raw [name, value, …] list, hop-by-hop ones removed, case and repeats
+ * kept, and two headers through which a page of one user's server could reach the hub's pages and
+ * other users' servers on the same origin taken away:
+ *  - `Service-Worker-Allowed`, which would let a server register a service worker for the whole
+ *    origin (it then sees every page anyone opens there); without it a worker stays inside its own prefix;
+ *  - `Cross-Origin-Opener-Policy: same-origin`, which a page needs to keep scripting a hub page it
+ *    opened (the hub's pages send the same policy, and only pages with equal policies stay
+ *    connected); it becomes `same-origin-allow-popups`, which keeps the page's own protection from other sites.
+ */
 function responseHeaders(raw: string[]): string[] {
   let declared: string[] | undefined;
   for (let i = 0; i < raw.length; i += 2) {
@@ -101,9 +113,21 @@ function responseHeaders(raw: string[]): string[] {
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i]!;
     if (isHopByHop(name) || (declared !== undefined && declared.includes(name.toLowerCase()))) continue;
+    if (name.length === SERVICE_WORKER_ALLOWED.length && name.toLowerCase() === SERVICE_WORKER_ALLOWED) continue;
+    if (name.length === OPENER_POLICY.length && name.toLowerCase() === OPENER_POLICY) {
+      out.push(name, openerPolicyForUserPage(raw[i + 1]!));
+      continue;
+    }
     out.push(name, raw[i + 1]!);
   }
   return out;
+}
+
+/** `same-origin` (with any parameters) → `same-origin-allow-popups`; other policies unchanged. */
+export function openerPolicyForUserPage(value: string): string {
+  const semicolon = value.indexOf(';');
+  const policy = (semicolon < 0 ? value : value.slice(0, semicolon)).trim().toLowerCase();
+  return policy === 'same-origin' ? `same-origin-allow-popups${semicolon < 0 ? '' : value.slice(semicolon)}` : value;
 }
 
 /** A response head to write on a raw socket; header strings are latin1, as node parsed them. */

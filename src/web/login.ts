@@ -5,7 +5,8 @@ import type { AuthResult, HubLogin } from '../auth/authenticator.js';
 import { normalizeUsername } from '../auth/authenticator.js';
 import type { UserRow } from '../db/schema.js';
 import { HubError } from '../errors.js';
-import { loginPage } from './templates/index.js';
+import { loginPage, logoutConfirmPage } from './templates/index.js';
+import { fromAnotherSite } from '../http/fetch-metadata.js';
 import { pageContext, redirectToLogin, safeNext } from './render.js';
 
 /** Where a person goes after logging in when no `next` was given: their server (starting it), as JupyterHub's redirect_to_server. */
@@ -48,6 +49,11 @@ export function createHubLogin(ctx: HubContext): HubLogin {
     toLogin(req, reply) {
       return redirectToLogin(ctx, req, reply);
     },
+    async endOtherLogins(req) {
+      const caller = await ctx.identity.byCookie(req);
+      if (caller?.principal.kind !== 'user') return 0;
+      return ctx.loginSessions.endAll(caller.principal.user.id, ctx.sessions.loginSecret(req) ?? undefined);
+    },
     async refuse(req, reply, message) {
       ctx.log.warn({ reason: message }, 'login refused');
       return reply
@@ -67,8 +73,14 @@ export function createHubLogin(ctx: HubContext): HubLogin {
         await ctx.users.update(user.id, { admin: result.admin });
         user = (await ctx.users.byId(user.id))!;
       }
-      ctx.sessions.sessionId(req, reply);
-      ctx.sessions.setLogin(req, reply, user.cookie_id);
+      // A new session at every login: an id chosen or seen before it (session fixation) is worth nothing now.
+      const before = ctx.sessions.existingSessionId(req);
+      if (before) await ctx.tokens.deleteSession(before);
+      ctx.sessions.newSession(req, reply);
+      // A login session of its own, which logout ends for this browser only.
+      const previous = ctx.sessions.loginSecret(req);
+      if (previous) await ctx.loginSessions.end(previous);
+      ctx.sessions.setLogin(req, reply, await ctx.loginSessions.create(user.id, ctx.config.cookie_max_age_days * 86400));
       ctx.log.info({ user: user.name }, 'user logged in');
       if (result.firstVisit) {
         const after = safeNext(ctx, next);
@@ -140,15 +152,41 @@ export function registerLoginRoutes(app: FastifyInstance, ctx: HubContext, hubLo
     return reply;
   });
 
+  /**
+   * Logging out: by POST (with XSRF), as JupyterHub 5 recommends, or by GET from the hub's own pages and
+   * old links. A GET from another site only shows a button: a link elsewhere cannot log anyone out.
+   */
   app.get('/logout', async (req, reply) => {
+    if (fromAnotherSite(req) && (await ctx.identity.byCookie(req))) {
+      return reply.code(200).type('text/html; charset=utf-8').header('Cache-Control', 'no-store').send(logoutConfirmPage(pageContext(ctx, req, reply, null), `${ctx.urls.hub}logout`));
+    }
+    return logout(req, reply);
+  });
+  app.post('/logout', async (req, reply) => {
+    ctx.sessions.requireXsrf(req);
+    return logout(req, reply);
+  });
+
+  const logout = async (req: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> => {
     const sid = ctx.sessions.existingSessionId(req);
     const caller = await ctx.identity.byCookie(req);
     // OAuth tokens handed to servers during this session stop working at logout.
     if (sid) await ctx.tokens.deleteSession(sid);
+    // The login itself ends: a copy of the cookie opens nothing any more.
+    const secret = ctx.sessions.loginSecret(req);
+    if (secret) await ctx.loginSessions.end(secret);
+    if (caller && (req.body as { everywhere?: unknown } | undefined)?.everywhere === '1' && caller.principal.kind === 'user') {
+      const user = caller.principal.user;
+      const ended = await ctx.loginSessions.endAll(user.id);
+      // What servers and applications got through those logins goes with them.
+      const grants = (await ctx.tokens.forUser(user.id)).filter((t) => t.kind === 'oauth');
+      for (const t of grants) await ctx.tokens.delete(t.id);
+      ctx.log.info({ user: user.name, sessions: ended, oauth_tokens: grants.length }, 'logged out everywhere');
+    }
     ctx.sessions.clear(reply);
     const state = caller?.principal.kind === 'user' ? ctx.authState.read(caller.principal.user) : null;
     const away = caller ? ctx.authenticator.logoutUrl?.(state, req, hubLogin) : null;
     if (away) return reply.redirect(away, 302);
     return reply.redirect(ctx.authenticator.loginForm || ctx.authenticator.loginRedirect ? `${ctx.urls.hub}login` : ctx.urls.base, 302);
-  });
+  };
 }

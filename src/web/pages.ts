@@ -15,6 +15,7 @@ import { defaultNextUrl } from './login.js';
 import { homeCourses } from './course-views.js';
 import { openContentLink } from './content-links.js';
 import { wallClock } from '../clock.js';
+import { fromAnotherSite } from '../http/fetch-metadata.js';
 
 type UserServerParams = { user?: string; server?: string };
 
@@ -100,6 +101,10 @@ export function registerPageRoutes(app: FastifyInstance, ctx: HubContext): void 
     if (form) {
       return sendPage(reply, spawnFormPage(pageContext(ctx, req, reply, caller.principal.user), { userName: user.name, serverName, formHtml: raw(form), actionUrl: req.url }));
     }
+    // A link from another site shows a button: only the person starts a server (POST with XSRF).
+    if (fromAnotherSite(req)) {
+      return sendPage(reply, spawnFormPage(pageContext(ctx, req, reply, caller.principal.user), { userName: user.name, serverName, formHtml: raw(''), actionUrl: req.url, confirmOnly: true }));
+    }
     await startServer(ctx, user, serverName, {}, 0);
     return reply.redirect(pendingUrl(ctx, user.name, serverName, next), 302);
   };
@@ -179,6 +184,8 @@ export function registerPageRoutes(app: FastifyInstance, ctx: HubContext): void 
           expiresAt: r.expires_at,
         })),
         oauthClients,
+        loginSessions: await ctx.loginSessions.countFor(user.id),
+        logoutUrl: `${ctx.urls.hub}logout`,
       }),
     );
   });

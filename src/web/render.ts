@@ -4,6 +4,7 @@ import type { HubContext } from '../api/context.js';
 import type { UserRow } from '../db/schema.js';
 import type { ErrorInfo } from '../http/errors.js';
 import type { Caller } from '../http/identity.js';
+import { localRedirect } from '../http/local-redirect.js';
 import { errorPage, type PageContext } from './templates/index.js';
 
 export function pageContext(ctx: HubContext, req: FastifyRequest, reply: FastifyReply, user: UserRow | null): PageContext {
@@ -11,7 +12,7 @@ export function pageContext(ctx: HubContext, req: FastifyRequest, reply: Fastify
   return {
     baseUrl: ctx.urls.base,
     user: user ? { name: user.name, admin: user.admin === 1 } : null,
-    xsrfToken: ctx.sessions.xsrfToken(sid),
+    xsrfToken: ctx.sessions.xsrfToken(req, sid),
     staticUrl: (p: string) => `${ctx.urls.hub}static/${p}`,
     navLinks: user ? [...(ctx.courses ? [{ label: 'Courses', path: 'courses' }] : []), ...(ctx.authenticator.navLinks?.({ name: user.name, admin: user.admin === 1 }) ?? [])] : undefined,
   };
@@ -45,10 +46,9 @@ export async function renderErrorPage(ctx: HubContext, req: FastifyRequest, repl
     .send(errorPage(pageContext(ctx, req, reply, user), { status: info.status, message: info.message }));
 }
 
-/** Only local paths may be a `next` target (no open redirects). */
+/** Only paths under the base URL may be a `next` target (no open redirects): src/http/local-redirect.ts. */
 export function safeNext(ctx: HubContext, next: unknown): string | null {
-  if (typeof next !== 'string' || !next.startsWith('/') || next.startsWith('//') || next.includes('\\')) return null;
-  return next.startsWith(ctx.urls.base) ? next : null;
+  return localRedirect(next, ctx.urls.base);
 }
 
 export function redirectToLogin(ctx: HubContext, req: FastifyRequest, reply: FastifyReply): FastifyReply {

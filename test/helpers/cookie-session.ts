@@ -1,10 +1,47 @@
 /**
- * A browser without a browser: a cookie jar and fetch with redirects under the test's control, for
+ * A browser without a browser: a cookie jar and requests with redirects under the test's control, for
  * integration tests that log in with the form and follow OAuth redirects between the hub, user
  * servers and services. (Cookie paths are ignored: every cookie goes with every request, which is
- * enough on one origin with distinct cookie names.)
+ * enough on one origin with distinct cookie names.) Requests say `Sec-Fetch-Mode: navigate`, as a
+ * browser's page loads and form posts do, unless a test says otherwise; they go through node:http,
+ * since Node's fetch always says `cors` (a script's fetch, for which the hub's pages do not take
+ * the login cookie).
  */
 import assert from 'node:assert/strict';
+import http from 'node:http';
+import https from 'node:https';
+
+/** One request through node:http(s), answered as a fetch Response (with its url); no redirect is followed. */
+export function navigate(url: string, init: { method?: string; headers?: Record<string, string>; body?: string | URLSearchParams | null } = {}): Promise<Response> {
+  const target = new URL(url);
+  const body = init.body === undefined || init.body === null ? undefined : Buffer.from(String(init.body));
+  const headers: Record<string, string> = { 'sec-fetch-mode': 'navigate', ...init.headers };
+  if (body) headers['content-length'] = String(body.length);
+  if (init.body instanceof URLSearchParams && !Object.keys(headers).some((h) => h.toLowerCase() === 'content-type')) {
+    headers['content-type'] = 'application/x-www-form-urlencoded';
+  }
+  return new Promise((resolve, reject) => {
+    // The path as written, dot segments included (URL parsing would resolve them, as browsers do).
+    const path = url.slice(target.origin.length) || '/';
+    const options = { protocol: target.protocol, hostname: target.hostname.replace(/^\[|\]$/g, ''), port: target.port, path, method: init.method ?? 'GET', headers };
+    const req = (target.protocol === 'https:' ? https : http).request(options, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('error', reject);
+      res.on('end', () => {
+        const out = new Headers();
+        for (let i = 0; i < res.rawHeaders.length; i += 2) out.append(res.rawHeaders[i]!, res.rawHeaders[i + 1]!);
+        const status = res.statusCode ?? 500;
+        const payload = status === 204 || status === 304 || chunks.length === 0 ? null : Buffer.concat(chunks);
+        const response = new Response(payload, { status, statusText: res.statusMessage ?? '', headers: out });
+        Object.defineProperty(response, 'url', { value: target.href });
+        resolve(response);
+      });
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
 
 export class CookieSession {
   readonly jar = new Map<string, string>();
@@ -13,11 +50,11 @@ export class CookieSession {
   constructor(private readonly origin: string) {}
 
   /** One request, redirects not followed; Set-Cookie goes into the jar. */
-  async fetch(url: string, init: RequestInit = {}): Promise<Response> {
-    const res = await fetch(url.startsWith('http') ? url : `${this.origin}${url}`, {
+  async fetch(url: string, init: { method?: string; headers?: Record<string, string>; body?: string | URLSearchParams | null } = {}): Promise<Response> {
+    const cookie = [...this.jar].map(([k, v]) => `${k}=${v}`).join('; ');
+    const res = await navigate(url.startsWith('http') ? url : `${this.origin}${url}`, {
       ...init,
-      redirect: 'manual',
-      headers: { ...(init.headers as Record<string, string>), cookie: [...this.jar].map(([k, v]) => `${k}=${v}`).join('; ') },
+      headers: { ...init.headers, ...(cookie ? { cookie } : {}) },
     });
     for (const c of res.headers.getSetCookie()) {
       const [pair] = c.split(';');

@@ -3,6 +3,7 @@
  * missing scopes, expired and invalid tokens, double starts, malformed JSON, a server command that
  * exits at once, an unknown config key. Token expiry is checked on the hub's clock, moved by the test.
  */
+import { navigate } from '../helpers/cookie-session.js';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
@@ -16,7 +17,8 @@ const mockSpawner = { class: 'local-process', cmd: [process.execPath, MOCK] };
 
 /** The login form's XSRF token and the session cookie that goes with it. */
 async function loginForm(url: string): Promise<{ cookie: string; xsrf: string }> {
-  const res = await fetch(`${url}hub/login`);
+  // As a browser's page load (Sec-Fetch-Mode: navigate): a script's fetch gets no working token.
+  const res = await navigate(`${url}hub/login`);
   assert.equal(res.status, 200);
   const html = await res.text();
   const xsrf = /name="_xsrf" value="([^"]+)"/.exec(html)?.[1];

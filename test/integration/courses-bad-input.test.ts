@@ -172,6 +172,15 @@ test('bad course input is refused with a message and changes nothing', { timeout
     const members = (await as('other')('/courses/physics/participants')).json as Array<{ name: string; status: string }>;
     assert.deepEqual(members.filter((m) => m.name !== 'other').map((m) => [m.name, m.status]).sort(), [['nobody', 'applied'], ['student', 'accepted']]);
   });
+
+  await t.test("a member's token made for something else reads none of the member's courses", async () => {
+    assert.equal((await as('student')('/courses/physics')).status, 200, 'the member reads the course with a full token');
+    const narrow = await hub.api('/users/student/tokens', { method: 'POST', token: tok.student, body: { scopes: ['read:users:name!user=student'] } });
+    assert.equal(narrow.status, 201);
+    const token = narrow.json.token as string;
+    assert.equal((await hub.api('/courses/physics', { token })).status, 404);
+    assert.deepEqual((await hub.api('/courses', { token })).json, []);
+  });
 });
 
 test('with the SMTP server down the workflow completes and the failure is logged', { timeout: 60_000 }, async () => {

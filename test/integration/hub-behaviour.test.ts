@@ -2,6 +2,7 @@
  * The hub's behaviour with a fast mock server: base URL, reverse-proxy headers, named servers,
  * pagination, activity, crash detection and managed services.
  */
+import { CookieSession } from '../helpers/cookie-session.js';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
@@ -109,7 +110,7 @@ test('hub behaviour under a base URL', { timeout: 120_000 }, async (t) => {
     assert.equal(env.JUPYTERHUB_SERVICE_PREFIX, '/jh/user/u1/gpu/');
     assert.equal(env.JUPYTERHUB_SERVER_NAME, 'gpu');
     assert.equal(env.JUPYTERHUB_BASE_URL, '/jh/');
-    assert.equal(env.JUPYTERHUB_CLIENT_ID, 'jupyterhub-user-u1-gpu');
+    assert.equal(env.JUPYTERHUB_CLIENT_ID, 'jupyterhub-user-u1|gpu');
     assert.equal(env.JUPYTERHUB_OAUTH_CALLBACK_URL, '/jh/user/u1/gpu/oauth_callback');
     assert.deepEqual(JSON.parse(env.JUPYTERHUB_OAUTH_ACCESS_SCOPES!), ['access:servers!server=u1/gpu', 'access:servers!user=u1']);
     assert.match(env.JUPYTERHUB_API_URL!, /\/jh\/hub\/api$/);
@@ -157,21 +158,9 @@ test('hub behaviour under a base URL', { timeout: 120_000 }, async (t) => {
   });
 
   await t.test('a person logs in with the form; user-redirect and spawn pages lead to their server', async () => {
-    const jar = new Map<string, string>();
-    const browse = async (url: string, init: RequestInit = {}) => {
-      const res = await fetch(url.startsWith('http') ? url : `http://127.0.0.1:${port}${url}`, {
-        ...init,
-        redirect: 'manual',
-        headers: { ...(init.headers as Record<string, string>), cookie: [...jar].map(([k, v]) => `${k}=${v}`).join('; ') },
-      });
-      for (const c of res.headers.getSetCookie()) {
-        const [pair] = c.split(';');
-        const [k, v] = pair!.split('=');
-        if (/Expires=Thu, 01 Jan 1970/i.test(c)) jar.delete(k!);
-        else jar.set(k!, v!);
-      }
-      return res;
-    };
+    const person = new CookieSession(`http://127.0.0.1:${port}`);
+    const jar = person.jar;
+    const browse = (url: string, init: { method?: string; headers?: Record<string, string>; body?: string } = {}) => person.fetch(url, init);
     const form = await (await browse('/jh/hub/login?next=%2Fjh%2Fhub%2Fuser-redirect%2Ftree%3Fa%3Db')).text();
     const xsrf = /name="_xsrf" value="([^"]+)"/.exec(form)![1]!;
     const login = await browse('/jh/hub/login?next=%2Fjh%2Fhub%2Fuser-redirect%2Ftree%3Fa%3Db', {
@@ -203,7 +192,13 @@ test('hub behaviour under a base URL', { timeout: 120_000 }, async (t) => {
     // A cookie-authenticated API write needs the XSRF header.
     const noXsrf = await browse('/jh/hub/api/users/dana/server', { method: 'DELETE' });
     assert.equal(noXsrf.status, 403);
-    const stop = await browse('/jh/hub/api/users/dana/server', { method: 'DELETE', headers: { 'X-XSRFToken': xsrf } });
+    // The login form's token belonged to the session before the login: the login started a new one.
+    const stale = await browse('/jh/hub/api/users/dana/server', { method: 'DELETE', headers: { 'X-XSRFToken': xsrf } });
+    assert.equal(stale.status, 403);
+    const homePage = await (await browse('/jh/hub/home')).text();
+    const current = /name="xsrf-token" content="([^"]+)"/.exec(homePage)![1]!;
+    assert.notEqual(current, xsrf);
+    const stop = await browse('/jh/hub/api/users/dana/server', { method: 'DELETE', headers: { 'X-XSRFToken': current } });
     assert.equal(stop.status, 204);
     // Another user's server is not reachable through the hub's pages.
     const other = await browse('/jh/hub/user/u1/', { headers: { accept: 'text/html' } });

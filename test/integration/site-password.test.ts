@@ -55,7 +55,16 @@ test('every path but health and the API root needs the password; an API token go
   assert.match((await send(PROXY, 'hub/login')).text, /<h1>Password needed<\/h1>/);
 
   assert.equal((await send(PROXY, 'hub/api/users', { Authorization: `token ${ADMIN_TOKEN}` })).status, 200);
-  assert.equal((await send(PROXY, 'hub/api/users', { Authorization: 'token not-a-token' })).status, 403);
+  // A token the hub does not know opens nothing: before, any `token …` header passed the password.
+  assert.equal((await send(PROXY, 'hub/api/users', { Authorization: 'token not-a-token' })).status, 401);
+});
+
+test('a token opens no page: the login pages still need the password, whatever token comes with the request', async () => {
+  for (const auth of ['token whatever', 'Bearer whatever', `token ${ADMIN_TOKEN}`]) {
+    const res = await send(PROXY, 'hub/login', { Authorization: auth });
+    assert.equal(res.status, 401, auth);
+    assert.equal(res.headers['set-cookie'], undefined, `${auth}: no cookie of any kind`);
+  }
 });
 
 test('the right password, any user name, gives a Secure site cookie that alone lets requests and WebSockets through', async () => {

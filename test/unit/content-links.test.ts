@@ -143,3 +143,21 @@ test('control characters, long values, repeated and non-text values are refused,
   refused({ repo: REPO, depth: '-1' }, /^depth "-1" must be a whole number/);
   refused({ repo: REPO, depth: '1.5' }, /^depth .* must be a whole number/);
 });
+
+test('patterns match the parsed URL part by part: a wildcard host cannot be left through a query, userinfo or fragment', () => {
+  const wildcard = ['https://*.example.org/**'];
+  assert.ok(repoAllowed('https://git.example.org/a/b', wildcard));
+  // The whole string used to match: * took "evil.test?" and git connected to evil.test.
+  assert.ok(!repoAllowed('https://evil.test?.example.org/x', wildcard));
+  assert.ok(!repoAllowed('https://evil.test#.example.org/x', wildcard));
+  assert.ok(!repoAllowed('https://evil.test\\.example.org/x', wildcard));
+  assert.ok(!repoAllowed('https://x.example.org@evil.test/x', wildcard), 'userinfo is not the host');
+  assert.ok(!repoAllowed('https://git.example.org:8443/a', wildcard), 'another port is another place');
+  assert.ok(!repoAllowed('https://git.example.org/a?x=1', wildcard));
+  assert.ok(repoAllowed('git@gitlab.uni.example:course/x', ['git@gitlab.uni.example:course/*']));
+  assert.ok(!repoAllowed('evil@gitlab.uni.example:course/x', ['git@gitlab.uni.example:course/*']));
+  assert.ok(repoAllowed('ssh://git@host.example/org/x', ['ssh://git@host.example/org/*']));
+  refused({ repo: 'https://evil.test?.example.org/x' }, /must not contain a query \("\?"\) or a fragment/, wildcard);
+  refused({ repo: 'https://me:secret@git.example.org/x' }, /must not contain a user name or password/, wildcard);
+  refused({ repo: 'https://git.example.org/x#frag' }, /must not contain a query/, wildcard);
+});

@@ -4,7 +4,7 @@ import http from 'node:http';
 import { once } from 'node:events';
 import net, { type AddressInfo, type Socket } from 'node:net';
 import { WebSocket, WebSocketServer } from 'ws';
-import { Forwarder, type ForwardedInfo } from '../../src/proxy/forward.js';
+import { Forwarder, openerPolicyForUserPage, type ForwardedInfo } from '../../src/proxy/forward.js';
 
 const PREFIX = '/user/alice/';
 
@@ -72,6 +72,14 @@ async function setup(t: TestContext, frontOptions: http.ServerOptions = {}): Pro
           'X-Mixed-Case', 'Yes',
           'Connection', 'X-Hop',
           'X-Hop', 'only for the next hop',
+          'Content-Length', '2',
+        ]);
+        res.end('ok');
+        return;
+      case `${PREFIX}claims`:
+        res.writeHead(200, [
+          'Service-Worker-Allowed', '/',
+          'Cross-Origin-Opener-Policy', 'same-origin; report-to="r"',
           'Content-Length', '2',
         ]);
         res.end('ok');
@@ -289,6 +297,17 @@ test('response headers keep their case and repeats; hop-by-hop ones are dropped'
   assert.ok(answer.rawHeaders.includes('X-Mixed-Case'));
   assert.equal(answer.headers['x-hop'], undefined);
   assert.notEqual(answer.headers.connection, 'X-Hop');
+});
+
+test("a user server cannot claim the whole origin: no Service-Worker-Allowed, no opener policy equal to the hub's", async (t) => {
+  const f = await setup(t);
+  const answer = await fetchRaw(`${f.front}${PREFIX}claims`);
+  assert.equal(answer.status, 200);
+  assert.equal(answer.headers['service-worker-allowed'], undefined);
+  assert.equal(answer.headers['cross-origin-opener-policy'], 'same-origin-allow-popups; report-to="r"');
+  assert.equal(openerPolicyForUserPage('same-origin-allow-popups'), 'same-origin-allow-popups');
+  assert.equal(openerPolicyForUserPage(' Same-Origin '), 'same-origin-allow-popups');
+  assert.equal(openerPolicyForUserPage('unsafe-none'), 'unsafe-none');
 });
 
 test('a large POST body is streamed through, with a length or chunked', async (t) => {

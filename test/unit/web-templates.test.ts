@@ -134,8 +134,12 @@ test('token page escapes notes and client names and lists revocable tokens', () 
     userName: 'alice',
     tokens: [{ id: 'a1', note: EVIL, scopes: ['read:users'], created: '2024-05-01T10:00:00Z', lastActivity: null, expiresAt: null }],
     oauthClients: [{ clientName: EVIL, tokenIds: ['o1', 'o2'], lastActivity: null }],
+    loginSessions: 2,
+    logoutUrl: '/jh/hub/logout',
   });
   assert.ok(!doc.includes(EVIL));
+  assert.match(doc, /<form id="logout-everywhere-form" method="post" action="\/jh\/hub\/logout">/);
+  assert.match(doc, /in 2 browsers or devices/);
   assert.match(doc, /data-token-id="a1"/);
   assert.match(doc, /data-token-ids="o1 o2"/);
   assert.match(doc, /<option value="2592000">30 days<\/option>/);

@@ -126,6 +126,17 @@ export class NativeAccounts {
     return argon2.verify(account.password_hash, password);
   }
 
+  /**
+   * Proof that the person at the keyboard owns the account, before its second factor changes: the
+   * password, or (when two-factor is on) a current code from the app.
+   */
+  async provesOwnership(account: NativeAccountRow, given: string): Promise<boolean> {
+    const proof = given.trim();
+    if (!proof) return false;
+    if (account.totp_enabled && /^\d{6}$/.test(proof.replace(/\s+/g, '')) && this.totpValid(account, proof.replace(/\s+/g, ''))) return true;
+    return this.verifyPassword(account, given);
+  }
+
   list(): Promise<NativeAccountRow[]> {
     return this.db.selectFrom('native_accounts').selectAll().orderBy('created').execute();
   }

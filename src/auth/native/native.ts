@@ -153,12 +153,19 @@ export class NativeAuthenticator implements Authenticator {
     app.post('/totp', async (req, reply) => {
       hub.requireXsrf(req);
       const f = form(req);
-      if (f.action === 'restart') return showTotp(req, reply, { restart: true });
       const account = await myAccount(req, reply);
       if (!account) return reply;
+      if (f.action === 'restart') {
+        // Replacing the second factor turns the current one off: only with the password or a current code.
+        if (account.totp_enabled && !(await this.accounts.provesOwnership(account, f.proof ?? ''))) {
+          return hub.sendPage(req, reply, (ctx) => totpPage(ctx, { enabled: true, required: this.config.require_mfa, error: 'Enter your password or a current code from your authenticator app to set up a new one.' }), 403);
+        }
+        return showTotp(req, reply, { restart: true });
+      }
       const codes = await this.accounts.confirmTotp(account, f.code ?? '');
       if (!codes) return showTotp(req, reply, { error: 'That code is not right: check the time on your phone and try the next code.' });
-      this.log.info({ user: account.name }, 'two-factor authentication turned on');
+      const ended = await hub.endOtherLogins(req);
+      this.log.info({ user: account.name, other_logins_ended: ended }, 'two-factor authentication turned on');
       return hub.sendPage(req, reply, (ctx) => totpPage(ctx, { enabled: true, required: false, recoveryCodes: codes }));
     });
 
@@ -176,7 +183,8 @@ export class NativeAuthenticator implements Authenticator {
       } catch (err) {
         return fail((err as Error).message);
       }
-      this.log.info({ user: account.name }, 'native password changed');
+      const ended = await hub.endOtherLogins(req);
+      this.log.info({ user: account.name, other_logins_ended: ended }, 'native password changed');
       return hub.sendPage(req, reply, (ctx) => changePasswordPage(ctx, { done: true }));
     });
   }

@@ -18,7 +18,8 @@
   /** Calls {baseUrl}hub/api/…; resolves with {status, data}, rejects with the API's `message`. */
   async function api(method, segments, body) {
     var headers = { Accept: 'application/json' };
-    if (method !== 'GET') headers['X-XSRFToken'] = xsrfToken;
+    // Every cookie-authenticated API call needs it, GETs included (as JupyterHub >= 4.1).
+    headers['X-XSRFToken'] = xsrfToken;
     if (body !== undefined) headers['Content-Type'] = 'application/json';
     var response = await fetch(hubUrl(['api'].concat(segments)), {
       method: method,

@@ -20,9 +20,17 @@
     return '';
   }
 
-  /** Only a path on this site (no scheme, no //host) may be navigated to. */
+  /** A path on this site, parsed and re-encoded (as src/http/local-redirect.ts), or null. */
   function localPath(url) {
-    return typeof url === 'string' && url.charAt(0) === '/' && url.charAt(1) !== '/' && url.indexOf('\\') === -1 ? url : null;
+    // Browsers drop tabs and newlines from URLs and read a backslash as a slash: such URLs are refused.
+    if (typeof url !== 'string' || url.charAt(0) !== '/' || url.charAt(1) === '/' || /[\u0000-\u001f\u007f\\]/.test(url)) return null;
+    var parsed;
+    try {
+      parsed = new URL(url, window.location.origin);
+    } catch (e) {
+      return null;
+    }
+    return parsed.origin === window.location.origin ? parsed.pathname + parsed.search + parsed.hash : null;
   }
 
   function showProgress(event) {
@@ -41,7 +49,9 @@
     }
   }
 
-  var source = new EventSource(root.dataset.progressUrl);
+  // An EventSource cannot send headers: the XSRF token that cookie-authenticated API calls need goes in the query.
+  var progressUrl = root.dataset.progressUrl;
+  var source = new EventSource(progressUrl + (progressUrl.indexOf('?') < 0 ? '?' : '&') + '_xsrf=' + encodeURIComponent(window.Ganymede.xsrfToken));
 
   source.onmessage = function (message) {
     var event;

@@ -56,3 +56,16 @@ export function loginPage(ctx: PageContext, view: LoginView): string {
 </section>`;
   return page(ctx, 'Sign in', body);
 }
+
+/** /hub/logout reached by a link from another site: logging out takes a click (POST with XSRF). */
+export function logoutConfirmPage(ctx: PageContext, actionUrl: string): string {
+  const body = html`<section class="card" aria-labelledby="logout-title">
+  <h1 id="logout-title">Log out?</h1>
+  <p class="muted">A link from another site asks to log you out of this hub.</p>
+  <form id="logout_form" method="post" action="${actionUrl}" class="stack">
+    ${xsrfField(ctx)}
+    <button id="logout_submit" type="submit" class="btn btn-primary btn-block">Log out</button>
+  </form>
+</section>`;
+  return page(ctx, 'Log out?', body);
+}

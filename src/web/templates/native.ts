@@ -66,7 +66,15 @@ export function totpPage(ctx: PageContext, view: { qrSvg?: string; secret?: stri
     <a class="btn btn-primary" href="${hubPath(ctx, 'home')}">Continue</a>`;
   } else if (view.enabled) {
     content = html`<p>Two-factor authentication is on for your account.</p>
-    <form method="post" action="${hubPath(ctx, 'totp')}">${xsrfField(ctx)}<button name="action" value="restart" class="btn">Set up a new authenticator app</button></form>`;
+    ${errorAlert(view.error, 'totp-error')}
+    <form method="post" action="${hubPath(ctx, 'totp')}" class="stack">
+      ${xsrfField(ctx)}
+      <div class="field">
+        <label for="totp-proof">Your password, or the code your authenticator app shows now</label>
+        <input id="totp-proof" name="proof" type="password" autocomplete="current-password" required>
+      </div>
+      <button name="action" value="restart" class="btn">Set up a new authenticator app</button>
+    </form>`;
   } else {
     content = html`${view.required && html`<div class="alert alert-info" role="status">This hub requires two-factor authentication: set it up to continue.</div>`}
     <ol>

@@ -1,5 +1,5 @@
 /** /hub/token: request an API token (token.js shows it once), list and revoke tokens and authorized applications. */
-import { errorAlert, timestamp } from './components.js';
+import { errorAlert, timestamp, xsrfField } from './components.js';
 import { html, type SafeHtml } from './html.js';
 import { page, type PageContext } from './layout.js';
 
@@ -14,7 +14,15 @@ export type TokenView = {
 
 export type OAuthGrantView = { clientName: string; tokenIds: string[]; lastActivity: string | null };
 
-export type TokenPageView = { userName: string; tokens: TokenView[]; oauthClients: OAuthGrantView[] };
+export type TokenPageView = {
+  userName: string;
+  tokens: TokenView[];
+  oauthClients: OAuthGrantView[];
+  /** Logins of this user that have not ended (this browser's included). */
+  loginSessions: number;
+  /** Where "Log out everywhere" posts (the hub's logout). */
+  logoutUrl: string;
+};
 
 /** Choices of the "Expires in" select, in seconds ('' = never), as JupyterHub offers them. */
 const EXPIRY_CHOICES: [seconds: string, label: string][] = [
@@ -102,6 +110,15 @@ ${errorAlert(undefined, 'revoke-error')}
   <h2 id="oauth-clients-title">Authorized applications</h2>
   <p class="muted">Applications and servers you have allowed to act as you.</p>
   ${revocableTable('oauth-clients', ['Application', 'Last used', 'Tokens'], view.oauthClients.map(grantRow), 'No application has access.')}
+</section>
+<section class="card" aria-labelledby="sessions-title">
+  <h2 id="sessions-title">Logins</h2>
+  <p class="muted">You are logged in ${view.loginSessions === 1 ? 'in this browser only' : `in ${view.loginSessions} browsers or devices`}. Logging out everywhere ends every login, this one included, and revokes what applications and servers were given during them.</p>
+  <form id="logout-everywhere-form" method="post" action="${view.logoutUrl}">
+    ${xsrfField(ctx)}
+    <input type="hidden" name="everywhere" value="1">
+    <button id="logout-everywhere" type="submit" class="btn btn-danger">Log out everywhere</button>
+  </form>
 </section>
 </div>`;
   return page(ctx, 'API tokens', body, ['token.js']);
