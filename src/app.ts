@@ -32,6 +32,7 @@ import { IdleCuller } from './hub/culler.js';
 import { SitePassword } from './http/site-password.js';
 import { SECURITY_HEADERS } from './http/security-headers.js';
 import { scrubUrl } from './http/scrub-url.js';
+import { GuessLimits } from './http/guess-limits.js';
 import { limitConnectionsPerClient, SERVER_TIMEOUTS } from './http/connection-limits.js';
 import { registerMetrics } from './http/metrics.js';
 import { TmpAuthenticator } from './auth/tmp.js';
@@ -225,7 +226,7 @@ export async function createHub(config: HubConfig, options: { log?: Logger } = {
     : null;
   if (courses) serverProfiles.add(courses.profiles);
   const ctx: HubContext = {
-    config, urls, log, users, servers, tokens, roles, groups, shares, oauth, access, identity, sessions, loginSessions, lifecycle, serverProfiles, courses: courses?.service ?? null, routes,
+    config, urls, log, users, servers, tokens, roles, groups, shares, oauth, access, identity, sessions, loginSessions, guessing: new GuessLimits(config.guess_limits), lifecycle, serverProfiles, courses: courses?.service ?? null, routes,
     authenticator, policy, authState, services: config.services, ensureUser, startedAt: isoNow(),
     servicePid: (name) => serviceRunner.pid(name),
     async refreshAuthState(user) {

@@ -1,5 +1,6 @@
 /** What every API and page route needs from the hub, and the shared request helpers (caller, scope checks). */
 import type { LoginSessionRepo } from '../db/repos/login-sessions.js';
+import type { GuessLimits } from '../http/guess-limits.js';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import type { AuthPolicy, Authenticator } from '../auth/authenticator.js';
@@ -40,6 +41,8 @@ export interface HubContext {
   sessions: Sessions;
   /** Logins of browsers, which logout, "log out everywhere" and password changes end. */
   loginSessions: LoginSessionRepo;
+  /** Counts of failed logins, OAuth client checks and join codes, per client and account (429 past the limit). */
+  guessing: GuessLimits;
   lifecycle: ServerLifecycle;
   /** Features owning particular servers (a course's `<slug>` server): their command, directory, resources. */
   serverProfiles: ServerProfiles;

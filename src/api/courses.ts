@@ -10,6 +10,7 @@ import type { MemberWithName } from '../db/repos/courses.js';
 import { HubError } from '../errors.js';
 import type { CourseService } from '../courses/service.js';
 import { COURSE_STATES } from '../courses/state-machine.js';
+import { JOIN_CODE_FAILURES } from '../courses/join-code.js';
 import { escapePathSegment, type HubUrls } from '../hub/urls.js';
 import { type HubContext, emptyReply, requireCaller } from './context.js';
 
@@ -99,7 +100,10 @@ export function registerCourseRoutes(app: FastifyInstance, ctx: HubContext, cour
 
   // Apply with the join code (or join at once when the teacher chose auto-accept).
   app.post<Slug>('/courses/:slug/participants', async (req, reply) => {
-    const { status } = await courses.apply(requireCaller(req), req.params.slug, bodyOf(req));
+    const caller = requireCaller(req);
+    const account = caller.principal.kind === 'user' ? caller.principal.user.name : undefined;
+    // A join code is a secret: wrong (404) and expired (410) codes count as guesses (src/http/guess-limits.ts).
+    const { status } = await ctx.guessing.guarded('join', { client: req.ip, account }, () => courses.apply(caller, req.params.slug, bodyOf(req)), JOIN_CODE_FAILURES);
     return reply.code(status === 'accepted' ? 201 : 202).send({ course: req.params.slug, status });
   });
 

@@ -29,6 +29,11 @@ export async function identifyCaller(ctx: HubContext, req: FastifyRequest): Prom
   if (req.caller && apiNeedsXsrf(req) && !ctx.sessions.checkXsrf(req)) {
     throw new HubError(403, `'_xsrf' argument missing from ${req.method}: cookie-authenticated API requests need the X-XSRFToken header`);
   }
+  // A step the authenticator requires (two-factor enrolment) holds the API as it holds the pages.
+  if (req.caller?.principal.kind === 'user' && ctx.authenticator.requiredStep) {
+    const step = await ctx.authenticator.requiredStep({ name: req.caller.principal.user.name });
+    if (step) throw new HubError(403, `Finish setting up your login first: ${ctx.urls.hub}${step}`);
+  }
 }
 
 export async function apiPlugin(app: FastifyInstance, opts: { ctx: HubContext }): Promise<void> {

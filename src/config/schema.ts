@@ -443,6 +443,19 @@ export const sitePasswordSchema = z
   })
   .strict();
 
+export const guessLimitsSchema = z
+  .object({
+    max_failures_per_client: z
+      .number()
+      .int()
+      .positive()
+      .default(50)
+      .describe('failed logins, OAuth client checks or course join codes from one address (after trusted_proxies) before it must wait; a classroom behind one NAT address counts as one client'),
+    max_failures_per_account: z.number().int().positive().default(10).describe('failed logins (or join codes) for one account, from anywhere, before it must wait'),
+    window: seconds(600, 'seconds over which failures are counted, and the wait after too many (429 with Retry-After)'),
+  })
+  .strict();
+
 export const contentSchema = z
   .object({
     allowed_repos: z
@@ -511,6 +524,7 @@ export const configSchema = z
     courses: coursesSchema.default(coursesSchema.parse({})).describe('course hubs: requests, review, dates, participants (docs/courses.md)'),
     culler: cullerSchema.default(cullerSchema.parse({})).describe('the built-in idle culler, as jupyterhub-idle-culler'),
     content: contentSchema.default(contentSchema.parse({})).describe("content links in nbgitpuller's format: /hub/user-redirect/git-pull?repo=…"),
+    guess_limits: guessLimitsSchema.default(guessLimitsSchema.parse({})).describe('limits on guessing passwords, OAuth client secrets and join codes, for every authenticator'),
     shared_password: sitePasswordSchema
       .optional()
       .describe('one password (HTTP Basic) in front of every page, the API and the user servers, with any authenticator; /hub/health stays open (docs/workshop.md)'),

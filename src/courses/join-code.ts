@@ -26,3 +26,6 @@ export function joinCodeMatches(secret: Buffer, courseId: number, nonce: string,
   const typed = Buffer.from(given.trim().toLowerCase().replace(/[\s-]/g, ''));
   return typed.length === expected.length && timingSafeEqual(typed, expected);
 }
+
+/** Answers of a join attempt that count as a guess of the code: no course with it (404), an expired one (410). */
+export const JOIN_CODE_FAILURES: readonly number[] = [404, 410];

@@ -97,10 +97,15 @@ export async function oauthPlugin(app: FastifyInstance, opts: { ctx: HubContext 
     return !(authorized.size > 0 && scopes.every((s) => authorized.has(s)));
   }
 
+  /** A step the authenticator requires first (two-factor enrolment): no code is handed out before it is done. */
+  const pendingStep = async (user: UserRow): Promise<string | null> => (ctx.authenticator.requiredStep ? ctx.authenticator.requiredStep({ name: user.name }) : null);
+
   app.get<{ Querystring: AuthorizeParams }>('/authorize', async (req, reply) => {
     const caller = await ctx.identity.byCookie(req);
     if (!caller || caller.principal.kind !== 'user') return redirectToLogin(ctx, req, reply);
     const user = caller.principal.user;
+    const step = await pendingStep(user);
+    if (step) return reply.redirect(`${ctx.urls.hub}${step}`, 302);
     const { client, scopes } = await prepare(req, req.query, user);
     if (!(await needsConfirmation(client, user, scopes))) return issueCode(reply, req, req.query, user, client, scopes);
     const pc = pageContext(ctx, req, reply, user);
@@ -119,11 +124,29 @@ export async function oauthPlugin(app: FastifyInstance, opts: { ctx: HubContext 
     if (!caller || caller.principal.kind !== 'user') return redirectToLogin(ctx, req, reply);
     ctx.sessions.requireXsrf(req);
     const user = caller.principal.user;
+    if (await pendingStep(user)) throw new HubError(403, 'Finish setting up your login first');
     const { client, scopes } = await prepare(req, req.query, user);
     return issueCode(reply, req, req.query, user, client, scopes);
   });
 
-  app.post('/token', async (req) => {
+  // Wrong client credentials, codes and redirect URIs count as guesses per client address (src/http/guess-limits.ts).
+  app.post('/token', async (req, reply) => {
+    const who = { client: req.ip };
+    try {
+      ctx.guessing.check('oauth-token', who);
+    } catch (err) {
+      if (!(err instanceof HubError)) throw err;
+      return reply.code(429).headers(err.headers).send({ error: 'too_many_requests', error_description: err.message });
+    }
+    try {
+      return await exchangeCode(req);
+    } catch (err) {
+      if (err instanceof OAuthError) ctx.guessing.failed('oauth-token', who);
+      throw err;
+    }
+  });
+
+  async function exchangeCode(req: FastifyRequest): Promise<Record<string, unknown>> {
     const body = (req.body ?? {}) as Record<string, string | undefined>;
     let clientId = body.client_id;
     let secret = body.client_secret;
@@ -161,7 +184,7 @@ export async function oauthPlugin(app: FastifyInstance, opts: { ctx: HubContext 
       expiresIn: expiresIn || null,
     });
     return { access_token: token, token_type: 'Bearer', expires_in: expiresIn || undefined, scope: grant.scopes.join(' ') };
-  });
+  }
 }
 
 /**

@@ -15,6 +15,7 @@ import { courseDetails, coursePageView, coursesOf, reviewActions } from './cours
 import { loggedIn, pageContext, redirectToLogin, safeNext, sendPage, type PageCaller } from './render.js';
 import { courseFormPage, coursePage, coursesPage, joinPage, reviewPage, type CourseFormView, type ReviewItem } from './templates/index.js';
 import { wallClock } from '../clock.js';
+import { JOIN_CODE_FAILURES } from '../courses/join-code.js';
 
 type Slug = { Params: { slug: string } };
 type Form = Record<string, unknown>;
@@ -239,10 +240,14 @@ export function registerCoursePages(app: FastifyInstance, ctx: HubContext, cours
     return status === 'accepted' || status === 'applied';
   };
 
+  /** A join code is a secret: wrong (404) and expired (410) codes count as guesses (src/http/guess-limits.ts). */
+  const joinGuarded = <T>(req: FastifyRequest, caller: PageCaller, attempt: () => Promise<T>): Promise<T> =>
+    ctx.guessing.guarded('join', { client: req.ip, account: caller.principal.user.name }, attempt, JOIN_CODE_FAILURES);
+
   app.get<Slug & { Querystring: { code?: string } }>('/courses/:slug/join', async (req, reply) => {
     const caller = await loggedIn(ctx, req);
     if (!caller) return redirectToLogin(ctx, req, reply);
-    const course = await courses.joinable(req.params.slug, req.query.code);
+    const course = await joinGuarded(req, caller, () => courses.joinable(req.params.slug, req.query.code));
     if (await alreadyIn(caller, course)) return reply.redirect(coursePath(course.slug), 302);
     return sendPage(reply, await renderJoin(req, reply, caller, course, req.query.code ?? '', ''));
   });
@@ -255,7 +260,7 @@ export function registerCoursePages(app: FastifyInstance, ctx: HubContext, cours
     const form = formOf(req);
     const code = field(form, 'code') ?? req.query.code ?? '';
     const email = field(form, 'email') ?? '';
-    const course = await courses.joinable(req.params.slug, code);
+    const course = await joinGuarded(req, caller, () => courses.joinable(req.params.slug, code));
     if (await alreadyIn(caller, course)) return reply.redirect(coursePath(course.slug), 303);
     try {
       await courses.apply(caller, course.slug, { code, email });

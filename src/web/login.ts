@@ -138,16 +138,29 @@ export function registerLoginRoutes(app: FastifyInstance, ctx: HubContext, hubLo
     if (!ctx.sessions.checkXsrf(req)) return show(req, reply, 403, { error: 'Your session expired. Please try again.' });
     const body = (req.body ?? {}) as Record<string, string>;
     const username = typeof body.username === 'string' ? body.username : '';
+    // Guessing is limited per client address and per account, whatever the authenticator (src/http/guess-limits.ts).
+    const who = { client: req.ip, account: normalizeUsername(username).slice(0, 255) };
+    try {
+      ctx.guessing.check('login', who);
+    } catch (err) {
+      if (!(err instanceof HubError)) throw err;
+      ctx.log.warn({ user: username.slice(0, 100), client: req.ip }, 'login refused: too many failed attempts');
+      reply.headers(err.headers);
+      return show(req, reply, 429, { username, error: err.message });
+    }
     const result = await ctx.authenticator.authenticate({ ...body, username, password: typeof body.password === 'string' ? body.password : '' });
     if (result && 'refused' in result) {
+      ctx.guessing.failed('login', who);
       ctx.log.warn({ user: username.slice(0, 100), reason: result.refused }, 'login refused');
       return show(req, reply, 403, { username, error: result.refused });
     }
     const existing = result ? await ctx.users.byName(normalizeUsername(result.name)) : undefined;
     if (!result || !ctx.policy.admits(normalizeUsername(result.name), result.allowed === true, existing !== undefined)) {
+      ctx.guessing.failed('login', who);
       ctx.log.warn({ user: username.slice(0, 100) }, 'failed login');
       return show(req, reply, 403, { username, error: 'Invalid username or password' });
     }
+    ctx.guessing.succeeded('login', who);
     await hubLogin.completeLogin(req, reply, result, req.query.next ?? '');
     return reply;
   });

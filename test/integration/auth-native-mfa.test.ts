@@ -1,4 +1,4 @@
-/** `native.require_mfa` keeps a person on the two-factor enrolment page until they have set it up. */
+/** `native.require_mfa` keeps a person on the two-factor enrolment page until they have set it up: pages, the API and the OAuth provider. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as OTPAuth from 'otpauth';
@@ -23,6 +23,18 @@ test('require_mfa: enrolment before anything else', { timeout: 60_000 }, async (
   }
 
   const enrol = await (await browser.fetch('/hub/totp')).text();
+  // The API and the OAuth provider wait for enrolment too (before, only pages did).
+  const xsrf = /name="xsrf-token" content="([^"]+)"/.exec(enrol)![1]!;
+  const me = await browser.fetch('/hub/api/user', { headers: { 'X-XSRFToken': xsrf } });
+  assert.equal(me.status, 403);
+  assert.match(((await me.json()) as { message: string }).message, /Finish setting up your login first: \/hub\/totp/);
+  const start = await browser.fetch('/hub/api/users/fay/server', { method: 'POST', headers: { 'X-XSRFToken': xsrf } });
+  assert.equal(start.status, 403, 'no server before enrolment');
+  const token = await browser.fetch('/hub/api/users/fay/tokens', { method: 'POST', headers: { 'X-XSRFToken': xsrf, 'content-type': 'application/json' }, body: '{}' });
+  assert.equal(token.status, 403, 'no token before enrolment');
+  const authorize = await browser.fetch('/hub/api/oauth2/authorize?client_id=jupyterhub-user-fay&response_type=code');
+  assert.equal(authorize.status, 302);
+  assert.equal(authorize.headers.get('location'), '/hub/totp', 'no OAuth code before enrolment');
   const secret = /id="totp-secret">([A-Z2-7]+)</.exec(enrol)?.[1];
   assert.ok(secret, 'the key is shown');
   const code = new OTPAuth.TOTP({ secret: OTPAuth.Secret.fromBase32(secret), digits: 6, period: 30 }).generate();

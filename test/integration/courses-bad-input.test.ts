@@ -173,6 +173,17 @@ test('bad course input is refused with a message and changes nothing', { timeout
     assert.deepEqual(members.filter((m) => m.name !== 'other').map((m) => [m.name, m.status]).sort(), [['nobody', 'applied'], ['student', 'accepted']]);
   });
 
+  await t.test('guessing join codes is limited per account: past the limit every attempt gets 429', async () => {
+    const join = (await as('other')('/courses/physics')).json.join as { code: string };
+    for (let i = 0; i < 10; i++) {
+      const res = await as('gov')('/courses/physics/participants', 'POST', { code: `wrongcode${i}` });
+      assert.equal(res.status, 404, `guess ${i}`);
+    }
+    const blocked = await as('gov')('/courses/physics/participants', 'POST', { code: join.code });
+    assert.equal(blocked.status, 429);
+    assert.match(blocked.json.message, /Too many failed attempts/);
+  });
+
   await t.test("a member's token made for something else reads none of the member's courses", async () => {
     assert.equal((await as('student')('/courses/physics')).status, 200, 'the member reads the course with a full token');
     const narrow = await hub.api('/users/student/tokens', { method: 'POST', token: tok.student, body: { scopes: ['read:users:name!user=student'] } });

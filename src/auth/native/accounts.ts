@@ -94,20 +94,38 @@ export class NativeAccounts {
         usedRecoveryCode = true;
       }
     }
-    await this.db.updateTable('native_accounts').set({ failed_logins: 0, locked_until: null }).where('id', '=', account.id).execute();
+    // Only if no parallel attempt locked the account meanwhile (they were all checked before any failed).
+    const now = new Date(wallClock.now()).toISOString();
+    const cleared = await this.db
+      .updateTable('native_accounts')
+      .set({ failed_logins: 0, locked_until: null })
+      .where('id', '=', account.id)
+      .where((eb) => eb.or([eb('locked_until', 'is', null), eb('locked_until', '<=', now)]))
+      .executeTakeFirst();
+    if (Number(cleared.numUpdatedRows) === 0) return this.lockedMessage();
     return { ok: true, account, usedRecoveryCode };
   }
 
+  /**
+   * Counts a failed login in one statement (parallel attempts each add one: a read-then-write count
+   * let 12 parallel guesses leave it at 1) and locks the account when the count reaches
+   * lockout_attempts.
+   */
   private async fail(account: NativeAccountRow, result: LoginCheck): Promise<LoginCheck> {
-    const failures = account.failed_logins + 1;
-    const lock = failures >= this.config.lockout_attempts;
-    await this.db
+    const counted = await this.db
       .updateTable('native_accounts')
-      .set({ failed_logins: lock ? 0 : failures, locked_until: lock ? new Date(wallClock.now() + this.config.lockout_minutes * 60_000).toISOString() : null })
+      .set((eb) => ({ failed_logins: eb('failed_logins', '+', 1) }))
       .where('id', '=', account.id)
-      .execute();
-    if (lock) return { ok: false, reason: 'locked', message: `Too many failed logins: this account is locked for ${this.config.lockout_minutes} minutes.` };
-    return result;
+      .returning('failed_logins')
+      .executeTakeFirst();
+    if ((counted?.failed_logins ?? 0) < this.config.lockout_attempts) return result;
+    const until = new Date(wallClock.now() + this.config.lockout_minutes * 60_000).toISOString();
+    await this.db.updateTable('native_accounts').set({ failed_logins: 0, locked_until: until }).where('id', '=', account.id).execute();
+    return this.lockedMessage();
+  }
+
+  private lockedMessage(): LoginCheck {
+    return { ok: false, reason: 'locked', message: `Too many failed logins: this account is locked for ${this.config.lockout_minutes} minutes.` };
   }
 
   async setStatus(name: string, status: 'approved' | 'rejected'): Promise<boolean> {
