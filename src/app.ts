@@ -43,7 +43,7 @@ import { HubUrls } from './hub/urls.js';
 import { Identity } from './http/identity.js';
 import { Sessions } from './http/session.js';
 import { describeError, reason } from './http/errors.js';
-import { RouteTable } from './proxy/route-table.js';
+import { RouteTable, type RouteTarget } from './proxy/route-table.js';
 import { Forwarder, type ForwardedInfo } from './proxy/forward.js';
 import { AuthPolicy } from './auth/authenticator.js';
 import { createAuthenticator, hasOwnAllowRule } from './auth/index.js';
@@ -244,9 +244,27 @@ export async function createHub(config: HubConfig, options: { log?: Logger } = {
     },
   };
 
+  /**
+   * The key a request is routed by: its path, or with subdomain_host `/<host><path>` when it came to a
+   * user's host (the host as the client asked for it, through a trusted proxy's X-Forwarded-Host).
+   * Null: a user's host with no route for it (a server not running, or a path of the hub's): the
+   * request goes to the hub's own origin instead.
+   */
+  const routeFor = (req: http.IncomingMessage): { prefix: string; value: RouteTarget } | null | undefined => {
+    if (!urls.subdomain) return routes.match(req.url ?? '/');
+    const hostname = hostnameOf(forwardedInfo(req).host);
+    if (!urls.isUserHost(hostname)) return routes.match(req.url ?? '/');
+    return routes.match(`/${hostname}${req.url ?? '/'}`) ?? null;
+  };
+  /** A request to a user's host that no route takes: the hub answers it at its own origin only (its cookies live there). */
+  const toHubOrigin = (req: http.IncomingMessage, res: http.ServerResponse): void => {
+    res.writeHead(302, { ...SECURITY_HEADERS, Location: `${urls.subdomain!.origin}${req.url ?? '/'}`, 'Content-Length': '0' });
+    res.end();
+  };
+
   const forwarder = new Forwarder({
     onError: (err, req, res) => {
-      const m = routes.match(req.url ?? '/');
+      const m = routeFor(req);
       log.warn({ url: scrubUrl(req.url), err: err.message }, 'proxy target unreachable');
       // The server may have died: check it now rather than at the next poll.
       if (m?.value.kind === 'user') void lifecycle.pollOnce().catch(() => undefined);
@@ -293,8 +311,9 @@ export async function createHub(config: HubConfig, options: { log?: Logger } = {
     serverFactory: (handler) => {
       server = http.createServer(SERVER_TIMEOUTS, (req, res) => {
         const route = (): void => {
-          const m = routes.match(req.url ?? '/');
+          const m = routeFor(req);
           if (m) forwarder.web(req, res, m.value.target, m.prefix, forwardedInfo(req));
+          else if (m === null) toHubOrigin(req, res);
           else handler(req, res);
         };
         if (!sitePassword) return route();
@@ -311,7 +330,7 @@ export async function createHub(config: HubConfig, options: { log?: Logger } = {
       limitConnectionsPerClient(server, config.max_connections_per_client, (address) => trust(address, 0), log);
       server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
         const route = (): void => {
-          const m = routes.match(req.url ?? '/');
+          const m = routeFor(req);
           if (m) return forwarder.ws(req, socket, head, m.value.target, m.prefix, forwardedInfo(req));
           socket.end('HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\nConnection: close\r\n\r\nThe server is not running\n');
         };
@@ -450,4 +469,10 @@ export async function createHub(config: HubConfig, options: { log?: Logger } = {
     },
   };
   return hub;
+}
+
+/** The host name of a Host header value: without its port, lower case ('[::1]:8000' gives '[::1]'). */
+function hostnameOf(host: string): string {
+  const end = host.startsWith('[') ? host.indexOf(']') + 1 : host.lastIndexOf(':');
+  return (end > 0 ? host.slice(0, end) : host).toLowerCase();
 }

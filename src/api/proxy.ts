@@ -8,7 +8,9 @@ export function registerProxyRoutes(app: FastifyInstance, ctx: HubContext): void
     await requireScope(ctx, req, 'proxy');
     const routes: Record<string, unknown> = {};
     for (const [prefix, r] of ctx.routes.entries()) {
-      routes[prefix] = { routespec: prefix, target: r.target, data: r.data };
+      // Under subdomain_host a user's route is `<host>/user/<name>/`, as JupyterHub's routespecs.
+      const spec = ctx.urls.subdomain && r.kind === 'user' ? prefix.slice(1) : prefix;
+      routes[spec] = { routespec: spec, target: r.target, data: r.data };
     }
     return routes;
   });

@@ -114,7 +114,7 @@ export function registerServerRoutes(app: FastifyInstance, ctx: HubContext): voi
     const user = await findUserOr404(ctx, req.params.name);
     const server = await ctx.servers.get(user.id, serverName);
     if (!server) throw new HubError(404, `${user.name} has no server named '${serverName}'`);
-    const url = ctx.urls.userServer(user.name, serverName);
+    const url = ctx.urls.userServerUrl(user.name, serverName);
     const readyEvent = { progress: 100, ready: true, message: `Server ready at ${url}`, html_message: `Server ready at <a href="${url}">${url}</a>`, url };
     const failedEvent = (message: string) => ({ progress: 100, failed: true, message: `Spawn failed: ${message}` });
     const channel = ctx.lifecycle.progress.get(server.id);

@@ -41,7 +41,7 @@ function parseBody<T>(schema: z.ZodType<T>, body: unknown): T {
 
 /** The server model a share shows: owner, name, url, full_url, ready. */
 function sharedServerModel(urls: HubUrls, ref: ServerRef): Record<string, Json> {
-  return { user: { name: ref.ownerName }, name: ref.serverName, url: urls.userServer(ref.ownerName, ref.serverName), full_url: null, ready: ref.phase === 'running' };
+  return { user: { name: ref.ownerName }, name: ref.serverName, url: urls.userServerUrl(ref.ownerName, ref.serverName), full_url: null, ready: ref.phase === 'running' };
 }
 
 export function shareModel(urls: HubUrls, share: ShareView): Record<string, Json> {

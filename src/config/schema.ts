@@ -488,6 +488,12 @@ export const configSchema = z
       .optional()
       .describe("the hub's address as people reach it, e.g. behind a reverse proxy https://hub.uni.example/ (links in e-mails; default bind_url)"),
     hub_connect_url: z.string().url().optional().describe('URL servers use to reach the hub API (default: bind_url, with 127.0.0.1 for 0.0.0.0)'),
+    subdomain_host: z
+      .string()
+      .url()
+      .refine((u) => /^https?:$/.test(new URL(u).protocol) && new URL(u).pathname === '/' && !new URL(u).search, 'an http(s) origin with no path, e.g. https://hub.example.org')
+      .optional()
+      .describe("per-user origins, as JupyterHub's subdomain_host: the hub at this origin, each user's servers at https://<user>.<its host>/user/<user>/, so that no user's page shares an origin with the hub or another user (needs a wildcard DNS entry and certificate)"),
     trusted_proxies: z
       .array(z.string())
       .default(['127.0.0.1', '::1'])

@@ -9,18 +9,21 @@ const PLACEHOLDER_ORIGIN = 'http://ganymede.invalid';
 // eslint-disable-next-line no-control-regex
 const UNSAFE = /[\u0000-\u001f\u007f\\]/;
 
-export function localRedirect(next: unknown, base: string): string | null {
-  if (typeof next !== 'string' || next === '' || next.length > 8192) return null;
-  if (!next.startsWith('/') || next.startsWith('//') || UNSAFE.test(next)) return null;
+export function localRedirect(next: unknown, base: string, otherOrigin?: (origin: string) => boolean): string | null {
+  if (typeof next !== 'string' || next === '' || next.length > 8192 || UNSAFE.test(next)) return null;
+  // An absolute URL only on an origin the caller names (a user's own origin under subdomain_host).
+  const absolute = otherOrigin !== undefined && /^https?:\/\//i.test(next);
+  if (!absolute && (!next.startsWith('/') || next.startsWith('//'))) return null;
   let url: URL;
   try {
     url = new URL(next, PLACEHOLDER_ORIGIN);
   } catch {
     return null;
   }
-  if (url.origin !== PLACEHOLDER_ORIGIN || url.username || url.password) return null;
-  const target = `${url.pathname}${url.search}${url.hash}`;
+  if (url.username || url.password) return null;
+  if (absolute ? !otherOrigin(url.origin) : url.origin !== PLACEHOLDER_ORIGIN) return null;
+  const path = `${url.pathname}${url.search}${url.hash}`;
   // After dot segments are resolved: `/base/../elsewhere` is not under the base.
-  if (!target.startsWith(base) && `${url.pathname}/` !== base) return null;
-  return target;
+  if (!path.startsWith(base) && `${url.pathname}/` !== base) return null;
+  return absolute ? `${url.origin}${path}` : path;
 }

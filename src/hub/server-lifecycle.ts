@@ -74,8 +74,14 @@ export class ServerLifecycle {
     return this.d.spawner.optionsForm?.({ id: user.id, name: user.name, admin: user.admin === 1, groups }, values);
   }
 
+  /** The server's path prefix (/user/alice/), what the server serves under. */
   routePrefix(userName: string, serverName: string): string {
     return this.d.urls.userServer(userName, serverName);
+  }
+
+  /** The proxy's key for the server: its prefix, with its user's host in front under subdomain_host. */
+  private routeKey(userName: string, serverName: string): string {
+    return this.d.urls.userRouteKey(userName, serverName);
   }
 
   /**
@@ -146,7 +152,8 @@ export class ServerLifecycle {
           id: HubUrls.serverClientId(user.name, server.name),
           description: `Server at ${prefix}`,
           secret: created.token,
-          redirectUri: `${prefix}oauth_callback`,
+          // Absolute on the user's own origin under subdomain_host, as JUPYTERHUB_OAUTH_CALLBACK_URL.
+          redirectUri: `${this.d.urls.userServerUrl(user.name, server.name)}oauth_callback`,
           allowedScopes: oauthAccessScopes(user.name, server.name),
         });
         tokenId = created.row.id;
@@ -211,7 +218,7 @@ export class ServerLifecycle {
         log.error({ server: name, err: (stopErr as Error).message }, 'cleanup after failed spawn failed');
       }
       if (tokenId !== null) await this.d.tokens.delete(tokenId);
-      this.d.routes.remove(prefix);
+      this.d.routes.remove(this.routeKey(user.name, server.name));
       await this.d.servers.update(server.id, { phase: 'stopped', target: null, failure: message, api_token_id: null, spawner_state: JSON.stringify(state) });
       await this.d.onStopped?.(user.id, server.name).catch((hookErr: unknown) => log.warn({ server: name, err: (hookErr as Error).message }, 'after-stop step failed'));
       const outcome = { ready: false, message } as const;
@@ -226,7 +233,7 @@ export class ServerLifecycle {
   }
 
   private addRoute(user: Pick<UserRow, 'id' | 'name'>, serverId: number, serverName: string, target: string): void {
-    this.d.routes.add(this.routePrefix(user.name, serverName), {
+    this.d.routes.add(this.routeKey(user.name, serverName), {
       target,
       kind: 'user',
       id: serverId,
@@ -269,11 +276,12 @@ export class ServerLifecycle {
     return (await within(done, waitMs)) ? 'stopped' : 'pending';
   }
 
-  private async runStop(user: Pick<UserRow, 'name'>, serverId: number): Promise<void> {
+  /** Stops the server and marks it stopped; `failure` (why it died) goes into the same write, so nobody sees it stopped without the reason. */
+  private async runStop(user: Pick<UserRow, 'name'>, serverId: number, failure?: string): Promise<void> {
     const row = await this.d.servers.byId(serverId);
     if (!row) return;
     const name = logName(user.name, row.name);
-    this.d.routes.remove(this.routePrefix(user.name, row.name));
+    this.d.routes.remove(this.routeKey(user.name, row.name));
     // The finished spawn's events no longer describe the server: its progress now tells how it ended.
     const channel = this.progress.get(serverId);
     if (channel) this.progress.close(serverId, channel);
@@ -283,7 +291,7 @@ export class ServerLifecycle {
       this.d.log.error({ server: name, err: (err as Error).message }, 'stopping server failed');
     }
     if (row.api_token_id !== null) await this.d.tokens.delete(row.api_token_id);
-    await this.d.servers.update(serverId, { phase: 'stopped', target: null, api_token_id: null });
+    await this.d.servers.update(serverId, { phase: 'stopped', target: null, api_token_id: null, ...(failure === undefined ? {} : { failure }) });
     this.d.log.info({ server: name }, 'server stopped');
     await this.d.onStopped?.(row.user_id, row.name).catch((err: unknown) => this.d.log.warn({ server: name, err: (err as Error).message }, 'after-stop step failed'));
   }
@@ -382,8 +390,7 @@ export class ServerLifecycle {
         const code = polled.exitCode !== undefined && polled.exitCode !== null ? ` with exit code ${polled.exitCode}` : '';
         const detail = polled.message ? `${code}: ${polled.message}` : code;
         this.d.log.warn({ server: logName(row.user_name, row.name) }, `server stopped unexpectedly${detail}`);
-        await this.runStop({ name: row.user_name }, row.id);
-        await this.d.servers.update(row.id, { failure: polled.failure ?? `Server stopped unexpectedly${detail}` });
+        await this.runStop({ name: row.user_name }, row.id, polled.failure ?? `Server stopped unexpectedly${detail}`);
       }),
     );
   }
@@ -394,8 +401,7 @@ export class ServerLifecycle {
     const polled = await this.d.spawner.poll(JSON.parse(row.spawner_state) as SpawnerState);
     if (polled.running) return true;
     if (await this.d.servers.transition(row.id, ['running'], 'stopping')) {
-      await this.runStop({ name: userName }, row.id);
-      if (polled.message) await this.d.servers.update(row.id, { failure: polled.failure ?? `Server stopped unexpectedly: ${polled.message}` });
+      await this.runStop({ name: userName }, row.id, polled.message ? (polled.failure ?? `Server stopped unexpectedly: ${polled.message}`) : undefined);
     }
     return false;
   }

@@ -1,4 +1,5 @@
-/** Every URL the hub builds, derived once from bind_url (its path is the base URL). */
+/** Every URL the hub builds, derived once from bind_url (its path is the base URL) and subdomain_host. */
+import { createHash } from 'node:crypto';
 import type { HubConfig } from '../config/schema.js';
 
 /** Percent-encodes one path segment as JupyterHub's url_escape_path does (quote with safe '@~'). */
@@ -20,7 +21,16 @@ export class HubUrls {
   /** The hub API as servers reach it (JUPYTERHUB_API_URL), without trailing slash. */
   readonly internalApiUrl: string;
 
-  constructor(config: Pick<HubConfig, 'bind_url' | 'hub_connect_url'>) {
+  /** With subdomain_host: the hub's origin (`https://hub.example.org`), its host name, and its port ('' for the scheme's). */
+  readonly subdomain: { origin: string; protocol: string; hostname: string; port: string } | null;
+
+  constructor(config: Pick<HubConfig, 'bind_url' | 'hub_connect_url'> & { subdomain_host?: string }) {
+    if (config.subdomain_host) {
+      const u = new URL(config.subdomain_host);
+      this.subdomain = { origin: u.origin, protocol: u.protocol, hostname: u.hostname.toLowerCase(), port: u.port };
+    } else {
+      this.subdomain = null;
+    }
     const bind = new URL(config.bind_url);
     this.base = bind.pathname.endsWith('/') ? bind.pathname : bind.pathname + '/';
     this.hub = this.base + 'hub/';
@@ -42,6 +52,39 @@ export class HubUrls {
     return `${this.base}user/${escapePathSegment(userName)}/${serverName ? escapePathSegment(serverName) + '/' : ''}`;
   }
 
+  /**
+   * Where a browser finds a user's server: the path (/user/alice/) on the hub's origin, or with
+   * subdomain_host the absolute URL on the user's own origin (https://alice.hub.example.org/user/alice/).
+   */
+  userServerUrl(userName: string, serverName = ''): string {
+    return `${this.userOrigin(userName)}${this.userServer(userName, serverName)}`;
+  }
+
+  /** The user's own origin with subdomain_host (`https://alice.hub.example.org`), else '' (the hub's). */
+  userOrigin(userName: string): string {
+    const sub = this.subdomain;
+    return sub ? `${sub.protocol}//${this.userHost(userName)}${sub.port ? `:${sub.port}` : ''}` : '';
+  }
+
+  /** The host name of a user's servers with subdomain_host: `<DNS-safe name>.<hub host>`. */
+  userHost(userName: string): string {
+    return `${dnsLabel(userName)}.${this.subdomain?.hostname ?? ''}`;
+  }
+
+  /** Whether a request's host name is one of the users' (with subdomain_host), not the hub's. */
+  isUserHost(hostname: string): boolean {
+    const sub = this.subdomain;
+    return sub !== null && hostname.length > sub.hostname.length + 1 && hostname.toLowerCase().endsWith(`.${sub.hostname}`);
+  }
+
+  /**
+   * The proxy's key of a user's server: its path, or with subdomain_host `/<user host>/user/alice/`
+   * (the proxy matches `/<host><path>` for requests to a user host).
+   */
+  userRouteKey(userName: string, serverName = ''): string {
+    return this.subdomain ? `/${this.userHost(userName)}${this.userServer(userName, serverName)}` : this.userServer(userName, serverName);
+  }
+
   progress(userName: string, serverName = ''): string {
     const u = escapePathSegment(userName);
     return serverName
@@ -53,7 +96,6 @@ export class HubUrls {
     return `${this.base}services/${escapePathSegment(name)}/`;
   }
 
-  /** JupyterHub's OAuth client id for a server. */
   /**
    * The OAuth client id of a server: `jupyterhub-user-<name>` for the default server, as JupyterHub;
    * `jupyterhub-user-<name>|<server>` for a named one. (JupyterHub joins with `-`, so that alice's
@@ -70,4 +112,16 @@ export class HubUrls {
     const own = HubUrls.serverClientId(userName);
     return clientId === own || clientId.startsWith(`${own}|`);
   }
+}
+
+/**
+ * A user name as one DNS label, as JupyterHub 5's subdomain hook: a name that is already a safe
+ * label (lower-case letters, digits, single hyphens, at most 40 characters) is itself; any other
+ * becomes its safe characters (at most 20) and `--` and a hash, which no safe name can equal.
+ */
+export function dnsLabel(name: string): string {
+  const lower = name.toLowerCase();
+  if (/^[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?$/.test(lower) && !lower.includes('--') && lower === name) return lower;
+  const safe = lower.replace(/[^a-z0-9]/g, '').slice(0, 20) || 'u';
+  return `${safe}--${createHash('sha256').update(name).digest('hex').slice(0, 10)}`;
 }

@@ -39,8 +39,9 @@ export function buildServerEnv(i: ServerEnvInput): Record<string, string> {
     JUPYTERHUB_API_TOKEN: i.apiToken,
     JPY_API_TOKEN: i.apiToken,
     JUPYTERHUB_CLIENT_ID: HubUrls.serverClientId(i.userName, i.serverName),
-    JUPYTERHUB_HOST: '',
-    JUPYTERHUB_OAUTH_CALLBACK_URL: `${prefix}oauth_callback`,
+    // As JupyterHub: with subdomain_host, the hub's public origin and an absolute callback on the user's own origin.
+    JUPYTERHUB_HOST: i.urls.subdomain?.origin ?? '',
+    JUPYTERHUB_OAUTH_CALLBACK_URL: `${i.urls.userServerUrl(i.userName, i.serverName)}oauth_callback`,
     JUPYTERHUB_OAUTH_SCOPES: access,
     JUPYTERHUB_OAUTH_ACCESS_SCOPES: access,
     JUPYTERHUB_OAUTH_CLIENT_ALLOWED_SCOPES: JSON.stringify([]),

@@ -27,7 +27,7 @@ export async function openContentLink(ctx: HubContext, user: UserRow, req: Fasti
     const back = `${ctx.urls.hub}user-redirect/git-pull${query}`;
     return reply.redirect(`${ctx.urls.hub}spawn-pending/${escapePathSegment(user.name)}?next=${encodeURIComponent(back)}`, 302);
   }
-  const serverUrl = ctx.urls.userServer(user.name);
+  const serverUrl = ctx.urls.userServerUrl(user.name);
   const local = await ctx.lifecycle.localFiles(user, server);
   if (!local) return reply.redirect(`${serverUrl}git-pull${query}`, 302);
   try {

@@ -67,7 +67,7 @@ export async function courseServer(ctx: HubContext, user: UserRow, course: Cours
   return {
     ready: server?.phase === 'running',
     pending: server?.phase === 'spawning' ? 'spawn' : server?.phase === 'stopping' ? 'stop' : null,
-    url: ctx.urls.userServer(user.name, course.slug),
+    url: ctx.urls.userServerUrl(user.name, course.slug),
     // The spawn page starts course servers even without allow_named_servers.
     startUrl: `${ctx.urls.hub}spawn/${escapePathSegment(user.name)}/${escapePathSegment(course.slug)}`,
   };
@@ -149,7 +149,7 @@ async function manageView(ctx: HubContext, courses: CourseService, caller: PageC
         appliedAt: m.applied_at,
         firstStarted: m.first_started,
         lastStarted: m.last_started,
-        serverUrl: m.status === 'accepted' ? ctx.urls.userServer(m.user_name, course.slug) : null,
+        serverUrl: m.status === 'accepted' ? ctx.urls.userServerUrl(m.user_name, course.slug) : null,
       })),
     canDecide: courses.canDecide(course),
     archives: archives.map((f) => ({

@@ -12,7 +12,7 @@ import { pageContext, redirectToLogin, safeNext } from './render.js';
 /** Where a person goes after logging in when no `next` was given: their server (starting it), as JupyterHub's redirect_to_server. */
 export async function defaultNextUrl(ctx: HubContext, user: UserRow): Promise<string> {
   const server = await ctx.servers.get(user.id, '');
-  if (server?.phase === 'running') return ctx.urls.userServer(user.name);
+  if (server?.phase === 'running') return ctx.urls.userServerUrl(user.name);
   return `${ctx.urls.hub}spawn`;
 }
 

@@ -24,7 +24,7 @@ function serverView(ctx: HubContext, userName: string, s: ServerRow): ServerView
     name: s.name,
     ready: s.phase === 'running',
     pending: s.phase === 'spawning' ? 'spawn' : s.phase === 'stopping' ? 'stop' : null,
-    url: ctx.urls.userServer(userName, s.name),
+    url: ctx.urls.userServerUrl(userName, s.name),
     lastActivity: s.last_activity,
     details: ctx.lifecycle.details(s),
     failure: s.phase === 'stopped' ? s.failure : null,
@@ -95,7 +95,7 @@ export function registerPageRoutes(app: FastifyInstance, ctx: HubContext): void 
     const serverName = req.params.server ?? '';
     const next = safeNext(ctx, req.query.next);
     const existing = await ctx.servers.get(user.id, serverName);
-    if (existing?.phase === 'running') return reply.redirect(next ?? ctx.urls.userServer(user.name, serverName), 302);
+    if (existing?.phase === 'running') return reply.redirect(next ?? ctx.urls.userServerUrl(user.name, serverName), 302);
     if (existing?.phase === 'spawning') return reply.redirect(pendingUrl(ctx, user.name, serverName, next), 302);
     const form = await ctx.lifecycle.optionsForm(user, await ctx.access.userGroups(user));
     if (form) {
@@ -140,7 +140,7 @@ export function registerPageRoutes(app: FastifyInstance, ctx: HubContext): void 
     const serverName = req.params.server ?? '';
     const server = await ctx.servers.get(user.id, serverName);
     if (!server) throw new HubError(404, `${user.name} has no server named '${serverName}'`);
-    const serverUrl = ctx.urls.userServer(user.name, serverName);
+    const serverUrl = ctx.urls.userServerUrl(user.name, serverName);
     const next = safeNext(ctx, req.query.next) ?? serverUrl;
     if (server.phase === 'running') return reply.redirect(next, 302);
     if (server.phase !== 'spawning' && !server.failure) return reply.redirect(`${ctx.urls.hub}spawn/${escapePathSegment(user.name)}${serverName ? '/' + escapePathSegment(serverName) : ''}`, 302);
@@ -151,6 +151,7 @@ export function registerPageRoutes(app: FastifyInstance, ctx: HubContext): void 
         serverName,
         progressUrl: ctx.urls.progress(user.name, serverName),
         nextUrl: next,
+        serverOrigin: ctx.urls.userOrigin(user.name),
       }),
     );
   };
@@ -197,7 +198,7 @@ export function registerPageRoutes(app: FastifyInstance, ctx: HubContext): void 
     if (found.owner_id === me.id) throw new HubError(400, "You can't share with yourself!");
     return found;
   };
-  const shareNext = (next: unknown, owner: string, serverName: string) => safeNext(ctx, next) ?? ctx.urls.userServer(owner, serverName);
+  const shareNext = (next: unknown, owner: string, serverName: string) => safeNext(ctx, next) ?? ctx.urls.userServerUrl(owner, serverName);
   app.get<{ Querystring: { code?: string; next?: string } }>('/accept-share', async (req, reply) => {
     const caller = await loggedIn(ctx, req);
     if (!caller) return redirectToLogin(ctx, req, reply);
@@ -231,7 +232,7 @@ export function registerPageRoutes(app: FastifyInstance, ctx: HubContext): void 
     if (!caller) return redirectToLogin(ctx, req, reply);
     if (req.params['*'] === 'git-pull') return openContentLink(ctx, caller.principal.user, req, reply);
     const q = req.url.indexOf('?');
-    return reply.redirect(ctx.urls.userServer(caller.principal.user.name) + req.params['*'] + (q >= 0 ? req.url.slice(q) : ''), 302);
+    return reply.redirect(ctx.urls.userServerUrl(caller.principal.user.name) + req.params['*'] + (q >= 0 ? req.url.slice(q) : ''), 302);
   });
 
   // /hub/user/<name>/<path>: reached when /user/<name>/… has no route (the server is not running).
@@ -253,14 +254,15 @@ export function registerPageRoutes(app: FastifyInstance, ctx: HubContext): void 
     if (!owner || !may(caller, 'access:servers', { user: req.params.user, groups, server: `${req.params.user}/${serverName}` })) {
       throw new HubError(403, `You do not have access to ${req.params.user}'s server`);
     }
-    const userPath = `${ctx.urls.base}user/${escapePathSegment(owner.name)}/${rest}${query}`;
+    // On the owner's own origin under subdomain_host.
+    const userPath = `${ctx.urls.userOrigin(owner.name)}${ctx.urls.base}user/${escapePathSegment(owner.name)}/${rest}${query}`;
     if (server?.phase === 'running') {
       // The route exists now (it was added after this request was routed): go back, but never loop.
       const count = Number(new URLSearchParams(query).get('redirects') ?? '0');
       if (count >= 3) throw new HubError(503, `${owner.name}'s server is not answering through the proxy`);
       const u = new URL(userPath, 'http://x');
       u.searchParams.set('redirects', String(count + 1));
-      return reply.redirect(u.pathname + u.search, 302);
+      return reply.redirect(ctx.urls.subdomain ? u.href : u.pathname + u.search, 302);
     }
     if (server?.phase === 'spawning') return reply.redirect(pendingUrl(ctx, owner.name, serverName, userPath), 302);
     const wantsHtml = (req.headers.accept ?? '').includes('text/html');

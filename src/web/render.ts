@@ -48,7 +48,13 @@ export async function renderErrorPage(ctx: HubContext, req: FastifyRequest, repl
 
 /** Only paths under the base URL may be a `next` target (no open redirects): src/http/local-redirect.ts. */
 export function safeNext(ctx: HubContext, next: unknown): string | null {
-  return localRedirect(next, ctx.urls.base);
+  const urls = ctx.urls;
+  if (!urls.subdomain) return localRedirect(next, urls.base);
+  // Under subdomain_host, also a URL on a user's own origin (same scheme and port as the hub's).
+  return localRedirect(next, urls.base, (origin) => {
+    const u = new URL(origin);
+    return u.protocol === urls.subdomain!.protocol && u.port === urls.subdomain!.port && urls.isUserHost(u.hostname);
+  });
 }
 
 export function redirectToLogin(ctx: HubContext, req: FastifyRequest, reply: FastifyReply): FastifyReply {

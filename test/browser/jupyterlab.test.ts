@@ -7,21 +7,10 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
-import { CHROMIUM_PATH, launchBrowser } from '../helpers/browser.js';
+import { launchBrowser } from '../helpers/browser.js';
 import { startHub } from '../helpers/hub-process.js';
 import { REAL_SPAWNER, adminServiceConfig } from '../helpers/fixtures.js';
-import { jupyterLabServerCommand, jupyterLabVenv } from '../../src/config/single-user-server.js';
-
-const skip = !existsSync(CHROMIUM_PATH)
-  ? `no Chromium at ${CHROMIUM_PATH} (scripts/install-system-deps.sh test)`
-  : jupyterLabServerCommand() === null
-    ? `JupyterLab is not installed in ${jupyterLabVenv()} (scripts/install-jupyterlab.sh)`
-    : false;
-
-// Generous: JupyterLab's first start and first kernel are slow on a loaded machine.
-const START = 120_000;
-const KERNEL = 90_000;
+import { JUPYTERLAB_SKIP as skip, LAB_START_MS as START, runInNewNotebook } from '../helpers/jupyterlab-page.js';
 
 test('log in, land in JupyterLab 4, run a cell in a new notebook', { skip, timeout: 300_000 }, async (t) => {
   // REAL_SPAWNER sets neither cmd nor default_url, and run_as is the default: the hub's defaults are
@@ -48,18 +37,7 @@ test('log in, land in JupyterLab 4, run a cell in a new notebook', { skip, timeo
   assert.match(((await api.json()) as { version: string }).version, /^2\./, 'jupyter_server 2');
 
   // A new notebook from the launcher's Python 3 card opens with a kernel and an empty cell.
-  await page.locator('.jp-LauncherCard[data-category="Notebook"]').first().click({ timeout: START });
-  const notebook = page.locator('.jp-NotebookPanel:not(.lm-mod-hidden)');
-  // A cell run while the kernel is still initializing is not sent (JupyterLab only notifies), so wait
-  // for the status bar's "Python 3 (ipykernel) | Idle": idle only once the kernel is connected. (The
-  // toolbar's execution indicator says idle before there is any kernel.)
-  await page.locator('#jp-main-statusbar').getByText(/\| Idle$/).waitFor({ timeout: KERNEL });
-  const cell = notebook.locator('.jp-CodeCell').first();
-  await cell.locator('.cm-content').click();
-  await page.keyboard.type('print(6*7)');
-  await page.keyboard.press('Shift+Enter');
-  const output = cell.locator('.jp-OutputArea-output');
-  await output.waitFor({ timeout: KERNEL });
-  assert.equal((await output.innerText()).trim(), '42');
-  assert.equal((await cell.locator('.jp-InputArea-prompt').innerText()).trim(), '[1]:', 'the first execution of this kernel');
+  const ran = await runInNewNotebook(page, 'print(6*7)');
+  assert.equal(ran.output, '42');
+  assert.equal(ran.prompt, '[1]:', 'the first execution of this kernel');
 });

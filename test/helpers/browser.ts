@@ -8,7 +8,7 @@ export const CHROMIUM_PATH = '/usr/bin/chromium';
  * A new headless browser; close it in t.after(). --no-sandbox because tests run as root in CI; the
  * networking flags keep Chromium from calling Google's hosts, which a closed network refuses.
  */
-export function launchBrowser(): Promise<Browser> {
+export function launchBrowser(extraArgs: string[] = []): Promise<Browser> {
   return chromium.launch({
     executablePath: CHROMIUM_PATH,
     headless: true,
@@ -21,6 +21,7 @@ export function launchBrowser(): Promise<Browser> {
       '--disable-component-update',
       '--disable-sync',
       '--disable-dev-shm-usage',
+      ...extraArgs,
     ],
   });
 }

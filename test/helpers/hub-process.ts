@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
 import { CLOCK_OFFSET_ENV } from '../../src/hub/clock-control.js';
 import { freePort } from './ports.js';
+import { adminServiceConfig } from './fixtures.js';
 import { descendants, killAll, listProcesses, listensOn } from './processes.js';
 import { tempDir } from './tmp.js';
 
@@ -338,4 +339,15 @@ async function callApi(url: string, init: ApiInit = {}): Promise<ApiResponse> {
     // Not JSON (an HTML error page, say): callers read `text`.
   }
   return { status: res.status, headers: res.headers, json, text };
+}
+
+/**
+ * A hub with per-user origins on `*.localhost` names (all on 127.0.0.1): subdomain_host
+ * `http://hub.localhost:<port>`, the admin service, and `config` merged over that.
+ */
+export async function startSubdomainHub(config: Record<string, unknown>): Promise<{ hub: HubProcess; port: number; hubOrigin: string; originOf(user: string): string }> {
+  const port = await freePort();
+  const hubOrigin = `http://hub.localhost:${port}`;
+  const hub = await startHub({ config: { ...adminServiceConfig(), bind_url: `http://127.0.0.1:${port}/`, subdomain_host: hubOrigin, ...config } });
+  return { hub, port, hubOrigin, originOf: (user) => `http://${user}.hub.localhost:${port}` };
 }

@@ -20,16 +20,22 @@
     return '';
   }
 
-  /** A path on this site, parsed and re-encoded (as src/http/local-redirect.ts), or null. */
+  // The server's own origin under subdomain_host (empty otherwise): the only other place this page goes.
+  var serverOrigin = root.dataset.serverOrigin || '';
+
+  /** A path on this site, or a URL on the server's own origin, parsed and re-encoded (as src/http/local-redirect.ts), or null. */
   function localPath(url) {
     // Browsers drop tabs and newlines from URLs and read a backslash as a slash: such URLs are refused.
-    if (typeof url !== 'string' || url.charAt(0) !== '/' || url.charAt(1) === '/' || /[\u0000-\u001f\u007f\\]/.test(url)) return null;
+    if (typeof url !== 'string' || /[\u0000-\u001f\u007f\\]/.test(url)) return null;
+    var absolute = serverOrigin !== '' && url.indexOf(serverOrigin + '/') === 0;
+    if (!absolute && (url.charAt(0) !== '/' || url.charAt(1) === '/')) return null;
     var parsed;
     try {
       parsed = new URL(url, window.location.origin);
     } catch (e) {
       return null;
     }
+    if (absolute) return parsed.origin === serverOrigin ? parsed.href : null;
     return parsed.origin === window.location.origin ? parsed.pathname + parsed.search + parsed.hash : null;
   }
 

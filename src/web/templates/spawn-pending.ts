@@ -10,11 +10,13 @@ export type SpawnPendingView = {
   progressUrl: string;
   /** Where to go once the server is ready. */
   nextUrl: string;
+  /** The server's own origin under subdomain_host ('' otherwise): the page may go there too. */
+  serverOrigin?: string;
 };
 
 export function spawnPendingPage(ctx: PageContext, view: SpawnPendingView): string {
   const label = serverLabel(ctx, view.userName, view.serverName);
-  const body = html`<section id="spawn-pending" class="card" data-progress-url="${view.progressUrl}" data-next-url="${view.nextUrl}" aria-labelledby="pending-title">
+  const body = html`<section id="spawn-pending" class="card" data-progress-url="${view.progressUrl}" data-next-url="${view.nextUrl}" data-server-origin="${view.serverOrigin ?? ''}" aria-labelledby="pending-title">
   <h1 id="pending-title">${label} is starting up</h1>
   <p>You will be redirected automatically when it's ready for you.</p>
   <div class="progress-block">
