@@ -5,18 +5,30 @@
  * server; without one the visit starts a server and waits for it, as the spawn-pending page would.
  */
 
+import http from 'node:http';
+
 const POLL_MS = 50;
 
-/** One request with the visitor's cookies, redirects not followed. */
-async function step(jar: Map<string, string>, url: string): Promise<Response> {
-  const res = await fetch(url, { redirect: 'manual', headers: { cookie: [...jar].map(([k, v]) => `${k}=${v}`).join('; ') } });
-  for (const c of res.headers.getSetCookie()) {
-    const pair = c.split(';')[0]!;
-    const eq = pair.indexOf('=');
-    jar.set(pair.slice(0, eq), pair.slice(eq + 1));
-  }
-  await res.arrayBuffer();
-  return res;
+/**
+ * One page load with the visitor's cookies, redirects not followed, as a browser's navigation
+ * (`Sec-Fetch-Mode: navigate`: the hub's pages take the login cookie only for navigations, and
+ * Node's fetch always says `cors`). Returns the status and Location.
+ */
+function step(jar: Map<string, string>, url: string): Promise<{ status: number; location: string | null }> {
+  const cookie = [...jar].map(([k, v]) => `${k}=${v}`).join('; ');
+  return new Promise((resolve, reject) => {
+    const req = http.get(url, { headers: { 'sec-fetch-mode': 'navigate', ...(cookie ? { cookie } : {}) } }, (res) => {
+      for (const c of res.headers['set-cookie'] ?? []) {
+        const pair = c.split(';')[0]!;
+        const eq = pair.indexOf('=');
+        jar.set(pair.slice(0, eq), pair.slice(eq + 1));
+      }
+      res.resume();
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, location: typeof res.headers.location === 'string' ? res.headers.location : null }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+  });
 }
 
 /** Seconds from a visitor's first request to `hubUrl` until its server answers; and whether it had to wait for a start. */
@@ -28,8 +40,7 @@ export async function visitorJourney(hubUrl: string, timeoutMs = 180_000): Promi
   let name: string | undefined;
   let waited = false;
   for (let hops = 0; hops < 10 && !name; hops++) {
-    const res = await step(jar, url);
-    const location = res.headers.get('location');
+    const { location } = await step(jar, url);
     name = /\/(?:user|spawn-pending)\/(tmp-[a-z0-9]{16})/.exec(location ?? url)?.[1];
     if (/\/spawn-pending\//.test(location ?? '')) waited = true;
     if (!location) break;
