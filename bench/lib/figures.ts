@@ -39,13 +39,25 @@ async function pool<T>(items: T[], concurrency: number, fn: (item: T) => Promise
 
 type ServerModel = { ready?: boolean; pending?: string | null };
 
-/** Polls GET /users/{name} until `done` holds for its default server (at most every 50 ms). */
-async function pollUser(hub: RunningHub, name: string, done: (server: ServerModel | undefined) => boolean, deadline: number, what: string): Promise<void> {
+/**
+ * Polls GET /users/{name} until `done` holds for its default server (at most every 50 ms); `failed`
+ * may name a reason to stop waiting (a spawn that failed).
+ */
+async function pollUser(
+  hub: RunningHub,
+  name: string,
+  done: (server: ServerModel | undefined) => boolean,
+  deadline: number,
+  what: string,
+  failed: (server: ServerModel | undefined) => Promise<string | null> = async () => null,
+): Promise<void> {
   for (;;) {
     const res = await api(hub, 'GET', `/users/${name}`);
     if (res.status !== 200) throw new Error(`${hub.name}: GET /users/${name} answered ${res.status}`);
     const server = (res.json as { servers?: Record<string, ServerModel> }).servers?.[''];
     if (done(server)) return;
+    const reason = await failed(server);
+    if (reason) throw new Error(`${hub.name}: ${name}'s server did not start: ${reason}`);
     if (Date.now() > deadline) throw new Error(`${hub.name}: timed out waiting for ${name} ${what}`);
     await new Promise((r) => setTimeout(r, 50));
   }
@@ -63,7 +75,10 @@ export async function spawnStorm(hub: RunningHub, names: string[], concurrency: 
     for (let attempt = 0; ; attempt++) {
       const res = await api(hub, 'POST', `/users/${name}/server`);
       if (res.status === 201) return;
-      if (res.status === 202) return pollUser(hub, name, (s) => s?.ready === true, deadline, 'to be ready');
+      if (res.status === 202) {
+        await pollUser(hub, name, (s) => s?.ready === true, deadline, 'to be ready', async (s) => (s === undefined ? spawnFailure(hub, name) : null));
+        return;
+      }
       if (res.status === 429 && attempt < 100) {
         await new Promise((r) => setTimeout(r, 200));
         continue;
@@ -72,6 +87,13 @@ export async function spawnStorm(hub: RunningHub, names: string[], concurrency: 
     }
   });
   return (performance.now() - t0) / 1000;
+}
+
+/** Why a server that is neither running nor starting stopped, from its progress stream (both hubs give the failure there). */
+async function spawnFailure(hub: RunningHub, name: string): Promise<string> {
+  const res = await api(hub, 'GET', `/users/${name}/server/progress`);
+  const failed = res.text.split('\n').find((l) => l.startsWith('data: ') && l.includes('"failed"'));
+  return failed ? ((JSON.parse(failed.slice(6)) as { message?: string }).message ?? failed) : `stopped (progress answered ${res.status})`;
 }
 
 /** DELETE /users/{name}/server with `concurrency` clients; on 202, poll until the server is gone. Seconds. */

@@ -129,19 +129,25 @@ export async function oauthPlugin(app: FastifyInstance, opts: { ctx: HubContext 
     return issueCode(reply, req, req.query, user, client, scopes);
   });
 
-  // Wrong client credentials, codes and redirect URIs count as guesses per client address (src/http/guess-limits.ts).
+  // Wrong client credentials count as guesses per client address (src/http/guess-limits.ts). Not
+  // from loopback: the hub's own servers ask from there, with secrets nobody can guess, and a count
+  // they shared would let one server's failures (or a hostile server's) lock out every other's logins.
+  // A stale or reused code (invalid_grant) is a person's back button, not a guess.
   app.post('/token', async (req, reply) => {
     const who = { client: req.ip };
-    try {
-      ctx.guessing.check('oauth-token', who);
-    } catch (err) {
-      if (!(err instanceof HubError)) throw err;
-      return reply.code(429).headers(err.headers).send({ error: 'too_many_requests', error_description: err.message });
+    const counted = !isLoopback(req.ip);
+    if (counted) {
+      try {
+        ctx.guessing.check('oauth-token', who);
+      } catch (err) {
+        if (!(err instanceof HubError)) throw err;
+        return reply.code(429).headers(err.headers).send({ error: 'too_many_requests', error_description: err.message });
+      }
     }
     try {
       return await exchangeCode(req);
     } catch (err) {
-      if (err instanceof OAuthError) ctx.guessing.failed('oauth-token', who);
+      if (counted && err instanceof OAuthError && err.error === 'invalid_client') ctx.guessing.failed('oauth-token', who);
       throw err;
     }
   });
@@ -204,4 +210,9 @@ export function redirectMatches(given: string, registered: string, origins: stri
   if (url.protocol !== 'http:' && url.protocol !== 'https:') return false;
   if (url.username || url.password || url.hash) return false;
   return origins.includes(url.origin) && `${url.pathname}${url.search}` === registered && given === url.href;
+}
+
+/** 127.0.0.0/8, ::1 and IPv4-mapped loopback: this host. */
+function isLoopback(ip: string): boolean {
+  return ip === '::1' || ip.startsWith('127.') || ip.startsWith('::ffff:127.');
 }

@@ -73,17 +73,22 @@ test('guessing is limited per account and per client, and parallel guesses lock 
     assert.equal((await attempt('cat', PASSWORD, '10.3.0.2')).status, 302);
   });
 
-  await t.test('wrong OAuth client secrets from one client: 429 past the limit', async () => {
-    const exchange = (secret: string) =>
+  await t.test('wrong OAuth client secrets from one client: 429 past the limit; stale codes and the hub\'s own servers are not counted', async () => {
+    const exchange = (secret: string, client?: string) =>
       navigate(`${origin}/hub/api/oauth2/token`, {
         method: 'POST',
-        headers: { 'x-forwarded-for': '10.4.0.1' },
+        headers: client ? { 'x-forwarded-for': client } : {},
         body: new URLSearchParams({ grant_type: 'authorization_code', client_id: 'service-notes', client_secret: secret, code: 'nothing' }),
       });
-    for (let i = 0; i < 8; i++) assert.equal((await exchange(`wrong-${i}`)).status, 401);
-    const blocked = await exchange(SERVICE_TOKEN);
+    for (let i = 0; i < 8; i++) assert.equal((await exchange(`wrong-${i}`, '10.4.0.1')).status, 401);
+    const blocked = await exchange(SERVICE_TOKEN, '10.4.0.1');
     assert.equal(blocked.status, 429);
     assert.ok(Number(blocked.headers.get('retry-after')) > 0);
     assert.equal(((await blocked.json()) as { error: string }).error, 'too_many_requests');
+    // A right secret with a stale code (a browser's back button) is no guess.
+    for (let i = 0; i < 10; i++) assert.equal((await exchange(SERVICE_TOKEN, '10.4.0.2')).status, 400);
+    // Servers on this host ask from loopback: one of them failing cannot lock the others out.
+    for (let i = 0; i < 10; i++) assert.equal((await exchange(`wrong-${i}`)).status, 401);
+    assert.equal((await exchange(SERVICE_TOKEN)).status, 400, 'not 429: loopback is not counted');
   });
 });
