@@ -31,10 +31,6 @@ export class UserRepo {
     return this.db.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst();
   }
 
-  byCookieId(cookieId: string): Promise<UserRow | undefined> {
-    return this.db.selectFrom('users').selectAll().where('cookie_id', '=', cookieId).executeTakeFirst();
-  }
-
   /** Creates the user with an empty default server record; returns the existing user if the name is taken. */
   async create(name: string, admin: boolean, spawnerKind: string): Promise<UserRow> {
     return this.db.transaction().execute(async (tx) => {
@@ -99,11 +95,6 @@ export class UserRepo {
   /** Replaces the stored (encrypted) auth_state; null clears it. */
   async setAuthState(id: number, stored: string | null): Promise<void> {
     await this.db.updateTable('users').set({ auth_state: stored }).where('id', '=', id).execute();
-  }
-
-  async rotateCookieId(id: number): Promise<void> {
-    await this.db.updateTable('users').set({ cookie_id: randomUUID() }).where('id', '=', id).execute();
-    this.generation.bump();
   }
 
   async delete(id: number): Promise<void> {
