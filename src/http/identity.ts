@@ -26,12 +26,14 @@ const AUTH_HEADER = /^(?:token|bearer)\s+(\S+)\s*$/i;
 /** Don't write last_activity for a token more often than this. */
 const TOKEN_TOUCH_MS = 60_000;
 
+/** The token of an `Authorization: token …` or `Bearer …` header, or null. */
+export function tokenFromAuthorization(header: string | undefined): string | null {
+  return (header && AUTH_HEADER.exec(header)?.[1]) || null;
+}
+
 export function tokenFromRequest(req: FastifyRequest): string | null {
-  const h = req.headers.authorization;
-  if (h) {
-    const m = AUTH_HEADER.exec(h);
-    if (m) return m[1]!;
-  }
+  const h = tokenFromAuthorization(req.headers.authorization);
+  if (h) return h;
   const q = req.query as Record<string, unknown> | undefined;
   if (q && typeof q.token === 'string' && q.token) return q.token;
   return null;
@@ -40,12 +42,37 @@ export function tokenFromRequest(req: FastifyRequest): string | null {
 /** Most recent tokens seen, kept while nothing that affects identities changed (see AuthGeneration). */
 const TOKEN_CACHE_SIZE = 10_000;
 
+/**
+ * Values by key, kept while the AuthGeneration stays where it was (at most TOKEN_CACHE_SIZE, the
+ * oldest dropped first); a value loaded while the generation moved is returned but not kept.
+ */
+class GenerationCache<V> {
+  private readonly values = new Map<string, V>();
+  private at = -1;
+
+  constructor(private readonly generation: AuthGeneration) {}
+
+  async get(key: string, load: () => Promise<V | undefined>): Promise<V | undefined> {
+    if (this.at !== this.generation.value) {
+      this.values.clear();
+      this.at = this.generation.value;
+    }
+    const hit = this.values.get(key);
+    if (hit !== undefined) return hit;
+    const loadedAt = this.generation.value;
+    const found = await load();
+    if (found !== undefined && loadedAt === this.generation.value) {
+      if (this.values.size >= TOKEN_CACHE_SIZE) this.values.delete(this.values.keys().next().value!);
+      this.values.set(key, found);
+    }
+    return found;
+  }
+}
+
 export class Identity {
   private touched = new Map<number, number>();
-  private tokenCache = new Map<string, { row: TokenRow; principal: Principal }>();
-  private cachedAt = -1;
-  private sessionCache = new Map<string, LoginSession>();
-  private sessionsAt = -1;
+  private readonly tokenCache: GenerationCache<{ row: TokenRow; principal: Principal }>;
+  private readonly sessionCache: GenerationCache<LoginSession>;
 
   constructor(
     private readonly d: {
@@ -57,7 +84,10 @@ export class Identity {
       loginSessions: LoginSessionRepo;
       generation: AuthGeneration;
     },
-  ) {}
+  ) {
+    this.tokenCache = new GenerationCache(d.generation);
+    this.sessionCache = new GenerationCache(d.generation);
+  }
 
   /** The caller a token identifies, or null when the token is unknown, revoked or expired. */
   async byToken(token: string): Promise<Caller | null> {
@@ -70,19 +100,7 @@ export class Identity {
 
   /** Token row and owner, from the cache when no revocation, rename or role change happened since. */
   private async tokenOwner(token: string): Promise<{ row: TokenRow; principal: Principal } | null> {
-    if (this.cachedAt !== this.d.generation.value) {
-      this.tokenCache.clear();
-      this.cachedAt = this.d.generation.value;
-    }
-    const key = hashToken(token);
-    const hit = this.tokenCache.get(key);
-    if (hit) return hit;
-    const found = await this.loadTokenOwner(token);
-    if (found && this.cachedAt === this.d.generation.value) {
-      if (this.tokenCache.size >= TOKEN_CACHE_SIZE) this.tokenCache.delete(this.tokenCache.keys().next().value!);
-      this.tokenCache.set(key, found);
-    }
-    return found;
+    return (await this.tokenCache.get(hashToken(token), async () => (await this.loadTokenOwner(token)) ?? undefined)) ?? null;
   }
 
   private async loadTokenOwner(token: string): Promise<{ row: TokenRow; principal: Principal } | null> {
@@ -125,20 +143,8 @@ export class Identity {
   }
 
   /** A login session by its cookie's secret, from the cache while no logout (or other auth change) happened since. */
-  private async loginSession(secret: string): Promise<LoginSession | undefined> {
-    if (this.sessionsAt !== this.d.generation.value) {
-      this.sessionCache.clear();
-      this.sessionsAt = this.d.generation.value;
-    }
-    const hit = this.sessionCache.get(secret);
-    if (hit) return hit;
-    const at = this.d.generation.value;
-    const found = await this.d.loginSessions.find(secret);
-    if (found && at === this.d.generation.value) {
-      if (this.sessionCache.size >= TOKEN_CACHE_SIZE) this.sessionCache.delete(this.sessionCache.keys().next().value!);
-      this.sessionCache.set(secret, found);
-    }
-    return found;
+  private loginSession(secret: string): Promise<LoginSession | undefined> {
+    return this.sessionCache.get(secret, () => this.d.loginSessions.find(secret));
   }
 
   private touchToken(id: number): void {

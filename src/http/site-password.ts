@@ -21,6 +21,8 @@ import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import type http from 'node:http';
 import { sameSecret } from '../auth/shared-password.js';
 import { wallClock } from '../clock.js';
+import { FailureWindow } from './failure-window.js';
+import { tokenFromAuthorization } from './identity.js';
 
 export interface SitePasswordSettings {
   password: string;
@@ -32,13 +34,10 @@ export interface SitePasswordSettings {
 export type GateAnswer = { pass: true; setCookie?: string } | { pass: false; status: 401 | 429; headers: Record<string, string>; body: string };
 
 const COOKIE = 'ganymede-site';
-const TOKEN_AUTH = /^(?:token|bearer)\s+(\S+)\s*$/i;
-/** Clients remembered for rate limiting at most; the oldest are forgotten first. */
-const MAX_CLIENTS = 10_000;
-
 export class SitePassword {
   private readonly cookieValue: string;
-  private readonly failures = new Map<string, number[]>();
+  /** Wrong passwords per client address (src/http/failure-window.ts). */
+  private readonly failures: FailureWindow;
 
   constructor(
     private readonly s: SitePasswordSettings,
@@ -51,6 +50,7 @@ export class SitePassword {
     // Bound to the password: changing it in the config logs everyone out of the site.
     const digest = createHash('sha256').update(s.password).digest('hex');
     this.cookieValue = createHmac('sha256', secret).update(`site-password:${digest}`).digest('base64url');
+    this.failures = new FailureWindow(s.max_failures, s.window * 1000);
   }
 
   async check(req: http.IncomingMessage, clientIp: string, now = wallClock.now()): Promise<GateAnswer> {
@@ -59,21 +59,20 @@ export class SitePassword {
     if (path === this.paths.api || path === this.paths.api.replace(/\/$/, '')) return { pass: true };
     const auth = req.headers.authorization ?? '';
     if (this.hasCookie(req)) return { pass: true };
-    const token = TOKEN_AUTH.exec(auth)?.[1];
-    if (token !== undefined && this.paths.tokenPaths.some((prefix) => path.startsWith(prefix)) && (await this.knownToken(token))) return { pass: true };
-    const recent = this.recentFailures(clientIp, now);
-    if (recent.length >= this.s.max_failures) {
-      const retry = Math.max(1, Math.ceil((recent[0]! + this.s.window * 1000 - now) / 1000));
+    const token = tokenFromAuthorization(auth);
+    if (token !== null && this.paths.tokenPaths.some((prefix) => path.startsWith(prefix)) && (await this.knownToken(token))) return { pass: true };
+    const retry = this.failures.waitSeconds(clientIp, now);
+    if (retry > 0) {
       return this.refuse(path, 429, `Too many wrong passwords. Try again in ${retry} seconds.`, { 'Retry-After': String(retry) });
     }
     const given = basicPassword(auth);
     if (given === null) return this.refuse(path, 401, 'This hub needs the workshop password.');
     if (sameSecret(given, this.s.password)) {
-      this.failures.delete(clientIp);
+      this.failures.clear(clientIp);
       const attributes = [`Path=${this.paths.base}`, 'HttpOnly', 'SameSite=Lax', ...(this.secure ? ['Secure'] : [])];
       return { pass: true, setCookie: `${COOKIE}=${this.cookieValue}; ${attributes.join('; ')}` };
     }
-    this.recordFailure(clientIp, now);
+    this.failures.fail(clientIp, now);
     return this.refuse(path, 401, 'Wrong password.');
   }
 
@@ -89,21 +88,6 @@ export class SitePassword {
       }
     }
     return false;
-  }
-
-  private recentFailures(ip: string, now: number): number[] {
-    const list = (this.failures.get(ip) ?? []).filter((t) => now - t < this.s.window * 1000);
-    if (list.length) this.failures.set(ip, list);
-    else this.failures.delete(ip);
-    return list;
-  }
-
-  private recordFailure(ip: string, now: number): void {
-    const list = this.recentFailures(ip, now);
-    list.push(now);
-    this.failures.delete(ip); // re-insert: the Map's order is then the order of last failure
-    this.failures.set(ip, list);
-    if (this.failures.size > MAX_CLIENTS) this.failures.delete(this.failures.keys().next().value!);
   }
 
   private refuse(path: string, status: 401 | 429, message: string, extra: Record<string, string> = {}): GateAnswer {

@@ -255,7 +255,7 @@ export function registerPageRoutes(app: FastifyInstance, ctx: HubContext): void 
       throw new HubError(403, `You do not have access to ${req.params.user}'s server`);
     }
     // On the owner's own origin under subdomain_host.
-    const userPath = `${ctx.urls.userOrigin(owner.name)}${ctx.urls.base}user/${escapePathSegment(owner.name)}/${rest}${query}`;
+    const userPath = `${ctx.urls.userServerUrl(owner.name)}${rest}${query}`;
     if (server?.phase === 'running') {
       // The route exists now (it was added after this request was routed): go back, but never loop.
       const count = Number(new URLSearchParams(query).get('redirects') ?? '0');
