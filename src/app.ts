@@ -31,6 +31,8 @@ import { ServerLifecycle } from './hub/server-lifecycle.js';
 import { IdleCuller } from './hub/culler.js';
 import { SitePassword } from './http/site-password.js';
 import { SECURITY_HEADERS } from './http/security-headers.js';
+import { withoutCaller, type DeclaredRoute } from './rbac/route-policy.js';
+import { installRoutePolicy, policyCheck } from './http/policy-check.js';
 import { scrubUrl } from './http/scrub-url.js';
 import { GuessLimits } from './http/guess-limits.js';
 import { limitConnectionsPerClient, SERVER_TIMEOUTS } from './http/connection-limits.js';
@@ -52,7 +54,7 @@ import { HubAccountFiles } from './spawners/user-files.js';
 import type { SpawnerState } from './spawners/spawner.js';
 import { DEFAULT_ROLES, resolveServerFilter } from './rbac/roles.js';
 import { defaultRole, validateRole } from './rbac/roles.js';
-import type { HubContext, ShutdownOptions } from './api/context.js';
+import type { HubContext, ShutdownOptions } from './http/context.js';
 import { apiPlugin } from './api/plugin.js';
 import { oauthPlugin } from './oauth/provider.js';
 import { registerLoginRoutes, createHubLogin } from './web/login.js';
@@ -68,6 +70,8 @@ export interface Hub {
   /** Public URL, from bind_url. */
   url: string;
   ctx: HubContext;
+  /** Every route of the app with its declared request policy (`ganymede routes`). */
+  routes: DeclaredRoute[];
   /**
    * Called when `POST /hub/api/shutdown` asks the hub to stop; the CLI exits the process from it.
    * Without a handler the hub closes itself.
@@ -250,9 +254,9 @@ export async function createHub(config: HubConfig, options: { log?: Logger } = {
    * Null: a user's host with no route for it (a server not running, or a path of the hub's): the
    * request goes to the hub's own origin instead.
    */
-  const routeFor = (req: http.IncomingMessage): { prefix: string; value: RouteTarget } | null | undefined => {
+  const routeFor = (req: http.IncomingMessage, info?: ForwardedInfo): { prefix: string; value: RouteTarget } | null | undefined => {
     if (!urls.subdomain) return routes.match(req.url ?? '/');
-    const hostname = hostnameOf(forwardedInfo(req).host);
+    const hostname = hostnameOf((info ?? forwardedInfo(req)).host);
     if (!urls.isUserHost(hostname)) return routes.match(req.url ?? '/');
     return routes.match(`/${hostname}${req.url ?? '/'}`) ?? null;
   };
@@ -311,8 +315,10 @@ export async function createHub(config: HubConfig, options: { log?: Logger } = {
     serverFactory: (handler) => {
       server = http.createServer(SERVER_TIMEOUTS, (req, res) => {
         const route = (): void => {
-          const m = routeFor(req);
-          if (m) forwarder.web(req, res, m.value.target, m.prefix, forwardedInfo(req));
+          // Under subdomain_host the route depends on the Host the client asked for: read it once.
+          const info = urls.subdomain ? forwardedInfo(req) : undefined;
+          const m = routeFor(req, info);
+          if (m) forwarder.web(req, res, m.value.target, m.prefix, info ?? forwardedInfo(req));
           else if (m === null) toHubOrigin(req, res);
           else handler(req, res);
         };
@@ -330,8 +336,9 @@ export async function createHub(config: HubConfig, options: { log?: Logger } = {
       limitConnectionsPerClient(server, config.max_connections_per_client, (address) => trust(address, 0), log);
       server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
         const route = (): void => {
-          const m = routeFor(req);
-          if (m) return forwarder.ws(req, socket, head, m.value.target, m.prefix, forwardedInfo(req));
+          const info = urls.subdomain ? forwardedInfo(req) : undefined;
+          const m = routeFor(req, info);
+          if (m) return forwarder.ws(req, socket, head, m.value.target, m.prefix, info ?? forwardedInfo(req));
           socket.end('HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\nConnection: close\r\n\r\nThe server is not running\n');
         };
         if (!sitePassword) return route();
@@ -344,6 +351,9 @@ export async function createHub(config: HubConfig, options: { log?: Logger } = {
     },
   });
   await app.register(cookie, { secret });
+  // Every route from here on declares its request policy; one check enforces it (src/http/policy-check.ts).
+  app.decorateRequest('caller', null);
+  const declaredRoutes = installRoutePolicy(app, policyCheck(ctx));
   app.addHook('onRequest', (_req, reply, done) => {
     reply.headers(SECURITY_HEADERS);
     done();
@@ -357,18 +367,6 @@ export async function createHub(config: HubConfig, options: { log?: Logger } = {
   await app.register(
     async (pages) => {
       await pages.register(formbody);
-      if (authenticator.requiredStep) {
-        // E.g. two-factor enrolment when required: no other page until it is done.
-        const exempt = /^(static|login|logout|signup|health|totp)(\/|\?|$)/;
-        pages.addHook('preHandler', async (req, reply) => {
-          const rest = req.url.slice(urls.hub.length);
-          if (exempt.test(rest)) return;
-          const caller = await identity.byCookie(req);
-          if (caller?.principal.kind !== 'user') return;
-          const step = await authenticator.requiredStep!({ name: caller.principal.user.name });
-          if (step) return reply.redirect(`${urls.hub}${step}`, 302);
-        });
-      }
       registerStaticRoutes(pages);
       registerLoginRoutes(pages, ctx, hubLogin);
       authenticator.registerRoutes?.(pages, hubLogin);
@@ -379,8 +377,8 @@ export async function createHub(config: HubConfig, options: { log?: Logger } = {
     { prefix: urls.hub.slice(0, -1) },
   );
   // /user/<name>/… with no route: the server is not running; the hub decides what to do.
-  app.all(`${urls.base}user/*`, async (req, reply) => reply.redirect(urls.hub + req.url.slice(urls.base.length), 302));
-  app.get(urls.base, async (_req, reply) => reply.redirect(urls.hub, 302));
+  app.all(`${urls.base}user/*`, withoutCaller('none: redirects to /hub/user/…'), async (req, reply) => reply.redirect(urls.hub + req.url.slice(urls.base.length), 302));
+  app.get(urls.base, withoutCaller('none: redirects to /hub/'), async (_req, reply) => reply.redirect(urls.hub, 302));
 
   let activityTimer: NodeJS.Timeout | null = null;
   const flushActivity = async () => {
@@ -425,6 +423,7 @@ export async function createHub(config: HubConfig, options: { log?: Logger } = {
   const hub: Hub = {
     url: config.bind_url,
     ctx,
+    routes: declaredRoutes,
     async listen() {
       const { reattached, lost } = await lifecycle.reattach();
       if (reattached || lost) log.info({ reattached, lost }, 'servers from the previous run');

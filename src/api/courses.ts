@@ -5,14 +5,13 @@
  */
 import { createReadStream } from 'node:fs';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import type { CourseEventRow } from '../db/schema.js';
-import type { MemberWithName } from '../db/repos/courses.js';
 import { HubError } from '../errors.js';
 import type { CourseService } from '../courses/service.js';
 import { COURSE_STATES } from '../courses/state-machine.js';
 import { JOIN_CODE_FAILURES } from '../courses/join-code.js';
-import { escapePathSegment, type HubUrls } from '../hub/urls.js';
-import { type HubContext, emptyReply, requireCaller } from './context.js';
+import { archiveUrl, eventModel, memberModel } from '../courses/models.js';
+import { type HubContext, emptyReply, requireCaller } from '../http/context.js';
+import { api, caller } from '../rbac/route-policy.js';
 
 type Slug = { Params: { slug: string } };
 type Body = Record<string, unknown>;
@@ -30,29 +29,8 @@ function optionalText(b: Body, key: string): string | null {
   return v.trim() || null;
 }
 
-export function memberModel(m: MemberWithName) {
-  return {
-    name: m.user_name,
-    role: m.role,
-    status: m.status,
-    applied_at: m.applied_at,
-    decided_at: m.decided_at,
-    first_started: m.first_started,
-    last_started: m.last_started,
-  };
-}
-
-/** Where a teacher downloads a member's archive (the API, also linked from the course page). */
-export function archiveUrl(urls: HubUrls, slug: string, user: string): string {
-  return `${urls.api}courses/${escapePathSegment(slug)}/archive/${escapePathSegment(user)}`;
-}
-
-export function eventModel(e: CourseEventRow) {
-  return { at: e.at, actor: e.actor, action: e.action, from: e.from_state, to: e.to_state, detail: e.detail };
-}
-
 export function registerCourseRoutes(app: FastifyInstance, ctx: HubContext, courses: CourseService): void {
-  app.get<{ Querystring: { state?: string } }>('/courses', async (req) => {
+  app.get<{ Querystring: { state?: string } }>('/courses', api(caller('any user or token; lists the courses the caller may see')), async (req) => {
     const caller = requireCaller(req);
     const states = req.query.state ? req.query.state.split(',') : undefined;
     const unknown = states?.filter((s) => !(COURSE_STATES as readonly string[]).includes(s));
@@ -61,13 +39,13 @@ export function registerCourseRoutes(app: FastifyInstance, ctx: HubContext, cour
     return Promise.all(rows.map(({ course, member }) => courses.model(caller, course, member)));
   });
 
-  app.post('/courses', async (req, reply) => {
+  app.post('/courses', api(caller('courses:request (a user)')), async (req, reply) => {
     const caller = requireCaller(req);
     const row = await courses.request(caller, req.body ?? {});
     return reply.code(201).send(await courses.model(caller, row, await courses.membership(caller, row)));
   });
 
-  app.get<Slug>('/courses/:slug', async (req) => {
+  app.get<Slug>('/courses/:slug', api(caller('a member, or read:courses on the course')), async (req) => {
     const caller = requireCaller(req);
     const { course, member } = await courses.visible(caller, req.params.slug);
     const model = await courses.model(caller, course, member);
@@ -75,7 +53,7 @@ export function registerCourseRoutes(app: FastifyInstance, ctx: HubContext, cour
     return model;
   });
 
-  app.patch<Slug>('/courses/:slug', async (req) => {
+  app.patch<Slug>('/courses/:slug', api(caller('courses:manage on the course')), async (req) => {
     const caller = requireCaller(req);
     const row = await courses.edit(caller, req.params.slug, bodyOf(req));
     return courses.model(caller, row, await courses.membership(caller, row));
@@ -86,20 +64,20 @@ export function registerCourseRoutes(app: FastifyInstance, ctx: HubContext, cour
     const row = await run(caller, req.params.slug, bodyOf(req));
     return courses.model(caller, row, await courses.membership(caller, row));
   };
-  app.post<Slug>('/courses/:slug/approve', decision((c, slug, b) => courses.approve(c, slug, optionalText(b, 'comment'))));
-  app.post<Slug>('/courses/:slug/reject', decision((c, slug, b) => courses.reject(c, slug, b.reason)));
-  app.post<Slug>('/courses/:slug/comment', decision((c, slug, b) => courses.requestChanges(c, slug, b.comment)));
-  app.post<Slug>('/courses/:slug/cancel', decision((c, slug, b) => courses.cancel(c, slug, optionalText(b, 'reason'))));
+  app.post<Slug>('/courses/:slug/approve', api(caller('courses:review')), decision((c, slug, b) => courses.approve(c, slug, optionalText(b, 'comment'))));
+  app.post<Slug>('/courses/:slug/reject', api(caller('courses:review')), decision((c, slug, b) => courses.reject(c, slug, b.reason)));
+  app.post<Slug>('/courses/:slug/comment', api(caller('courses:review')), decision((c, slug, b) => courses.requestChanges(c, slug, b.comment)));
+  app.post<Slug>('/courses/:slug/cancel', api(caller('courses:manage on the course, or courses:review')), decision((c, slug, b) => courses.cancel(c, slug, optionalText(b, 'reason'))));
 
-  app.get<Slug>('/courses/:slug/events', async (req) => (await courses.events(requireCaller(req), req.params.slug)).map(eventModel));
+  app.get<Slug>('/courses/:slug/events', api(caller('read:courses on the course')), async (req) => (await courses.events(requireCaller(req), req.params.slug)).map(eventModel));
 
-  app.get<Slug>('/courses/:slug/participants', async (req) => {
+  app.get<Slug>('/courses/:slug/participants', api(caller('read:courses on the course')), async (req) => {
     const { members } = await courses.participants(requireCaller(req), req.params.slug);
     return members.map(memberModel);
   });
 
   // Apply with the join code (or join at once when the teacher chose auto-accept).
-  app.post<Slug>('/courses/:slug/participants', async (req, reply) => {
+  app.post<Slug>('/courses/:slug/participants', api(caller('courses:join for oneself, with the join code')), async (req, reply) => {
     const caller = requireCaller(req);
     const account = caller.principal.kind === 'user' ? caller.principal.user.name : undefined;
     // A join code is a secret: wrong (404) and expired (410) codes count as guesses (src/http/guess-limits.ts).
@@ -113,26 +91,26 @@ export function registerCourseRoutes(app: FastifyInstance, ctx: HubContext, cour
     const { members } = await courses.participants(caller, req.params.slug);
     return members.map(memberModel);
   };
-  app.post<Slug>('/courses/:slug/participants/accept', decide('accepted'));
-  app.post<Slug>('/courses/:slug/participants/reject', decide('rejected'));
+  app.post<Slug>('/courses/:slug/participants/accept', api(caller('courses:manage on the course')), decide('accepted'));
+  app.post<Slug>('/courses/:slug/participants/reject', api(caller('courses:manage on the course')), decide('rejected'));
 
-  app.delete<{ Params: { slug: string; user: string } }>('/courses/:slug/participants/:user', async (req, reply) => {
+  app.delete<{ Params: { slug: string; user: string } }>('/courses/:slug/participants/:user', api(caller('courses:manage on the course')), async (req, reply) => {
     await courses.remove(requireCaller(req), req.params.slug, req.params.user);
     return emptyReply(reply, 204);
   });
 
-  app.post<Slug>('/courses/:slug/join-code', async (req) => {
+  app.post<Slug>('/courses/:slug/join-code', api(caller('courses:manage on the course')), async (req) => {
     const caller = requireCaller(req);
     const row = await courses.rotateJoinCode(caller, req.params.slug, bodyOf(req));
     return { code: courses.joinCodeOf(row), url: courses.joinUrl(row), expires_at: row.join_expires_at, auto_accept: row.auto_accept === 1 };
   });
 
-  app.get<Slug>('/courses/:slug/archive', async (req) => {
+  app.get<Slug>('/courses/:slug/archive', api(caller('courses:manage on the course')), async (req) => {
     const { course, files } = await courses.archives(requireCaller(req), req.params.slug);
     return files.map((f) => ({ user: f.user, bytes: f.bytes, url: archiveUrl(ctx.urls, course.slug, f.user) }));
   });
 
-  app.get<{ Params: { slug: string; user: string } }>('/courses/:slug/archive/:user', async (req, reply) => {
+  app.get<{ Params: { slug: string; user: string } }>('/courses/:slug/archive/:user', api(caller('courses:manage on the course')), async (req, reply) => {
     const { files } = await courses.archives(requireCaller(req), req.params.slug);
     const found = files.find((f) => f.user === req.params.user);
     if (!found) throw new HubError(404, `No archive of ${req.params.user} in course ${req.params.slug}`);

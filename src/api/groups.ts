@@ -5,7 +5,8 @@ import type { GroupRow } from '../db/schema.js';
 import { HubError } from '../errors.js';
 import type { Caller } from '../http/identity.js';
 import { checkScope, scopeFilterFor } from '../rbac/scopes.js';
-import { type HubContext, emptyReply, requireListScope, requireScope } from './context.js';
+import { type HubContext, emptyReply, requireCaller } from '../http/context.js';
+import { api, list, scopes } from '../rbac/route-policy.js';
 import type { Json } from './models.js';
 import { PAGINATION_TYPE, paginatedBody, pagination } from './pagination.js';
 
@@ -82,8 +83,8 @@ async function userIds(ctx: HubContext, names: string[]): Promise<number[]> {
 }
 
 export function registerGroupRoutes(app: FastifyInstance, ctx: HubContext): void {
-  app.get('/groups', async (req, reply) => {
-    const caller = requireListScope(req, 'list:groups');
+  app.get('/groups', api(list('list:groups')), async (req, reply) => {
+    const caller = requireCaller(req);
     const access = scopeFilterFor(caller.scopes, 'list:groups');
     let names: ReadonlySet<string> | undefined;
     if (access && !access.unfiltered) {
@@ -100,8 +101,8 @@ export function registerGroupRoutes(app: FastifyInstance, ctx: HubContext): void
     return paginated ? reply.type(PAGINATION_TYPE).send(paginatedBody(req, items, offset, limit, total)) : items;
   });
 
-  app.post('/groups', async (req, reply) => {
-    const caller = await requireScope(ctx, req, 'admin:groups');
+  app.post('/groups', api(scopes(['admin:groups'])), async (req, reply) => {
+    const caller = requireCaller(req);
     const body = groupBody(req, ['groups', 'users', 'roles', 'name']);
     const names = ((body.groups as unknown[] | undefined) ?? []).map(checkGroupName);
     if (names.length === 0) throw new HubError(400, 'Must specify at least one group to create');
@@ -112,13 +113,13 @@ export function registerGroupRoutes(app: FastifyInstance, ctx: HubContext): void
     return reply.code(201).send(await groupModels(ctx, caller, created));
   });
 
-  app.get<{ Params: { name: string } }>('/groups/:name', async (req) => {
-    const caller = await requireScope(ctx, req, ['read:groups', 'read:groups:name', 'read:roles:groups'], { group: req.params.name });
+  app.get<{ Params: { name: string } }>('/groups/:name', api(scopes(['read:groups', 'read:groups:name', 'read:roles:groups'], { group: 'name' })), async (req) => {
+    const caller = requireCaller(req);
     return (await groupModels(ctx, caller, [await groupOr404(ctx, req.params.name)]))[0];
   });
 
-  app.post<{ Params: { name: string } }>('/groups/:name', async (req, reply) => {
-    const caller = await requireScope(ctx, req, 'admin:groups', { group: req.params.name });
+  app.post<{ Params: { name: string } }>('/groups/:name', api(scopes(['admin:groups'], { group: 'name' })), async (req, reply) => {
+    const caller = requireCaller(req);
     const name = checkGroupName(req.params.name);
     const body = groupBody(req, ['users', 'roles', 'name']);
     const ids = await userIds(ctx, (body.users as string[] | undefined) ?? []);
@@ -128,8 +129,7 @@ export function registerGroupRoutes(app: FastifyInstance, ctx: HubContext): void
     return reply.code(201).send((await groupModels(ctx, caller, created))[0]);
   });
 
-  app.delete<{ Params: { name: string } }>('/groups/:name', async (req, reply) => {
-    await requireScope(ctx, req, 'delete:groups', { group: req.params.name });
+  app.delete<{ Params: { name: string } }>('/groups/:name', api(scopes(['delete:groups'], { group: 'name' })), async (req, reply) => {
     const group = await groupOr404(ctx, req.params.name);
     await ctx.groups.delete(group.id);
     ctx.log.info({ group: group.name }, 'group deleted');
@@ -137,7 +137,7 @@ export function registerGroupRoutes(app: FastifyInstance, ctx: HubContext): void
   });
 
   const changeMembers = (add: boolean) => async (req: FastifyRequest<{ Params: { name: string } }>) => {
-    const caller = await requireScope(ctx, req, 'groups', { group: req.params.name });
+    const caller = requireCaller(req);
     const group = await groupOr404(ctx, req.params.name);
     const body = groupBody(req, ['users', 'roles', 'name'], 'users');
     const ids = await userIds(ctx, body.users as string[]);
@@ -146,11 +146,11 @@ export function registerGroupRoutes(app: FastifyInstance, ctx: HubContext): void
     ctx.log.info({ group: group.name, users: ids.length }, add ? 'users added to group' : 'users removed from group');
     return (await groupModels(ctx, caller, [group]))[0];
   };
-  app.post<{ Params: { name: string } }>('/groups/:name/users', changeMembers(true));
-  app.delete<{ Params: { name: string } }>('/groups/:name/users', changeMembers(false));
+  app.post<{ Params: { name: string } }>('/groups/:name/users', api(scopes(['groups'], { group: 'name' })), changeMembers(true));
+  app.delete<{ Params: { name: string } }>('/groups/:name/users', api(scopes(['groups'], { group: 'name' })), changeMembers(false));
 
-  app.put<{ Params: { name: string } }>('/groups/:name/properties', async (req) => {
-    const caller = await requireScope(ctx, req, 'groups', { group: req.params.name });
+  app.put<{ Params: { name: string } }>('/groups/:name/properties', api(scopes(['groups'], { group: 'name' })), async (req) => {
+    const caller = requireCaller(req);
     const group = await groupOr404(ctx, req.params.name);
     const body = req.body;
     if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new HubError(400, 'Must specify properties: a JSON object');

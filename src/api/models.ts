@@ -4,7 +4,7 @@ import type { Caller } from '../http/identity.js';
 import { checkScope } from '../rbac/scopes.js';
 import { tokenApiId } from '../db/repos/tokens.js';
 import type { HubUrls } from '../hub/urls.js';
-import type { HubContext } from './context.js';
+import type { HubContext } from '../http/context.js';
 
 export type Json = string | number | boolean | null | Json[] | { [k: string]: Json };
 

@@ -1,7 +1,7 @@
 /** JupyterHub's offset/limit pagination: plain lists by default, `{items, _pagination}` with its media type. */
 import type { FastifyRequest } from 'fastify';
 import { HubError } from '../errors.js';
-import type { HubContext } from './context.js';
+import type { HubContext } from '../http/context.js';
 import type { Json } from './models.js';
 
 export const PAGINATION_TYPE = 'application/jupyterhub-pagination+json';

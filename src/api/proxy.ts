@@ -1,11 +1,11 @@
 /** /hub/api/proxy: the routing table in configurable-http-proxy's shape; sync and "new proxy" requests. */
 import type { FastifyInstance } from 'fastify';
 import { HubError } from '../errors.js';
-import { type HubContext, requireScope } from './context.js';
+import type { HubContext } from '../http/context.js';
+import { api, scopes } from '../rbac/route-policy.js';
 
 export function registerProxyRoutes(app: FastifyInstance, ctx: HubContext): void {
-  app.get('/proxy', async (req) => {
-    await requireScope(ctx, req, 'proxy');
+  app.get('/proxy', api(scopes(['proxy'])), async () => {
     const routes: Record<string, unknown> = {};
     for (const [prefix, r] of ctx.routes.entries()) {
       // Under subdomain_host a user's route is `<host>/user/<name>/`, as JupyterHub's routespecs.
@@ -16,15 +16,13 @@ export function registerProxyRoutes(app: FastifyInstance, ctx: HubContext): void
   });
 
   // The route table is rebuilt from the database continuously, so a sync request has nothing to do.
-  app.post('/proxy', async (req, reply) => {
-    await requireScope(ctx, req, 'proxy');
+  app.post('/proxy', api(scopes(['proxy'])), async (_req, reply) => {
     return reply.code(200).type('text/plain').send('');
   });
 
   // JupyterHub's PATCH points the hub at a new external proxy. Ganymede's proxy is built in, so there
   // is no proxy to point at: say so rather than accept settings that would change nothing.
-  app.patch('/proxy', async (req, reply) => {
-    await requireScope(ctx, req, 'proxy');
+  app.patch('/proxy', api(scopes(['proxy'])), async (req, reply) => {
     const body = (req.body ?? {}) as Record<string, unknown>;
     if (typeof body !== 'object' || Array.isArray(body)) throw new HubError(400, 'body must be a JSON object');
     const given = Object.keys(body);

@@ -5,15 +5,15 @@ import { GANYMEDE_VERSION, JUPYTERHUB_API_VERSION } from '../version.js';
 import { expandScopes } from '../rbac/scopes.js';
 import { HubError } from '../errors.js';
 import { tokenApiId } from '../db/repos/tokens.js';
-import { type HubContext, requireCaller, requireScope } from './context.js';
+import { type HubContext, requireCaller } from '../http/context.js';
+import { api, anyone, caller, scopes } from '../rbac/route-policy.js';
 import { userModels } from './users.js';
 import { serviceModel } from './services.js';
 
 export function registerRootRoutes(app: FastifyInstance, ctx: HubContext): void {
-  app.get('/', async () => ({ version: JUPYTERHUB_API_VERSION }));
+  app.get('/', api(anyone()), async () => ({ version: JUPYTERHUB_API_VERSION }));
 
-  app.get('/info', async (req) => {
-    await requireScope(ctx, req, 'read:hub');
+  app.get('/info', api(scopes(['read:hub'])), async () => {
     return {
       version: JUPYTERHUB_API_VERSION,
       ganymede_version: GANYMEDE_VERSION,
@@ -26,7 +26,7 @@ export function registerRootRoutes(app: FastifyInstance, ctx: HubContext): void 
     };
   });
 
-  app.get('/user', async (req) => {
+  app.get('/user', api(caller('any token or login: the model shows what its scopes allow')), async (req) => {
     const caller = requireCaller(req);
     const p = caller.principal;
     // Every token may identify its owner: add the identify scopes for building the model only.
@@ -51,8 +51,7 @@ export function registerRootRoutes(app: FastifyInstance, ctx: HubContext): void 
     };
   });
 
-  app.post('/shutdown', async (req, reply) => {
-    await requireScope(ctx, req, 'shutdown');
+  app.post('/shutdown', api(scopes(['shutdown'])), async (req, reply) => {
     const body = (req.body ?? {}) as Record<string, unknown>;
     if (typeof body !== 'object' || Array.isArray(body)) throw new HubError(400, 'body must be a JSON object');
     for (const key of ['proxy', 'servers'] as const) {

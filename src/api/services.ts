@@ -3,7 +3,8 @@ import type { FastifyInstance } from 'fastify';
 import { HubError } from '../errors.js';
 import { checkScope } from '../rbac/scopes.js';
 import type { Caller } from '../http/identity.js';
-import { type HubContext, requireListScope, requireScope } from './context.js';
+import { type HubContext, requireCaller } from '../http/context.js';
+import { api, list, scopes } from '../rbac/route-policy.js';
 import type { Json } from './models.js';
 
 export async function serviceModel(ctx: HubContext, caller: Caller, name: string): Promise<Record<string, Json>> {
@@ -31,8 +32,8 @@ export async function serviceModel(ctx: HubContext, caller: Caller, name: string
 }
 
 export function registerServiceRoutes(app: FastifyInstance, ctx: HubContext): void {
-  app.get('/services', async (req) => {
-    const caller = requireListScope(req, 'list:services');
+  app.get('/services', api(list('list:services')), async (req) => {
+    const caller = requireCaller(req);
     const out: Record<string, Json> = {};
     for (const s of ctx.services) {
       if (!checkScope(caller.scopes, 'list:services', { service: s.name })) continue;
@@ -41,8 +42,8 @@ export function registerServiceRoutes(app: FastifyInstance, ctx: HubContext): vo
     return out;
   });
 
-  app.get<{ Params: { name: string } }>('/services/:name', async (req) => {
-    const caller = await requireScope(ctx, req, ['read:services', 'read:services:name', 'read:roles:services'], { service: req.params.name });
+  app.get<{ Params: { name: string } }>('/services/:name', api(scopes(['read:services', 'read:services:name', 'read:roles:services'], { service: 'name' })), async (req) => {
+    const caller = requireCaller(req);
     if (!ctx.services.some((s) => s.name === req.params.name)) throw new HubError(404, `No such service: ${req.params.name}`);
     return serviceModel(ctx, caller, req.params.name);
   });

@@ -13,7 +13,11 @@ import { HubError } from '../errors.js';
 import type { HubUrls } from '../hub/urls.js';
 import { checkScope, isDefinedScope, parseScope } from '../rbac/scopes.js';
 import type { Caller } from '../http/identity.js';
-import { type HubContext, emptyReply, requireScope, withGroups } from './context.js';
+import { type HubContext, emptyReply, requireCaller, withGroups } from '../http/context.js';
+import { api, scopes } from '../rbac/route-policy.js';
+
+/** `/shares/{owner}` names the user, `/shares/{owner}/` the default server, `/shares/{owner}/{server}` a server. */
+const OWNER_OR_SERVER = { userOrServer: ['owner', 'server'] } as const;
 import type { Json } from './models.js';
 import { paginatedBody, pagination } from './pagination.js';
 
@@ -132,29 +136,26 @@ export function registerShareRoutes(app: FastifyInstance, ctx: HubContext): void
     const owner = req.params.owner!;
     const serverName = serverNameOf(req);
     if (serverName === undefined) {
-      await requireScope(ctx, req, 'read:shares', { user: owner });
       const user = await ctx.users.byName(owner);
       if (!user) throw new HubError(404, `No such user: ${owner}`);
       return sendShares(ctx, req, reply, { ownerId: user.id });
     }
-    await requireScope(ctx, req, 'read:shares', { server: `${owner}/${serverName}` });
     const { server } = await serverOr404(ctx, owner, serverName);
     return sendShares(ctx, req, reply, { serverId: server.id });
   };
-  app.get<{ Params: OwnerParams }>('/shares/:owner', listShares);
-  app.get<{ Params: ServerParams }>('/shares/:owner/:server', listShares);
+  app.get<{ Params: OwnerParams }>('/shares/:owner', api(scopes(['read:shares'], OWNER_OR_SERVER)), listShares);
+  app.get<{ Params: ServerParams }>('/shares/:owner/:server', api(scopes(['read:shares'], OWNER_OR_SERVER)), listShares);
 
   /** The server a write names; `/shares/{owner}` without a server only lists (405 otherwise). */
-  const writeTarget = async (req: FastifyRequest<{ Params: Partial<ServerParams> }>, scope: string) => {
+  const writeTarget = (req: FastifyRequest<{ Params: Partial<ServerParams> }>) => {
     const owner = req.params.owner!;
     const serverName = serverNameOf(req);
     if (serverName === undefined) throw new HubError(405, 'Method Not Allowed: name a server, e.g. /shares/{owner}/{server_name}');
-    const caller = await requireScope(ctx, req, scope, { server: `${owner}/${serverName}` });
-    return { caller, owner, serverName };
+    return { caller: requireCaller(req), owner, serverName };
   };
 
   const grant = async (req: FastifyRequest<{ Params: Partial<ServerParams> }>) => {
-    const { caller, owner, serverName } = await writeTarget(req, 'shares');
+    const { caller, owner, serverName } = writeTarget(req);
     const body = parseBody(grantBody, req.body);
     const scopes = shareScopes(body.scopes, owner, serverName);
     const { server } = await serverOr404(ctx, owner, serverName);
@@ -182,7 +183,7 @@ export function registerShareRoutes(app: FastifyInstance, ctx: HubContext): void
   };
 
   const revoke = async (req: FastifyRequest<{ Params: Partial<ServerParams> }>, reply: FastifyReply) => {
-    const { owner, serverName } = await writeTarget(req, 'shares');
+    const { owner, serverName } = writeTarget(req);
     const body = parseBody(grantBody, req.body);
     const { server } = await serverOr404(ctx, owner, serverName);
     let target: ShareTarget | undefined;
@@ -203,7 +204,7 @@ export function registerShareRoutes(app: FastifyInstance, ctx: HubContext): void
   };
 
   const revokeAll = async (req: FastifyRequest<{ Params: Partial<ServerParams> }>, reply: FastifyReply) => {
-    const { owner, serverName } = await writeTarget(req, 'shares');
+    const { owner, serverName } = writeTarget(req);
     const { server } = await serverOr404(ctx, owner, serverName);
     const n = await ctx.shares.deleteForServer(server.id);
     ctx.log.info({ server: `${owner}/${serverName}`, shares: n }, 'all shares of a server revoked');
@@ -211,21 +212,20 @@ export function registerShareRoutes(app: FastifyInstance, ctx: HubContext): void
   };
 
   for (const path of ['/shares/:owner', '/shares/:owner/:server']) {
-    app.post<{ Params: Partial<ServerParams> }>(path, grant);
-    app.patch<{ Params: Partial<ServerParams> }>(path, revoke);
-    app.delete<{ Params: Partial<ServerParams> }>(path, revokeAll);
+    const write = api(scopes(['shares'], OWNER_OR_SERVER));
+    app.post<{ Params: Partial<ServerParams> }>(path, write, grant);
+    app.patch<{ Params: Partial<ServerParams> }>(path, write, revoke);
+    app.delete<{ Params: Partial<ServerParams> }>(path, write, revokeAll);
   }
 
   // --- the recipients' side: /users/{name}/shared, /groups/{name}/shared --------------------------
-  app.get<{ Params: { name: string } }>('/users/:name/shared', async (req, reply) => {
-    await requireScope(ctx, req, 'read:users:shares', { user: req.params.name });
+  app.get<{ Params: { name: string } }>('/users/:name/shared', api(scopes(['read:users:shares'], { user: 'name' })), async (req, reply) => {
     const user = await ctx.users.byName(req.params.name);
     if (!user) throw new HubError(404, `No such user: ${req.params.name}`);
     return sendShares(ctx, req, reply, { userId: user.id, groupIds: await ctx.groups.idsOfUser(user.id) });
   });
 
-  app.get<{ Params: { name: string } }>('/groups/:name/shared', async (req, reply) => {
-    await requireScope(ctx, req, 'read:groups:shares', { group: req.params.name });
+  app.get<{ Params: { name: string } }>('/groups/:name/shared', api(scopes(['read:groups:shares'], { group: 'name' })), async (req, reply) => {
     const group = await ctx.groups.byName(req.params.name);
     if (!group) throw new HubError(404, `No such group: ${req.params.name}`);
     return sendShares(ctx, req, reply, { groupId: group.id });
@@ -259,15 +259,13 @@ export function registerShareRoutes(app: FastifyInstance, ctx: HubContext): void
     const base = kind === 'user' ? '/users/:name/shared/:owner' : '/groups/:name/shared/:owner';
     const read = kind === 'user' ? 'read:users:shares' : 'read:groups:shares';
     const write = kind === 'user' ? 'users:shares' : 'groups:shares';
-    const target = (req: FastifyRequest<{ Params: RecipientParams }>) => (kind === 'user' ? { user: req.params.name } : { group: req.params.name });
+    const recipient = kind === 'user' ? { user: 'name' } : { group: 'name' };
     // `/users/bob/shared/alice/` (trailing slash, empty server name) is alice's default server.
     for (const path of [base, `${base}/:server`]) {
-      app.get<{ Params: RecipientParams }>(path, async (req) => {
-        await requireScope(ctx, req, read, target(req));
+      app.get<{ Params: RecipientParams }>(path, api(scopes([read], recipient)), async (req) => {
         return shareModel(ctx.urls, await findRecipientShare(kind, req));
       });
-      app.delete<{ Params: RecipientParams }>(path, async (req, reply) => {
-        await requireScope(ctx, req, write, target(req));
+      app.delete<{ Params: RecipientParams }>(path, api(scopes([write], recipient)), async (req, reply) => {
         const share = await findRecipientShare(kind, req);
         await ctx.shares.delete(share.id);
         ctx.log.info({ server: `${share.ownerName}/${share.serverName}`, [kind]: req.params.name }, 'share given up by its recipient');
@@ -283,22 +281,20 @@ export function registerShareRoutes(app: FastifyInstance, ctx: HubContext): void
     const { offset, limit } = pagination(ctx, req);
     let filter: { serverId: number } | { ownerId: number };
     if (serverName === undefined) {
-      await requireScope(ctx, req, 'read:shares', { user: owner });
       const user = await ctx.users.byName(owner);
       if (!user) throw new HubError(404, `No such user: ${owner}`);
       filter = { ownerId: user.id };
     } else {
-      await requireScope(ctx, req, 'read:shares', { server: `${owner}/${serverName}` });
       filter = { serverId: (await serverOr404(ctx, owner, serverName)).server.id };
     }
     const { rows, total } = await ctx.shares.listCodes(filter, { offset, limit });
     return reply.send(paginatedBody(req, rows.map((r) => shareCodeModel(ctx.urls, r)), offset, limit, total));
   };
-  app.get<{ Params: OwnerParams }>('/share-codes/:owner', listCodes);
-  app.get<{ Params: ServerParams }>('/share-codes/:owner/:server', listCodes);
+  app.get<{ Params: OwnerParams }>('/share-codes/:owner', api(scopes(['read:shares'], OWNER_OR_SERVER)), listCodes);
+  app.get<{ Params: ServerParams }>('/share-codes/:owner/:server', api(scopes(['read:shares'], OWNER_OR_SERVER)), listCodes);
 
   const createCode = async (req: FastifyRequest<{ Params: Partial<ServerParams> }>) => {
-    const { caller, owner, serverName } = await writeTarget(req, 'shares');
+    const { caller, owner, serverName } = writeTarget(req);
     const body = parseBody(codeBody, req.body);
     const scopes = shareScopes(body.scopes, owner, serverName);
     await requireGrantable(ctx, caller, scopes, owner, serverName);
@@ -309,7 +305,7 @@ export function registerShareRoutes(app: FastifyInstance, ctx: HubContext): void
   };
 
   const deleteCodes = async (req: FastifyRequest<{ Params: Partial<ServerParams>; Querystring: { code?: string; id?: string } }>, reply: FastifyReply) => {
-    const { owner, serverName } = await writeTarget(req, 'shares');
+    const { owner, serverName } = writeTarget(req);
     const { server } = await serverOr404(ctx, owner, serverName);
     const { code, id } = req.query;
     if (code) {
@@ -327,8 +323,9 @@ export function registerShareRoutes(app: FastifyInstance, ctx: HubContext): void
   };
 
   for (const path of ['/share-codes/:owner', '/share-codes/:owner/:server']) {
-    app.post<{ Params: Partial<ServerParams> }>(path, createCode);
-    app.delete<{ Params: Partial<ServerParams>; Querystring: { code?: string; id?: string } }>(path, deleteCodes);
+    const write = api(scopes(['shares'], OWNER_OR_SERVER));
+    app.post<{ Params: Partial<ServerParams> }>(path, write, createCode);
+    app.delete<{ Params: Partial<ServerParams>; Querystring: { code?: string; id?: string } }>(path, write, deleteCodes);
   }
 
 }

@@ -5,7 +5,8 @@ import { parseTokenApiId } from '../db/repos/tokens.js';
 import { HubError } from '../errors.js';
 import { isValidScope } from '../rbac/scopes.js';
 import type { Caller } from '../http/identity.js';
-import { type HubContext, emptyReply, findUserOr404, requireScope } from './context.js';
+import { type HubContext, emptyReply, findUserOr404, requireCaller } from '../http/context.js';
+import { api, scopes } from '../rbac/route-policy.js';
 import { type Json, tokenModel } from './models.js';
 import { wallClock } from '../clock.js';
 
@@ -25,8 +26,7 @@ function findToken(rows: TokenRow[], apiId: string): TokenRow {
 }
 
 export function registerTokenRoutes(app: FastifyInstance, ctx: HubContext): void {
-  app.get<{ Params: { name: string } }>('/users/:name/tokens', async (req) => {
-    await requireScope(ctx, req, 'read:tokens', { user: req.params.name });
+  app.get<{ Params: { name: string } }>('/users/:name/tokens', api(scopes(['read:tokens'], { user: 'name' })), async (req) => {
     const user = await findUserOr404(ctx, req.params.name);
     const rows = (await ctx.tokens.forUser(user.id)).filter((r) => r.kind !== 'server');
     const api_tokens: Json[] = [];
@@ -34,8 +34,8 @@ export function registerTokenRoutes(app: FastifyInstance, ctx: HubContext): void
     return { api_tokens };
   });
 
-  app.post<{ Params: { name: string } }>('/users/:name/tokens', async (req, reply) => {
-    const caller: Caller = await requireScope(ctx, req, 'tokens', { user: req.params.name });
+  app.post<{ Params: { name: string } }>('/users/:name/tokens', api(scopes(['tokens'], { user: 'name' }, { checks: 'the new token gets no scope its creator lacks' })), async (req, reply) => {
+    const caller: Caller = requireCaller(req);
     const user = await findUserOr404(ctx, req.params.name);
     const body = (req.body ?? {}) as { note?: unknown; expires_in?: unknown; scopes?: unknown; roles?: unknown };
     if (typeof body !== 'object' || Array.isArray(body)) throw new HubError(400, 'body must be a JSON object');
@@ -71,14 +71,12 @@ export function registerTokenRoutes(app: FastifyInstance, ctx: HubContext): void
     return reply.code(201).send({ ...(await model(ctx, row, user)), token });
   });
 
-  app.get<{ Params: { name: string; id: string } }>('/users/:name/tokens/:id', async (req) => {
-    await requireScope(ctx, req, 'read:tokens', { user: req.params.name });
+  app.get<{ Params: { name: string; id: string } }>('/users/:name/tokens/:id', api(scopes(['read:tokens'], { user: 'name' })), async (req) => {
     const user = await findUserOr404(ctx, req.params.name);
     return model(ctx, findToken(await ctx.tokens.forUser(user.id), req.params.id), user);
   });
 
-  app.delete<{ Params: { name: string; id: string } }>('/users/:name/tokens/:id', async (req, reply) => {
-    await requireScope(ctx, req, 'tokens', { user: req.params.name });
+  app.delete<{ Params: { name: string; id: string } }>('/users/:name/tokens/:id', api(scopes(['tokens'], { user: 'name' })), async (req, reply) => {
     const user = await findUserOr404(ctx, req.params.name);
     const row = findToken(await ctx.tokens.forUser(user.id), req.params.id);
     // Revoking an OAuth token revokes every token of that client for this user, as JupyterHub does.

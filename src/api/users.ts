@@ -5,7 +5,8 @@ import { HubError } from '../errors.js';
 import { isValidUsername, normalizeUsername } from '../auth/authenticator.js';
 import { scopeFilterFor } from '../rbac/scopes.js';
 import type { Caller } from '../http/identity.js';
-import { type HubContext, emptyReply, findUserOr404, requireCaller, requireListScope, requireScope } from './context.js';
+import { type HubContext, emptyReply, findUserOr404, requireCaller } from '../http/context.js';
+import { api, list, scopes } from '../rbac/route-policy.js';
 import { type Json, userModel } from './models.js';
 import { PAGINATION_TYPE, paginatedBody, pagination } from './pagination.js';
 
@@ -44,8 +45,8 @@ function parseTimestamp(value: unknown, what: string): string {
 }
 
 export function registerUserRoutes(app: FastifyInstance, ctx: HubContext): void {
-  app.get('/users', async (req, reply) => {
-    const caller = requireListScope(req, 'list:users');
+  app.get('/users', api(list('list:users')), async (req, reply) => {
+    const caller = requireCaller(req);
     const q = req.query as Query;
     const { offset, limit, paginated } = pagination(ctx, req);
     if (q.state !== undefined && !['active', 'ready', 'inactive'].includes(q.state)) {
@@ -69,8 +70,8 @@ export function registerUserRoutes(app: FastifyInstance, ctx: HubContext): void 
     return paginated ? reply.type(PAGINATION_TYPE).send(paginatedBody(req, items, offset, limit, total)) : items;
   });
 
-  app.post('/users', async (req, reply) => {
-    const caller = await requireScope(ctx, req, 'admin:users');
+  app.post('/users', api(scopes(['admin:users'])), async (req, reply) => {
+    const caller = requireCaller(req);
     const body = (req.body ?? {}) as { usernames?: unknown; admin?: unknown };
     if (!Array.isArray(body.usernames) || !body.usernames.every((n) => typeof n === 'string')) {
       throw new HubError(400, 'body must contain "usernames": a list of user names');
@@ -85,14 +86,14 @@ export function registerUserRoutes(app: FastifyInstance, ctx: HubContext): void 
     return reply.code(201).send(await userModels(ctx, caller, created, { includeStoppedServers: false }));
   });
 
-  app.get<{ Params: { name: string } }>('/users/:name', async (req) => {
-    const caller = await requireScope(ctx, req, READ_USER_SCOPES, { user: req.params.name });
+  app.get<{ Params: { name: string } }>('/users/:name', api(scopes(READ_USER_SCOPES, { user: 'name' })), async (req) => {
+    const caller = requireCaller(req);
     const user = await findUserOr404(ctx, req.params.name);
     return (await userModels(ctx, caller, [user], { includeStoppedServers: includeStopped(req) }))[0];
   });
 
-  app.post<{ Params: { name: string } }>('/users/:name', async (req, reply) => {
-    const caller = await requireScope(ctx, req, 'admin:users', { user: req.params.name });
+  app.post<{ Params: { name: string } }>('/users/:name', api(scopes(['admin:users'], { user: 'name' })), async (req, reply) => {
+    const caller = requireCaller(req);
     const name = req.params.name;
     if (!isValidUsername(name) || name !== normalizeUsername(name)) throw new HubError(400, `Invalid username: ${name}`);
     if (await ctx.users.byName(name)) throw new HubError(409, `User ${name} already exists`);
@@ -102,8 +103,8 @@ export function registerUserRoutes(app: FastifyInstance, ctx: HubContext): void 
     return reply.code(201).send((await userModels(ctx, caller, [user], { includeStoppedServers: false }))[0]);
   });
 
-  app.patch<{ Params: { name: string } }>('/users/:name', async (req) => {
-    const caller = await requireScope(ctx, req, 'admin:users', { user: req.params.name });
+  app.patch<{ Params: { name: string } }>('/users/:name', api(scopes(['admin:users'], { user: 'name' })), async (req) => {
+    const caller = requireCaller(req);
     const user = await findUserOr404(ctx, req.params.name);
     const body = (req.body ?? {}) as { name?: unknown; admin?: unknown };
     if (typeof body !== 'object' || Array.isArray(body)) throw new HubError(400, 'body must be a JSON object');
@@ -124,8 +125,7 @@ export function registerUserRoutes(app: FastifyInstance, ctx: HubContext): void 
     return (await userModels(ctx, caller, [updated], { includeStoppedServers: false }))[0];
   });
 
-  app.delete<{ Params: { name: string } }>('/users/:name', async (req, reply) => {
-    await requireScope(ctx, req, 'delete:users', { user: req.params.name });
+  app.delete<{ Params: { name: string } }>('/users/:name', api(scopes(['delete:users'], { user: 'name' })), async (req, reply) => {
     const user = await findUserOr404(ctx, req.params.name);
     const caller = requireCaller(req);
     if (caller.principal.kind === 'user' && caller.principal.user.id === user.id) throw new HubError(400, 'Cannot delete yourself!');
@@ -137,8 +137,7 @@ export function registerUserRoutes(app: FastifyInstance, ctx: HubContext): void 
     return emptyReply(reply, 204);
   });
 
-  app.post<{ Params: { name: string } }>('/users/:name/activity', async (req, reply) => {
-    await requireScope(ctx, req, 'users:activity', { user: req.params.name });
+  app.post<{ Params: { name: string } }>('/users/:name/activity', api(scopes(['users:activity'], { user: 'name' })), async (req, reply) => {
     const user = await ctx.users.byName(req.params.name);
     if (!user) throw new HubError(404, `No such user: '${req.params.name}'`);
     const body = req.body as { last_activity?: unknown; servers?: unknown } | null;

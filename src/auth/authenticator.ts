@@ -60,8 +60,6 @@ export interface HubLogin {
   refuse(req: FastifyRequest, reply: FastifyReply, message: string): Promise<FastifyReply>;
   /** The logged-in user of the browser (login cookie), or null. */
   currentUser(req: FastifyRequest): Promise<{ id: number; name: string; admin: boolean } | null>;
-  /** For form posts: a readable 403 unless the request carries its session's XSRF token. */
-  requireXsrf(req: FastifyRequest): void;
   /** Sends a hub page: `render` gets the page context (user, XSRF token, URLs) and returns the HTML document. */
   sendPage(req: FastifyRequest, reply: FastifyReply, render: (ctx: PageContext) => string, status?: number): Promise<FastifyReply>;
   /** Sends the browser to the login page, coming back to this URL afterwards. */

@@ -9,6 +9,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import * as client from 'openid-client';
 import type { Logger } from 'pino';
 import type { AuthResult, HubLogin } from './authenticator.js';
+import { anyone, page } from '../rbac/route-policy.js';
 
 /** How long a started login may take at the provider. */
 const LOGIN_STATE_SECONDS = 600;
@@ -39,7 +40,7 @@ export interface RedirectProvider {
 export function registerRedirectLogin(app: FastifyInstance, hub: HubLogin, provider: RedirectProvider, log: Logger): void {
   const callbackUrl = (req: FastifyRequest) => provider.callbackUrl ?? hub.publicHubUrl(req, 'oauth_callback');
 
-  app.get<{ Querystring: { next?: string } }>('/oauth_login', async (req, reply) => {
+  app.get<{ Querystring: { next?: string } }>('/oauth_login', page(anyone(), { beforeSecondFactor: true }), async (req, reply) => {
     const config = await provider.configuration();
     const login: LoginState = {
       state: client.randomState(),
@@ -59,7 +60,8 @@ export function registerRedirectLogin(app: FastifyInstance, hub: HubLogin, provi
     return reply.redirect(client.buildAuthorizationUrl(config, params).href, 302);
   });
 
-  app.get<{ Querystring: Record<string, string> }>('/oauth_callback', async (req, reply) => {
+  // The identity provider's answer: checked by the state saved at /oauth_login, PKCE and the provider's token endpoint.
+  app.get<{ Querystring: Record<string, string> }>('/oauth_callback', page(anyone(), { beforeSecondFactor: true }), async (req, reply) => {
     const saved = hub.takeLoginState(req, reply);
     if (!saved) return hub.refuse(req, reply, 'The login took too long or was started in another browser. Please sign in again.');
     const login = JSON.parse(saved) as LoginState;

@@ -17,6 +17,7 @@ import type { SamlConfig } from '../config/schema.js';
 import type { JsonObject } from '../spawners/spawner.js';
 import { type AuthResult, type Authenticator, type HubLogin, isValidUsername, normalizeUsername } from './authenticator.js';
 import { applyGroupRules } from './group-rules.js';
+import { anyone, page, withoutCaller } from '../rbac/route-policy.js';
 
 const MD = 'urn:oasis:names:tc:SAML:2.0:metadata';
 const DS = 'http://www.w3.org/2000/09/xmldsig#';
@@ -99,20 +100,20 @@ export class SamlAuthenticator implements Authenticator {
   }
 
   registerRoutes(app: FastifyInstance, hub: HubLogin): void {
-    app.get<{ Querystring: { next?: string } }>('/saml/login', async (req, reply) => {
+    app.get<{ Querystring: { next?: string } }>('/saml/login', page(anyone(), { beforeSecondFactor: true }), async (req, reply) => {
       const sp = await this.sp();
       const url = await sp.getAuthorizeUrlAsync(hub.safeNext(req.query.next) ?? '', req.host, {});
       return reply.redirect(url, 302);
     });
 
-    app.get('/saml/metadata', async (_req, reply) => {
+    app.get('/saml/metadata', withoutCaller('none: public metadata'), async (_req, reply) => {
       const sp = await this.sp();
       return reply.type('application/samlmetadata+xml').send(sp.generateServiceProviderMetadata(null, null));
     });
 
     // A cross-site POST from the IdP: the session cookie does not come with it (SameSite=Lax), and no
     // XSRF token can; the signed assertion answering our own request is what proves it.
-    app.post<{ Body: Record<string, string | undefined> }>('/saml/acs', async (req, reply) => {
+    app.post<{ Body: Record<string, string | undefined> }>('/saml/acs', withoutCaller("the identity provider's signed SAML response"), async (req, reply) => {
       const body = req.body ?? {};
       if (!body.SAMLResponse) return hub.refuse(req, reply, 'The identity provider sent no SAML response. Please sign in again.');
       const sp = await this.sp();

@@ -8,6 +8,7 @@
 import { randomBytes } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { AuthResult, Authenticator, HubLogin } from './authenticator.js';
+import { anyone, page } from '../rbac/route-policy.js';
 
 /** Every temporary user's name starts so; no other authenticator makes such names with class tmp. */
 export const TEMPORARY_PREFIX = 'tmp-';
@@ -50,7 +51,7 @@ export class TmpAuthenticator implements Authenticator {
   }
 
   registerRoutes(app: FastifyInstance, hub: HubLogin): void {
-    app.get('/tmplogin', async (req: FastifyRequest<{ Querystring: { next?: string } }>, reply) => {
+    app.get('/tmplogin', page(anyone(), { beforeSecondFactor: true }), async (req: FastifyRequest<{ Querystring: { next?: string } }>, reply) => {
       const current = await hub.currentUser(req);
       const next = hub.safeNext(req.query.next) ?? '';
       let name: string;

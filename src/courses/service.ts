@@ -14,7 +14,7 @@ import type { UserRepo } from '../db/repos/users.js';
 import type { CourseMemberRow, CourseRow, UserRow } from '../db/schema.js';
 import { isoNow } from '../db/time.js';
 import { ConfigError, HubError } from '../errors.js';
-import type { Caller } from '../http/identity.js';
+import type { Caller } from '../hub/access.js';
 import { checkScope } from '../rbac/scopes.js';
 import type { CourseFiles } from './files.js';
 import { joinCode, joinCodeMatches, newJoinNonce } from './join-code.js';

@@ -1,6 +1,8 @@
 /** Finds who is calling: an API token (header or ?token=), or the browser's login cookie (a login session). */
 import type { FastifyRequest } from 'fastify';
-import type { AccessControl, Principal } from '../hub/access.js';
+import type { AccessControl, Caller, Principal } from '../hub/access.js';
+
+export type { Caller } from '../hub/access.js';
 import type { RoleRepo } from '../db/repos/roles.js';
 import type { TokenRepo } from '../db/repos/tokens.js';
 import type { UserRepo } from '../db/repos/users.js';
@@ -12,15 +14,6 @@ import { isExpired, isoNow } from '../db/time.js';
 import type { Sessions } from './session.js';
 import { cookieMayOpenPage } from './fetch-metadata.js';
 
-export interface Caller {
-  principal: Principal;
-  /** Expanded scopes this request may use. */
-  scopes: Set<string>;
-  /** The token used, or null for the login cookie. */
-  token: TokenRow | null;
-  /** The session the token or cookie belongs to. */
-  sessionId: string | null;
-}
 
 const AUTH_HEADER = /^(?:token|bearer)\s+(\S+)\s*$/i;
 /** Don't write last_activity for a token more often than this. */

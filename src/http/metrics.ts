@@ -5,8 +5,8 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { Gauge, Registry } from 'prom-client';
-import { type HubContext, requireScope } from '../api/context.js';
-import { identifyCaller } from '../api/plugin.js';
+import type { HubContext } from './context.js';
+import { api, scopes } from '../rbac/route-policy.js';
 import type { IdleCuller } from '../hub/culler.js';
 import type { Workshop } from '../workshop/temporary-users.js';
 
@@ -82,9 +82,8 @@ export function registerMetrics(app: FastifyInstance, ctx: HubContext, sources: 
     });
   }
 
-  app.get('/metrics', async (req, reply) => {
-    await identifyCaller(ctx, req);
-    await requireScope(ctx, req, 'read:metrics', {});
+  // A token (as Prometheus sends it), or a cookie with the API's rules: the metrics are an API.
+  app.get('/metrics', api(scopes(['read:metrics'])), async (_req, reply) => {
     return reply.type(registry.contentType).send(await registry.metrics());
   });
 }

@@ -7,7 +7,6 @@
  */
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { HubError } from '../errors.js';
 import type { HubUrls } from '../hub/urls.js';
 import { wallClock } from '../clock.js';
 import { cookieMayOpenPage } from './fetch-metadata.js';
@@ -114,10 +113,6 @@ export class Sessions {
   }
 
   /** For form posts: a readable 403 unless the request carries its session's XSRF token. */
-  requireXsrf(req: FastifyRequest): void {
-    if (!this.checkXsrf(req)) throw new HubError(403, 'XSRF check failed: reload the page and try again');
-  }
-
   /** True when the request carries the XSRF token of its session (form field `_xsrf`, header `X-XSRFToken`, or query `_xsrf`). */
   checkXsrf(req: FastifyRequest): boolean {
     const sid = this.existingSessionId(req);

@@ -22,6 +22,17 @@ function ownerRef(p: Principal): ScopeOwner {
 /** Entries kept per cache before it is emptied (a bound on memory, far above a site's active users). */
 const MAX_CACHED = 100_000;
 
+/** Who makes a request: a user or a service, with the scopes this request may use. */
+export interface Caller {
+  principal: Principal;
+  /** Expanded scopes this request may use. */
+  scopes: Set<string>;
+  /** The token used, or null for the login cookie. */
+  token: TokenRow | null;
+  /** The session the token or cookie belongs to. */
+  sessionId: string | null;
+}
+
 export class AccessControl {
   private ownerCache = new Map<string, Set<string>>();
   private memberships = new Map<number, { admin: number; groups: string[]; roles: string[] }>();

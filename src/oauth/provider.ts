@@ -7,7 +7,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import formbody from '@fastify/formbody';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { HubContext } from '../api/context.js';
+import type { HubContext } from '../http/context.js';
 import { hashToken } from '../db/repos/tokens.js';
 import { HubUrls } from '../hub/urls.js';
 import type { OAuthClientRow, UserRow } from '../db/schema.js';
@@ -17,6 +17,7 @@ import { isExpired } from '../db/time.js';
 import { describeScope, expandScopes } from '../rbac/scopes.js';
 import { renderErrorPage, pageContext, redirectToLogin } from '../web/render.js';
 import { oauthConfirmPage } from '../web/templates/index.js';
+import { caller, page, withoutCaller } from '../rbac/route-policy.js';
 
 type AuthorizeParams = { client_id?: string; redirect_uri?: string; response_type?: string; state?: string; scope?: string };
 
@@ -97,15 +98,14 @@ export async function oauthPlugin(app: FastifyInstance, opts: { ctx: HubContext 
     return !(authorized.size > 0 && scopes.every((s) => authorized.has(s)));
   }
 
-  /** A step the authenticator requires first (two-factor enrolment): no code is handed out before it is done. */
-  const pendingStep = async (user: UserRow): Promise<string | null> => (ctx.authenticator.requiredStep ? ctx.authenticator.requiredStep({ name: user.name }) : null);
+  // A person's login (with any step the authenticator requires, such as two-factor enrolment, done):
+  // the request policy sends everyone else to log in first.
+  const authorizing = page(caller('a logged-in person; the client and redirect_uri must be registered'));
 
-  app.get<{ Querystring: AuthorizeParams }>('/authorize', async (req, reply) => {
-    const caller = await ctx.identity.byCookie(req);
-    if (!caller || caller.principal.kind !== 'user') return redirectToLogin(ctx, req, reply);
+  app.get<{ Querystring: AuthorizeParams }>('/authorize', authorizing, async (req, reply) => {
+    const caller = req.caller;
+    if (caller?.principal.kind !== 'user') return redirectToLogin(ctx, req, reply);
     const user = caller.principal.user;
-    const step = await pendingStep(user);
-    if (step) return reply.redirect(`${ctx.urls.hub}${step}`, 302);
     const { client, scopes } = await prepare(req, req.query, user);
     if (!(await needsConfirmation(client, user, scopes))) return issueCode(reply, req, req.query, user, client, scopes);
     const pc = pageContext(ctx, req, reply, user);
@@ -119,12 +119,10 @@ export async function oauthPlugin(app: FastifyInstance, opts: { ctx: HubContext 
     );
   });
 
-  app.post<{ Querystring: AuthorizeParams }>('/authorize', async (req, reply) => {
-    const caller = await ctx.identity.byCookie(req);
-    if (!caller || caller.principal.kind !== 'user') return redirectToLogin(ctx, req, reply);
-    ctx.sessions.requireXsrf(req);
+  app.post<{ Querystring: AuthorizeParams }>('/authorize', authorizing, async (req, reply) => {
+    const caller = req.caller;
+    if (caller?.principal.kind !== 'user') return redirectToLogin(ctx, req, reply);
     const user = caller.principal.user;
-    if (await pendingStep(user)) throw new HubError(403, 'Finish setting up your login first');
     const { client, scopes } = await prepare(req, req.query, user);
     return issueCode(reply, req, req.query, user, client, scopes);
   });
@@ -133,7 +131,7 @@ export async function oauthPlugin(app: FastifyInstance, opts: { ctx: HubContext 
   // from loopback: the hub's own servers ask from there, with secrets nobody can guess, and a count
   // they shared would let one server's failures (or a hostile server's) lock out every other's logins.
   // A stale or reused code (invalid_grant) is a person's back button, not a guess.
-  app.post('/token', async (req, reply) => {
+  app.post('/token', withoutCaller("the OAuth client's id and secret, and the code"), async (req, reply) => {
     const who = { client: req.ip };
     const counted = !isLoopback(req.ip);
     if (counted) {

@@ -8,8 +8,8 @@
  * link as nbgitpuller's own handler would, at `/user/<name>/git-pull`.
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { HubContext } from '../api/context.js';
-import { startServer } from '../api/servers.js';
+import type { HubContext } from '../http/context.js';
+import { startServer } from '../hub/start-server.js';
 import { GitPullError, pullRepository } from '../content/git-pull.js';
 import { parseGitPullQuery } from '../content/links.js';
 import type { UserRow } from '../db/schema.js';

@@ -2,12 +2,12 @@
  * What the course pages show, read from the course service (which checks what the caller may see)
  * and, for the caller's own course server, from the server table.
  */
-import type { HubContext } from '../api/context.js';
+import type { HubContext } from '../http/context.js';
 import type { CourseResources, CourseService } from '../courses/service.js';
 import { participantsMayStart, teachersMayEnter, type CourseState } from '../courses/state-machine.js';
 import type { CourseMemberRow, CourseRow, UserRow } from '../db/schema.js';
 import { escapePathSegment } from '../hub/urls.js';
-import { archiveUrl, eventModel } from '../api/courses.js';
+import { archiveUrl, eventModel } from '../courses/models.js';
 import type { Caller } from '../http/identity.js';
 import type { PageCaller } from './render.js';
 import type { CourseDetailsView, CourseListItem, CoursePageView, CourseServerView, ReviewActions } from './templates/index.js';

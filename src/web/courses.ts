@@ -4,7 +4,7 @@
  * course service, which checks the caller's scopes; forms post with `_xsrf` and redirect (303) back.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { HubContext } from '../api/context.js';
+import type { HubContext } from '../http/context.js';
 import type { FieldErrors } from '../courses/request.js';
 import { requestBodyOf, type CourseService } from '../courses/service.js';
 import type { CourseRow } from '../db/schema.js';
@@ -16,6 +16,7 @@ import { loggedIn, pageContext, redirectToLogin, safeNext, sendPage, type PageCa
 import { courseFormPage, coursePage, coursesPage, joinPage, reviewPage, type CourseFormView, type ReviewItem } from './templates/index.js';
 import { wallClock } from '../clock.js';
 import { JOIN_CODE_FAILURES } from '../courses/join-code.js';
+import { caller, page } from '../rbac/route-policy.js';
 
 type Slug = { Params: { slug: string } };
 type Form = Record<string, unknown>;
@@ -52,7 +53,7 @@ function formErrors(err: unknown, problems: FieldErrors): FieldErrors | null {
 
 export function registerCoursePages(app: FastifyInstance, ctx: HubContext, courses: CourseService): void {
   const coursePath = (slug: string) => `${ctx.urls.hub}courses/${escapePathSegment(slug)}`;
-  const page = (req: FastifyRequest, reply: FastifyReply, caller: PageCaller) => pageContext(ctx, req, reply, caller.principal.user);
+  const pageCtx = (req: FastifyRequest, reply: FastifyReply, caller: PageCaller) => pageContext(ctx, req, reply, caller.principal.user);
 
   /** The signed-in caller of a form post with its XSRF token checked; null after sending them to log in (then to `back`). */
   const poster = async (req: FastifyRequest, reply: FastifyReply, back: string): Promise<PageCaller | null> => {
@@ -61,7 +62,6 @@ export function registerCoursePages(app: FastifyInstance, ctx: HubContext, cours
       reply.redirect(`${ctx.urls.hub}login?next=${encodeURIComponent(back)}`, 302);
       return null;
     }
-    ctx.sessions.requireXsrf(req);
     return caller;
   };
 
@@ -81,18 +81,18 @@ export function registerCoursePages(app: FastifyInstance, ctx: HubContext, cours
   // ------------------------------------------------------------------------------------------
   // my courses
 
-  app.get('/courses', async (req, reply) => {
+  app.get('/courses', page(caller('any user: the courses they may see')), async (req, reply) => {
     const caller = await loggedIn(ctx, req);
     if (!caller) return redirectToLogin(ctx, req, reply);
     const mine = await coursesOf(ctx, courses, caller);
     const pendingReviews = courses.canReview(caller) ? (await courses.list(caller, { states: ['pending'] })).length : null;
-    return sendPage(reply, coursesPage(page(req, reply, caller), { ...mine, canRequest: courses.canRequest(caller), pendingReviews }));
+    return sendPage(reply, coursesPage(pageCtx(req, reply, caller), { ...mine, canRequest: courses.canRequest(caller), pendingReviews }));
   });
 
   // ------------------------------------------------------------------------------------------
   // requesting and editing
 
-  app.get('/courses/new', async (req, reply) => {
+  app.get('/courses/new', page(caller('courses:request')), async (req, reply) => {
     const caller = await loggedIn(ctx, req);
     if (!caller) return redirectToLogin(ctx, req, reply);
     if (!courses.canRequest(caller)) throw new HubError(403, 'You may not request courses: ask the hub’s administrators for the course-requester role');
@@ -105,10 +105,10 @@ export function registerCoursePages(app: FastifyInstance, ctx: HubContext, cours
       'resources.storage_gb': String(Math.min(1, l.storage_gb)),
       'resources.gpu': '0',
     };
-    return sendPage(reply, courseFormPage(page(req, reply, caller), formView(values, {}, null)));
+    return sendPage(reply, courseFormPage(pageCtx(req, reply, caller), formView(values, {}, null)));
   });
 
-  app.post('/courses/new', async (req, reply) => {
+  app.post('/courses/new', page(caller('courses:request')), async (req, reply) => {
     const caller = await poster(req, reply, `${ctx.urls.hub}courses/new`);
     if (!caller) return reply;
     const values = formValues(req.body);
@@ -119,7 +119,7 @@ export function registerCoursePages(app: FastifyInstance, ctx: HubContext, cours
     } catch (err) {
       const errors = formErrors(err, problems);
       if (!errors) throw err;
-      return sendPage(reply, courseFormPage(page(req, reply, caller), formView(values, errors, null)), 400);
+      return sendPage(reply, courseFormPage(pageCtx(req, reply, caller), formView(values, errors, null)), 400);
     }
   });
 
@@ -131,16 +131,16 @@ export function registerCoursePages(app: FastifyInstance, ctx: HubContext, cours
     return course;
   };
 
-  app.get<Slug>('/courses/:slug/edit', async (req, reply) => {
+  app.get<Slug>('/courses/:slug/edit', page(caller('courses:manage on the course')), async (req, reply) => {
     const caller = await loggedIn(ctx, req);
     if (!caller) return redirectToLogin(ctx, req, reply);
     const course = await editable(caller, req.params.slug);
     const teachers = (await courses.participants(caller, course.slug)).members.filter((m) => m.role === 'teacher');
     const values = valuesOfRequest(requestBodyOf(course, teachers));
-    return sendPage(reply, courseFormPage(page(req, reply, caller), formView(values, {}, course)));
+    return sendPage(reply, courseFormPage(pageCtx(req, reply, caller), formView(values, {}, course)));
   });
 
-  app.post<Slug>('/courses/:slug/edit', async (req, reply) => {
+  app.post<Slug>('/courses/:slug/edit', page(caller('courses:manage on the course')), async (req, reply) => {
     const caller = await poster(req, reply, `${coursePath(req.params.slug)}/edit`);
     if (!caller) return reply;
     const course = await editable(caller, req.params.slug);
@@ -152,14 +152,14 @@ export function registerCoursePages(app: FastifyInstance, ctx: HubContext, cours
     } catch (err) {
       const errors = formErrors(err, problems);
       if (!errors) throw err;
-      return sendPage(reply, courseFormPage(page(req, reply, caller), formView(values, errors, course)), 400);
+      return sendPage(reply, courseFormPage(pageCtx(req, reply, caller), formView(values, errors, course)), 400);
     }
   });
 
   // ------------------------------------------------------------------------------------------
   // review
 
-  app.get('/courses/review', async (req, reply) => {
+  app.get('/courses/review', page(caller('courses:review')), async (req, reply) => {
     const caller = await loggedIn(ctx, req);
     if (!caller) return redirectToLogin(ctx, req, reply);
     if (!courses.canReview(caller)) throw new HubError(403, 'Reviewing course requests needs the courses:review scope (the course-governance role)');
@@ -168,7 +168,7 @@ export function registerCoursePages(app: FastifyInstance, ctx: HubContext, cours
       const { details } = await courseDetails(courses, caller, course);
       items.push({ course: details, load: await courses.load(course), actions: reviewActions(courses, course) });
     }
-    return sendPage(reply, reviewPage(page(req, reply, caller), { items }));
+    return sendPage(reply, reviewPage(pageCtx(req, reply, caller), { items }));
   });
 
   // Decisions on a course; each goes back to the form's `next` (a local path) or the course page.
@@ -179,7 +179,7 @@ export function registerCoursePages(app: FastifyInstance, ctx: HubContext, cours
     cancel: (c, slug, f) => courses.cancel(c, slug, field(f, 'reason')?.trim() || null),
   };
   for (const [action, decide] of Object.entries(decisions)) {
-    app.post<Slug>(`/courses/:slug/${action}`, async (req, reply) => {
+    app.post<Slug>(`/courses/:slug/${action}`, page(caller('courses:review (cancel: also courses:manage on the course)')), async (req, reply) => {
       const back = coursePath(req.params.slug);
       const caller = await poster(req, reply, back);
       if (!caller) return reply;
@@ -192,13 +192,13 @@ export function registerCoursePages(app: FastifyInstance, ctx: HubContext, cours
   // ------------------------------------------------------------------------------------------
   // a course
 
-  app.get<Slug>('/courses/:slug', async (req, reply) => {
+  app.get<Slug>('/courses/:slug', page(caller('a member, or read:courses on the course')), async (req, reply) => {
     const caller = await loggedIn(ctx, req);
     if (!caller) return redirectToLogin(ctx, req, reply);
-    return sendPage(reply, coursePage(page(req, reply, caller), await coursePageView(ctx, courses, caller, req.params.slug)));
+    return sendPage(reply, coursePage(pageCtx(req, reply, caller), await coursePageView(ctx, courses, caller, req.params.slug)));
   });
 
-  app.post<Slug>('/courses/:slug/join-code', async (req, reply) => {
+  app.post<Slug>('/courses/:slug/join-code', page(caller('courses:manage on the course')), async (req, reply) => {
     const back = coursePath(req.params.slug);
     const caller = await poster(req, reply, back);
     if (!caller) return reply;
@@ -213,7 +213,7 @@ export function registerCoursePages(app: FastifyInstance, ctx: HubContext, cours
     return reply.redirect(`${back}#join-title`, 303);
   });
 
-  app.post<Slug>('/courses/:slug/participants', async (req, reply) => {
+  app.post<Slug>('/courses/:slug/participants', page(caller('courses:manage on the course')), async (req, reply) => {
     const back = coursePath(req.params.slug);
     const caller = await poster(req, reply, back);
     if (!caller) return reply;
@@ -244,7 +244,7 @@ export function registerCoursePages(app: FastifyInstance, ctx: HubContext, cours
   const joinGuarded = <T>(req: FastifyRequest, caller: PageCaller, attempt: () => Promise<T>): Promise<T> =>
     ctx.guessing.guarded('join', { client: req.ip, account: caller.principal.user.name }, attempt, JOIN_CODE_FAILURES);
 
-  app.get<Slug & { Querystring: { code?: string } }>('/courses/:slug/join', async (req, reply) => {
+  app.get<Slug & { Querystring: { code?: string } }>('/courses/:slug/join', page(caller('courses:join for oneself, with the join code')), async (req, reply) => {
     const caller = await loggedIn(ctx, req);
     if (!caller) return redirectToLogin(ctx, req, reply);
     const course = await joinGuarded(req, caller, () => courses.joinable(req.params.slug, req.query.code));
@@ -252,11 +252,10 @@ export function registerCoursePages(app: FastifyInstance, ctx: HubContext, cours
     return sendPage(reply, await renderJoin(req, reply, caller, course, req.query.code ?? '', ''));
   });
 
-  app.post<Slug & { Querystring: { code?: string } }>('/courses/:slug/join', async (req, reply) => {
+  app.post<Slug & { Querystring: { code?: string } }>('/courses/:slug/join', page(caller('courses:join for oneself, with the join code')), async (req, reply) => {
     const caller = await loggedIn(ctx, req);
     // The form's action carries the code: after logging in, the join page shows again.
     if (!caller) return redirectToLogin(ctx, req, reply);
-    ctx.sessions.requireXsrf(req);
     const form = formOf(req);
     const code = field(form, 'code') ?? req.query.code ?? '';
     const email = field(form, 'email') ?? '';
@@ -274,7 +273,7 @@ export function registerCoursePages(app: FastifyInstance, ctx: HubContext, cours
 
   const renderJoin = async (req: FastifyRequest, reply: FastifyReply, caller: PageCaller, course: CourseRow, code: string, email: string, error?: string) => {
     const { details } = await courseDetails(courses, caller, course);
-    return joinPage(page(req, reply, caller), {
+    return joinPage(pageCtx(req, reply, caller), {
       course: { slug: course.slug, title: course.title, description: course.description, startsAt: course.starts_at, endsAt: course.ends_at, teachers: details.teachers },
       code,
       autoAccept: course.auto_accept === 1,

@@ -1,6 +1,6 @@
 /** /hub/login and /hub/logout, and finishing a login for any authenticator. */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { HubContext } from '../api/context.js';
+import type { HubContext } from '../http/context.js';
 import type { AuthResult, HubLogin } from '../auth/authenticator.js';
 import { normalizeUsername } from '../auth/authenticator.js';
 import type { UserRow } from '../db/schema.js';
@@ -8,6 +8,8 @@ import { HubError } from '../errors.js';
 import { loginPage, logoutConfirmPage } from './templates/index.js';
 import { fromAnotherSite } from '../http/fetch-metadata.js';
 import { pageContext, redirectToLogin, safeNext } from './render.js';
+import { XsrfError } from '../http/policy-check.js';
+import { anyone, page } from '../rbac/route-policy.js';
 
 /** Where a person goes after logging in when no `next` was given: their server (starting it), as JupyterHub's redirect_to_server. */
 export async function defaultNextUrl(ctx: HubContext, user: UserRow): Promise<string> {
@@ -37,9 +39,6 @@ export function createHubLogin(ctx: HubContext): HubLogin {
       if (caller?.principal.kind !== 'user') return null;
       const u = caller.principal.user;
       return { id: u.id, name: u.name, admin: u.admin === 1 };
-    },
-    requireXsrf(req) {
-      ctx.sessions.requireXsrf(req);
     },
     async sendPage(req, reply, render, status = 200) {
       const caller = await ctx.identity.byCookie(req);
@@ -125,7 +124,8 @@ export function registerLoginRoutes(app: FastifyInstance, ctx: HubContext, hubLo
       );
   };
 
-  app.get<{ Querystring: LoginQuery }>('/login', async (req, reply) => {
+  const beforeLogin = page(anyone(), { beforeSecondFactor: true });
+  app.get<{ Querystring: LoginQuery }>('/login', beforeLogin, async (req, reply) => {
     const caller = await ctx.identity.byCookie(req);
     if (caller?.principal.kind === 'user') {
       return reply.redirect(safeNext(ctx, req.query.next) ?? (await defaultNextUrl(ctx, caller.principal.user)), 302);
@@ -133,9 +133,14 @@ export function registerLoginRoutes(app: FastifyInstance, ctx: HubContext, hubLo
     return show(req, reply, 200, {});
   });
 
-  app.post<{ Querystring: LoginQuery; Body: Record<string, string> }>('/login', async (req, reply) => {
+  // A form without its XSRF token (a page left open too long) shows the form again, not an error page.
+  const loginFormErrors = (err: Error, req: FastifyRequest, reply: FastifyReply) => {
+    if (!(err instanceof XsrfError)) throw err;
     if (!ctx.authenticator.loginForm) throw new HubError(404, 'This hub has no login page: use an API token');
-    if (!ctx.sessions.checkXsrf(req)) return show(req, reply, 403, { error: 'Your session expired. Please try again.' });
+    return show(req, reply, 403, { error: 'Your session expired. Please try again.' });
+  };
+  app.post<{ Querystring: LoginQuery; Body: Record<string, string> }>('/login', { ...beforeLogin, errorHandler: loginFormErrors }, async (req, reply) => {
+    if (!ctx.authenticator.loginForm) throw new HubError(404, 'This hub has no login page: use an API token');
     const body = (req.body ?? {}) as Record<string, string>;
     const username = typeof body.username === 'string' ? body.username : '';
     // Guessing is limited per client address and per account, whatever the authenticator (src/http/guess-limits.ts).
@@ -169,16 +174,13 @@ export function registerLoginRoutes(app: FastifyInstance, ctx: HubContext, hubLo
    * Logging out: by POST (with XSRF), as JupyterHub 5 recommends, or by GET from the hub's own pages and
    * old links. A GET from another site only shows a button: a link elsewhere cannot log anyone out.
    */
-  app.get('/logout', async (req, reply) => {
+  app.get('/logout', beforeLogin, async (req, reply) => {
     if (fromAnotherSite(req) && (await ctx.identity.byCookie(req))) {
       return reply.code(200).type('text/html; charset=utf-8').header('Cache-Control', 'no-store').send(logoutConfirmPage(pageContext(ctx, req, reply, null), `${ctx.urls.hub}logout`));
     }
     return logout(req, reply);
   });
-  app.post('/logout', async (req, reply) => {
-    ctx.sessions.requireXsrf(req);
-    return logout(req, reply);
-  });
+  app.post('/logout', beforeLogin, async (req, reply) => logout(req, reply));
 
   const logout = async (req: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> => {
     const sid = ctx.sessions.existingSessionId(req);

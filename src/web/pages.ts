@@ -1,8 +1,8 @@
 /** The logged-in pages: home, spawn (+ options form), spawn-pending, token, and the redirects into user servers. */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { HubContext } from '../api/context.js';
-import { may } from '../api/context.js';
-import { startServer } from '../api/servers.js';
+import type { HubContext } from '../http/context.js';
+import { may } from '../http/context.js';
+import { startServer } from '../hub/start-server.js';
 import type { ServerRow, UserRow } from '../db/schema.js';
 import { tokenApiId } from '../db/repos/tokens.js';
 import { HubError } from '../errors.js';
@@ -16,6 +16,7 @@ import { homeCourses } from './course-views.js';
 import { openContentLink } from './content-links.js';
 import { wallClock } from '../clock.js';
 import { fromAnotherSite } from '../http/fetch-metadata.js';
+import { anyone, caller, page, scopes } from '../rbac/route-policy.js';
 
 type UserServerParams = { user?: string; server?: string };
 
@@ -31,18 +32,17 @@ function serverView(ctx: HubContext, userName: string, s: ServerRow): ServerView
   };
 }
 
-/** The user whose server a /hub/spawn… URL names, checking the caller may act on it. */
-async function targetUser(ctx: HubContext, caller: PageCaller, params: UserServerParams, scope: string): Promise<UserRow> {
+/** The user whose server a /hub/spawn… URL names (the route's policy checked the caller may act on it). */
+async function targetUser(ctx: HubContext, caller: PageCaller, params: UserServerParams): Promise<UserRow> {
   const me = caller.principal.user;
   if (!params.user || params.user === me.name) return me;
   const user = await ctx.users.byName(params.user);
-  const groups = user ? await ctx.access.userGroups(user) : [];
-  if (!may(caller, scope, { user: params.user, groups, server: `${params.user}/${params.server ?? ''}` })) {
-    throw new HubError(403, `You do not have permission to manage ${params.user}'s servers`);
-  }
   if (!user) throw new HubError(404, `No such user: ${params.user}`);
   return user;
 }
+
+/** A server of the caller's own, or of another user with the scope on it (the spawn pages). */
+const SERVER_PAGE = { server: ['user', 'server'] } as const;
 
 function pendingUrl(ctx: HubContext, user: string, server: string, next?: string | null): string {
   const base = `${ctx.urls.hub}spawn-pending/${escapePathSegment(user)}${server ? '/' + escapePathSegment(server) : ''}`;
@@ -60,9 +60,9 @@ function formToOptions(body: Record<string, unknown>): JsonObject {
 }
 
 export function registerPageRoutes(app: FastifyInstance, ctx: HubContext): void {
-  app.get('/health', async (_req, reply) => reply.type('application/json').send({ status: 'ok' }));
+  app.get('/health', page(anyone()), async (_req, reply) => reply.type('application/json').send({ status: 'ok' }));
 
-  app.get('/', async (req, reply) => {
+  app.get('/', page(anyone()), async (req, reply) => {
     // Workshops with force_new_server: every visit to the root is a new temporary user with a new server.
     if (ctx.config.authenticator.class === 'tmp' && ctx.config.authenticator.force_new_server) return reply.redirect(`${ctx.urls.hub}tmplogin`, 302);
     const caller = await loggedIn(ctx, req);
@@ -70,7 +70,7 @@ export function registerPageRoutes(app: FastifyInstance, ctx: HubContext): void 
     return reply.redirect(await defaultNextUrl(ctx, caller.principal.user), 302);
   });
 
-  app.get('/home', async (req, reply) => {
+  app.get('/home', page(caller('the caller\'s own servers')), async (req, reply) => {
     const caller = await loggedIn(ctx, req);
     if (!caller) return redirectToLogin(ctx, req, reply);
     const user = caller.principal.user;
@@ -91,7 +91,7 @@ export function registerPageRoutes(app: FastifyInstance, ctx: HubContext): void 
   const spawnGet = async (req: FastifyRequest<{ Params: UserServerParams; Querystring: { next?: string } }>, reply: FastifyReply) => {
     const caller = await loggedIn(ctx, req);
     if (!caller) return redirectToLogin(ctx, req, reply);
-    const user = await targetUser(ctx, caller, req.params, 'start:servers');
+    const user = await targetUser(ctx, caller, req.params);
     const serverName = req.params.server ?? '';
     const next = safeNext(ctx, req.query.next);
     const existing = await ctx.servers.get(user.id, serverName);
@@ -112,8 +112,7 @@ export function registerPageRoutes(app: FastifyInstance, ctx: HubContext): void 
   const spawnPost = async (req: FastifyRequest<{ Params: UserServerParams; Querystring: { next?: string } }>, reply: FastifyReply) => {
     const caller = await loggedIn(ctx, req);
     if (!caller) return redirectToLogin(ctx, req, reply);
-    ctx.sessions.requireXsrf(req);
-    const user = await targetUser(ctx, caller, req.params, 'start:servers');
+    const user = await targetUser(ctx, caller, req.params);
     const serverName = req.params.server ?? '';
     const options = formToOptions((req.body ?? {}) as Record<string, unknown>);
     try {
@@ -129,14 +128,15 @@ export function registerPageRoutes(app: FastifyInstance, ctx: HubContext): void 
   };
 
   for (const path of ['/spawn', '/spawn/:user', '/spawn/:user/:server']) {
-    app.get(path, spawnGet);
-    app.post(path, spawnPost);
+    // GET starts a server on a same-site navigation, as JupyterHub does; from another site it shows a button.
+    app.get(path, page(scopes(['start:servers'], SERVER_PAGE, { ownFree: true })), spawnGet);
+    app.post(path, page(scopes(['start:servers'], SERVER_PAGE, { ownFree: true })), spawnPost);
   }
 
   const pending = async (req: FastifyRequest<{ Params: UserServerParams; Querystring: { next?: string } }>, reply: FastifyReply) => {
     const caller = await loggedIn(ctx, req);
     if (!caller) return redirectToLogin(ctx, req, reply);
-    const user = await targetUser(ctx, caller, req.params, 'read:servers');
+    const user = await targetUser(ctx, caller, req.params);
     const serverName = req.params.server ?? '';
     const server = await ctx.servers.get(user.id, serverName);
     if (!server) throw new HubError(404, `${user.name} has no server named '${serverName}'`);
@@ -155,10 +155,10 @@ export function registerPageRoutes(app: FastifyInstance, ctx: HubContext): void 
       }),
     );
   };
-  app.get('/spawn-pending/:user', pending);
-  app.get('/spawn-pending/:user/:server', pending);
+  app.get('/spawn-pending/:user', page(scopes(['read:servers'], SERVER_PAGE, { ownFree: true })), pending);
+  app.get('/spawn-pending/:user/:server', page(scopes(['read:servers'], SERVER_PAGE, { ownFree: true })), pending);
 
-  app.get('/token', async (req, reply) => {
+  app.get('/token', page(caller('the caller\'s own tokens')), async (req, reply) => {
     const caller = await loggedIn(ctx, req);
     if (!caller) return redirectToLogin(ctx, req, reply);
     const user = caller.principal.user;
@@ -199,7 +199,7 @@ export function registerPageRoutes(app: FastifyInstance, ctx: HubContext): void 
     return found;
   };
   const shareNext = (next: unknown, owner: string, serverName: string) => safeNext(ctx, next) ?? ctx.urls.userServerUrl(owner, serverName);
-  app.get<{ Querystring: { code?: string; next?: string } }>('/accept-share', async (req, reply) => {
+  app.get<{ Querystring: { code?: string; next?: string } }>('/accept-share', page(caller('the share code')), async (req, reply) => {
     const caller = await loggedIn(ctx, req);
     if (!caller) return redirectToLogin(ctx, req, reply);
     const code = await shareCode(req.query.code, caller.principal.user);
@@ -215,10 +215,9 @@ export function registerPageRoutes(app: FastifyInstance, ctx: HubContext): void 
       }),
     );
   });
-  app.post<{ Body: Record<string, string> }>('/accept-share', async (req, reply) => {
+  app.post<{ Body: Record<string, string> }>('/accept-share', page(caller('the share code')), async (req, reply) => {
     const caller = await loggedIn(ctx, req);
     if (!caller) return redirectToLogin(ctx, req, reply);
-    ctx.sessions.requireXsrf(req);
     const body = req.body ?? {};
     const code = await shareCode(body.code, caller.principal.user);
     await ctx.shares.exchange(code, caller.principal.user.id);
@@ -227,7 +226,7 @@ export function registerPageRoutes(app: FastifyInstance, ctx: HubContext): void 
   });
 
   // /hub/user-redirect/<path> → /user/<me>/<path>: links that work for whoever clicks them.
-  app.get<{ Params: { '*': string } }>('/user-redirect/*', async (req, reply) => {
+  app.get<{ Params: { '*': string } }>('/user-redirect/*', page(caller('the caller\'s own server')), async (req, reply) => {
     const caller = await loggedIn(ctx, req);
     if (!caller) return redirectToLogin(ctx, req, reply);
     if (req.params['*'] === 'git-pull') return openContentLink(ctx, caller.principal.user, req, reply);
@@ -271,6 +270,8 @@ export function registerPageRoutes(app: FastifyInstance, ctx: HubContext): void 
     }
     return reply.redirect(`${ctx.urls.hub}spawn/${escapePathSegment(owner.name)}${serverName ? '/' + escapePathSegment(serverName) : ''}?next=${encodeURIComponent(userPath)}`, 302);
   };
-  app.all('/user/:user', userUrl);
-  app.all('/user/:user/*', userUrl);
+  // Any method: a script's request to a stopped server gets 424; nothing changes here.
+  const userUrlPolicy = page(caller('access:servers on the server the path names'), { changes: false });
+  app.all('/user/:user', userUrlPolicy, userUrl);
+  app.all('/user/:user/*', userUrlPolicy, userUrl);
 }

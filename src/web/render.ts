@@ -1,6 +1,6 @@
 /** Glue between routes and templates: the page context, error pages, the login redirect. */
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { HubContext } from '../api/context.js';
+import type { HubContext } from '../http/context.js';
 import type { UserRow } from '../db/schema.js';
 import type { ErrorInfo } from '../http/errors.js';
 import type { Caller } from '../http/identity.js';
@@ -22,7 +22,8 @@ export function pageContext(ctx: HubContext, req: FastifyRequest, reply: Fastify
 export type PageCaller = Caller & { principal: { kind: 'user'; user: UserRow } };
 
 export async function loggedIn(ctx: HubContext, req: FastifyRequest): Promise<PageCaller | null> {
-  const caller = await ctx.identity.byCookie(req);
+  // A page route's policy check has identified the caller already (src/http/policy-check.ts).
+  const caller = req.routeOptions.config.policy?.door === 'page' ? req.caller : await ctx.identity.byCookie(req);
   return caller && caller.principal.kind === 'user' ? (caller as PageCaller) : null;
 }
 

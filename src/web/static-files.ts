@@ -7,6 +7,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
+import { withoutCaller } from '../rbac/route-policy.js';
 
 const TYPES: Record<string, string> = {
   '.css': 'text/css; charset=utf-8',
@@ -26,7 +27,7 @@ export function registerStaticRoutes(app: FastifyInstance): void {
     const etag = '"' + createHash('sha1').update(body).digest('hex').slice(0, 16) + '"';
     files.set(name, { body, type: TYPES[path.extname(name)] ?? 'application/octet-stream', etag });
   }
-  app.get<{ Params: { file: string } }>('/static/:file', async (req, reply) => {
+  app.get<{ Params: { file: string } }>('/static/:file', withoutCaller('none: public files'), async (req, reply) => {
     const f = files.get(req.params.file);
     if (!f) return reply.callNotFound();
     if (req.headers['if-none-match'] === f.etag) return reply.code(304).send();

@@ -11,7 +11,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { freePort } from '../helpers/ports.js';
-import { startHub, type ApiResponse, type HubProcess } from '../helpers/hub-process.js';
+import { mkdtempSync } from 'node:fs';
+import os from 'node:os';
+import { runCli, startHub, type ApiResponse, type HubProcess } from '../helpers/hub-process.js';
+import type { DeclaredRoute } from '../../src/rbac/route-policy.js';
 import { ADMIN_TOKEN, adminServiceConfig, waitFor } from '../helpers/fixtures.js';
 
 const MOCK = path.resolve('test/fixtures/mock-singleuser.mjs');
@@ -58,6 +61,10 @@ const ENDPOINTS: Endpoint[] = [
   { method: 'POST', path: (r) => '/users', scope: 'admin:users', ok: [201], body: (r) => ({ usernames: [`${r.user}-new`] }) },
   { method: 'GET', path: (r) => `/users/${r.user}`, scope: 'read:users', resource: 'user', ok: [200], denied: 404 },
   { method: 'GET', path: (r) => `/users/${r.user}`, scope: 'read:users:name', resource: 'user', ok: [200], denied: 404 },
+  { method: 'GET', path: (r) => `/users/${r.user}`, scope: 'read:servers', resource: 'user', ok: [200], denied: 404 },
+  { method: 'GET', path: (r) => `/users/${r.user}`, scope: 'read:users:groups', resource: 'user', ok: [200], denied: 404 },
+  { method: 'GET', path: (r) => `/users/${r.user}`, scope: 'read:users:activity', resource: 'user', ok: [200], denied: 404 },
+  { method: 'GET', path: (r) => `/users/${r.user}`, scope: 'read:roles:users', resource: 'user', ok: [200], denied: 404 },
   { method: 'POST', path: (r) => `/users/${r.user}-x`, scope: 'admin:users', ok: [201] },
   { method: 'PATCH', path: (r) => `/users/${r.user}`, scope: 'admin:users', resource: 'user', ok: [200], body: () => ({ admin: false }) },
   { method: 'DELETE', path: (r) => `/users/${r.user}`, scope: 'delete:users', resource: 'user', ok: [204] },
@@ -116,6 +123,9 @@ const ENDPOINTS: Endpoint[] = [
   { method: 'GET', path: () => '/services', scope: 'list:services', ok: [200] },
   { method: 'GET', path: (r) => `/services/${r.service}`, scope: 'read:services', resource: 'service', ok: [200] },
   { method: 'GET', path: (r) => `/services/${r.service}`, scope: 'read:services:name', resource: 'service', ok: [200] },
+  { method: 'GET', path: (r) => `/services/${r.service}`, scope: 'read:roles:services', resource: 'service', ok: [200] },
+  // The scope lets the request through to the body's check: a bad body keeps the hub running.
+  { method: 'POST', path: () => '/shutdown', scope: 'shutdown', ok: [400], body: () => ({ servers: 'not-a-boolean' }) },
   { method: 'GET', path: () => '/proxy', scope: 'proxy', ok: [200] },
   { method: 'POST', path: () => '/proxy', scope: 'proxy', ok: [200] },
   { method: 'PATCH', path: () => '/proxy', scope: 'proxy', ok: [200] },
@@ -148,6 +158,36 @@ const ENDPOINTS: Endpoint[] = [
   { method: 'POST', path: (r) => `/share-codes/${r.user}/`, scope: 'shares', resource: 'server', ok: [200], body: () => ({ expires_in: 3600 }) },
   { method: 'DELETE', path: (r) => `/share-codes/${r.user}/?id=${r.id}`, scope: 'shares', resource: 'server', ok: [204], needs: ['code'] },
 ];
+
+/** The path pattern of a declared route as a regular expression for concrete paths. */
+function routePattern(url: string): RegExp {
+  return new RegExp(`^${url.replace(/:[A-Za-z_]+/g, '[^/?]*')}/?(\\?.*)?$`);
+}
+
+test('the matrix tries every scope that every API route declares, and only declared ones', { timeout: 60_000 }, async () => {
+  const out = await runCli(['routes', '--format', 'json'], { cwd: mkdtempSync(path.join(os.tmpdir(), 'matrix-routes-')) });
+  assert.equal(out.code, 0, out.stderr);
+  const routes = (JSON.parse(out.stdout) as DeclaredRoute[]).filter((r) => r.policy.door === 'api' && r.method !== 'HEAD' && r.url.startsWith('/hub/api/'));
+  const sample: Res = { user: 'u1', group: 'g1', server: '', owner: 'o1', id: 'a1', service: 'ext' };
+  // `/shares/o1/` is both `/shares/:owner` with its slash and `/shares/:owner/:server` with an empty name.
+  const routesOf = (ep: Endpoint) => routes.filter((r) => r.method === ep.method && routePattern(r.url).test(`/hub/api${ep.path(sample)}`));
+  const declaredScopes = (r: DeclaredRoute): readonly string[] =>
+    r.policy.access.kind === 'scopes' ? r.policy.access.scopes : r.policy.access.kind === 'list' ? [r.policy.access.scope] : [];
+  for (const ep of ENDPOINTS) {
+    const matching = routesOf(ep);
+    assert.ok(matching.length > 0, `${ep.method} ${ep.path(sample)} is a declared route`);
+    for (const route of matching) {
+      assert.ok(declaredScopes(route).includes(ep.scope), `${ep.method} ${route.url} declares ${ep.scope} (it declares ${declaredScopes(route).join(', ')})`);
+    }
+  }
+  const missing: string[] = [];
+  for (const route of routes) {
+    for (const scope of declaredScopes(route)) {
+      if (!ENDPOINTS.some((ep) => ep.scope === scope && routesOf(ep).includes(route))) missing.push(`${route.method} ${route.url} with ${scope}`);
+    }
+  }
+  assert.deepEqual(missing, [], 'declared scopes the matrix does not try');
+});
 
 test('permission matrix: every endpoint, its scope, and filters', { timeout: 300_000 }, async (t) => {
   const servicePort = await freePort();

@@ -14,6 +14,7 @@ import { approvalPage, changePasswordPage, signupPage, totpPage } from '../../we
 import { type AuthRefusal, type AuthResult, type Authenticator, type HubLogin, type LoginForm, normalizeUsername } from '../authenticator.js';
 import { NativeAccounts } from './accounts.js';
 import { wallClock } from '../../clock.js';
+import { anyone, caller, page } from '../../rbac/route-policy.js';
 
 type Form = Record<string, string | undefined>;
 
@@ -65,9 +66,9 @@ export class NativeAuthenticator implements Authenticator {
     const form = (req: FastifyRequest) => (req.body ?? {}) as Form;
 
     if (this.config.signup) {
-      app.get('/signup', (req, reply) => hub.sendPage(req, reply, (ctx) => signupPage(ctx, {})));
-      app.post('/signup', async (req, reply) => {
-        hub.requireXsrf(req);
+      const beforeLogin = page(anyone(), { beforeSecondFactor: true });
+      app.get('/signup', beforeLogin, (req, reply) => hub.sendPage(req, reply, (ctx) => signupPage(ctx, {})));
+      app.post('/signup', beforeLogin, async (req, reply) => {
         const f = form(req);
         const name = normalizeUsername(f.username ?? '');
         if ((f.password ?? '') !== (f.password2 ?? '')) return hub.sendPage(req, reply, (ctx) => signupPage(ctx, { username: name, error: 'The two passwords differ.' }), 400);
@@ -103,11 +104,11 @@ export class NativeAuthenticator implements Authenticator {
       }));
       return hub.sendPage(req, reply, (ctx) => approvalPage(ctx, { accounts, message, error }), error ? 400 : 200);
     };
-    app.get('/authorize', async (req, reply) => ((await requireAdmin(req, reply)) ? showAccounts(req, reply) : reply));
-    app.post<{ Params: { name: string } }>('/authorize/:name', async (req, reply) => {
+    const admins = page(caller('an admin (the native accounts)'));
+    app.get('/authorize', admins, async (req, reply) => ((await requireAdmin(req, reply)) ? showAccounts(req, reply) : reply));
+    app.post<{ Params: { name: string } }>('/authorize/:name', admins, async (req, reply) => {
       const admin = await requireAdmin(req, reply);
       if (!admin) return reply;
-      hub.requireXsrf(req);
       const { name } = req.params;
       const f = form(req);
       if (f.action === 'approve' || f.action === 'reject') {
@@ -149,9 +150,10 @@ export class NativeAuthenticator implements Authenticator {
       const qrSvg = await QRCode.toString(pending.uri, { type: 'svg', margin: 1, width: 200 });
       return hub.sendPage(req, reply, (ctx) => totpPage(ctx, { qrSvg, secret: pending.secret, enabled: false, required: this.config.require_mfa, error: opts.error }), opts.error ? 400 : 200);
     };
-    app.get('/totp', (req, reply) => showTotp(req, reply));
-    app.post('/totp', async (req, reply) => {
-      hub.requireXsrf(req);
+    // Setting up the second factor is what a login that lacks it may still do.
+    const ownAccountFirst = page(caller('the caller\'s own native account'), { beforeSecondFactor: true });
+    app.get('/totp', ownAccountFirst, (req, reply) => showTotp(req, reply));
+    app.post('/totp', ownAccountFirst, async (req, reply) => {
       const f = form(req);
       const account = await myAccount(req, reply);
       if (!account) return reply;
@@ -169,11 +171,11 @@ export class NativeAuthenticator implements Authenticator {
       return hub.sendPage(req, reply, (ctx) => totpPage(ctx, { enabled: true, required: false, recoveryCodes: codes }));
     });
 
-    app.get('/change-password', async (req, reply) => ((await myAccount(req, reply)) ? hub.sendPage(req, reply, (ctx) => changePasswordPage(ctx, {})) : reply));
-    app.post('/change-password', async (req, reply) => {
+    const ownAccount = page(caller('the caller\'s own native account'));
+    app.get('/change-password', ownAccount, async (req, reply) => ((await myAccount(req, reply)) ? hub.sendPage(req, reply, (ctx) => changePasswordPage(ctx, {})) : reply));
+    app.post('/change-password', ownAccount, async (req, reply) => {
       const account = await myAccount(req, reply);
       if (!account) return reply;
-      hub.requireXsrf(req);
       const f = form(req);
       const fail = (error: string) => hub.sendPage(req, reply, (ctx) => changePasswordPage(ctx, { error }), 400);
       if (!(await this.accounts.verifyPassword(account, f.current ?? ''))) return fail('The current password is wrong.');

@@ -1,6 +1,6 @@
 /** What every API and page route needs from the hub, and the shared request helpers (caller, scope checks). */
 import type { LoginSessionRepo } from '../db/repos/login-sessions.js';
-import type { GuessLimits } from '../http/guess-limits.js';
+import type { GuessLimits } from './guess-limits.js';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import type { AuthPolicy, Authenticator } from '../auth/authenticator.js';
@@ -20,8 +20,8 @@ import type { AccessControl } from '../hub/access.js';
 import type { ServerLifecycle } from '../hub/server-lifecycle.js';
 import type { ServerProfiles } from '../hub/server-profiles.js';
 import type { HubUrls } from '../hub/urls.js';
-import type { Caller, Identity } from '../http/identity.js';
-import type { Sessions } from '../http/session.js';
+import type { Caller, Identity } from './identity.js';
+import type { Sessions } from './session.js';
 import type { RouteTable } from '../proxy/route-table.js';
 import { checkScope, holdsScope, serverOwner, type ScopeTarget } from '../rbac/scopes.js';
 

@@ -1,0 +1,25 @@
+/** The JSON shapes of a course's members and history, and where a member's archive is downloaded: shared by the API and the course pages. */
+import type { CourseEventRow } from '../db/schema.js';
+import type { MemberWithName } from '../db/repos/courses.js';
+import { escapePathSegment, type HubUrls } from '../hub/urls.js';
+
+export function memberModel(m: MemberWithName) {
+  return {
+    name: m.user_name,
+    role: m.role,
+    status: m.status,
+    applied_at: m.applied_at,
+    decided_at: m.decided_at,
+    first_started: m.first_started,
+    last_started: m.last_started,
+  };
+}
+
+/** Where a teacher downloads a member's archive (the API, also linked from the course page). */
+export function archiveUrl(urls: HubUrls, slug: string, user: string): string {
+  return `${urls.api}courses/${escapePathSegment(slug)}/archive/${escapePathSegment(user)}`;
+}
+
+export function eventModel(e: CourseEventRow) {
+  return { at: e.at, actor: e.actor, action: e.action, from: e.from_state, to: e.to_state, detail: e.detail };
+}
