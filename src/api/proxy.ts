@@ -8,8 +8,8 @@ export function registerProxyRoutes(app: FastifyInstance, ctx: HubContext): void
   app.get('/proxy', api(scopes(['proxy'])), async () => {
     const routes: Record<string, unknown> = {};
     for (const [prefix, r] of ctx.routes.entries()) {
-      // Under subdomain_host a user's route is `<host>/user/<name>/`, as JupyterHub's routespecs.
-      const spec = ctx.urls.subdomain && r.kind === 'user' ? prefix.slice(1) : prefix;
+      // Under subdomain_host a server's route is `<host>/user/<name>/` (a service's `services.<host>/services/<name>/`), as JupyterHub's routespecs.
+      const spec = ctx.urls.subdomain ? prefix.slice(1) : prefix;
       routes[spec] = { routespec: spec, target: r.target, data: r.data };
     }
     return routes;

@@ -493,7 +493,7 @@ export const configSchema = z
       .url()
       .refine((u) => /^https?:$/.test(new URL(u).protocol) && new URL(u).pathname === '/' && !new URL(u).search, 'an http(s) origin with no path, e.g. https://hub.example.org')
       .optional()
-      .describe("per-user origins, as JupyterHub's subdomain_host: the hub at this origin, each user's servers at https://<user>.<its host>/user/<user>/, so that no user's page shares an origin with the hub or another user (needs a wildcard DNS entry and certificate)"),
+      .describe("per-user origins, as JupyterHub's subdomain_host: the hub at this origin, each user's servers at https://<user>.<its host>/user/<user>/ and services at https://services.<its host>/services/<name>/, so that no user's page shares an origin with the hub or another user (needs a wildcard DNS entry and certificate)"),
     trusted_proxies: z
       .array(z.string())
       .default(['127.0.0.1', '::1'])

@@ -24,7 +24,13 @@ export class HubUrls {
   /** With subdomain_host: the hub's origin (`https://hub.example.org`), its host name, and its port ('' for the scheme's). */
   readonly subdomain: { origin: string; protocol: string; hostname: string; port: string } | null;
 
-  constructor(config: Pick<HubConfig, 'bind_url' | 'hub_connect_url'> & { subdomain_host?: string }) {
+  /**
+   * The public origin people reach the site at (`public_url`'s, or subdomain_host's), '' when the
+   * hub only knows its bind_url: JupyterHub 5's JUPYTERHUB_PUBLIC_URL and _PUBLIC_HUB_URL are empty then.
+   */
+  readonly publicOrigin: string;
+
+  constructor(config: Pick<HubConfig, 'bind_url' | 'hub_connect_url'> & { subdomain_host?: string; public_url?: string }) {
     if (config.subdomain_host) {
       const u = new URL(config.subdomain_host);
       this.subdomain = { origin: u.origin, protocol: u.protocol, hostname: u.hostname.toLowerCase(), port: u.port };
@@ -45,6 +51,24 @@ export class HubUrls {
       if (connect.hostname === '0.0.0.0' || connect.hostname === '[::]') connect.hostname = '127.0.0.1';
     }
     this.internalApiUrl = `${connect.protocol}//${connect.host}${this.api.slice(0, -1)}`;
+    this.publicOrigin = this.subdomain?.origin ?? (config.public_url ? new URL(config.public_url).origin : '');
+  }
+
+  /** JUPYTERHUB_PUBLIC_HUB_URL: the site's public URL with the base URL (`https://hub.example.org/`), or ''. */
+  publicHubUrl(): string {
+    return this.publicOrigin ? `${this.publicOrigin}${this.base}` : '';
+  }
+
+  /** JUPYTERHUB_PUBLIC_URL of a server: its absolute public URL (on its own origin with subdomain_host), or ''. */
+  publicServerUrl(userName: string, serverName = ''): string {
+    if (this.subdomain) return this.userServerUrl(userName, serverName);
+    return this.publicOrigin ? `${this.publicOrigin}${this.userServer(userName, serverName)}` : '';
+  }
+
+  /** JUPYTERHUB_PUBLIC_URL of a service with a url: its absolute public URL, or ''. */
+  publicServiceUrl(name: string): string {
+    if (this.subdomain) return this.serviceUrl(name);
+    return this.publicOrigin ? `${this.publicOrigin}${this.service(name)}` : '';
   }
 
   /** /user/alice/ or /user/alice/gpu/ */
@@ -71,7 +95,31 @@ export class HubUrls {
     return `${dnsLabel(userName)}.${this.subdomain?.hostname ?? ''}`;
   }
 
-  /** Whether a request's host name is one of the users' (with subdomain_host), not the hub's. */
+  /**
+   * With subdomain_host, the one host of all services (`services.hub.example.org`, as JupyterHub):
+   * apart from the hub's and every user's, so a service's pages cannot touch their cookies.
+   */
+  servicesHost(): string {
+    return `services.${this.subdomain?.hostname ?? ''}`;
+  }
+
+  /** The services' origin with subdomain_host, else '' (the hub's). */
+  servicesOrigin(): string {
+    const sub = this.subdomain;
+    return sub ? `${sub.protocol}//${this.servicesHost()}${sub.port ? `:${sub.port}` : ''}` : '';
+  }
+
+  /** Where people open a service: its prefix, absolute on the services' origin with subdomain_host. */
+  serviceUrl(name: string): string {
+    return `${this.servicesOrigin()}${this.service(name)}`;
+  }
+
+  /** The proxy's key of a service: its prefix, or with subdomain_host `/<services host>/services/<name>/`. */
+  serviceRouteKey(name: string): string {
+    return this.subdomain ? `/${this.servicesHost()}${this.service(name)}` : this.service(name);
+  }
+
+  /** Whether a request's host name is one of the users' or the services' (with subdomain_host), not the hub's. */
   isUserHost(hostname: string): boolean {
     const sub = this.subdomain;
     return sub !== null && hostname.length > sub.hostname.length + 1 && hostname.toLowerCase().endsWith(`.${sub.hostname}`);
@@ -118,10 +166,12 @@ export class HubUrls {
  * A user name as one DNS label, as JupyterHub 5's subdomain hook: a name that is already a safe
  * label (lower-case letters, digits, single hyphens, at most 40 characters) is itself; any other
  * becomes its safe characters (at most 20) and `--` and a hash, which no safe name can equal.
+ * Unlike JupyterHub, a user named `services` cannot take the services' host.
  */
 export function dnsLabel(name: string): string {
   const lower = name.toLowerCase();
-  if (/^[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?$/.test(lower) && !lower.includes('--') && lower === name) return lower;
+  // `services` is the services' host (HubUrls.servicesHost): a user of that name gets the hashed form.
+  if (/^[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?$/.test(lower) && !lower.includes('--') && lower === name && lower !== 'services') return lower;
   const safe = lower.replace(/[^a-z0-9]/g, '').slice(0, 20) || 'u';
   return `${safe}--${createHash('sha256').update(name).digest('hex').slice(0, 10)}`;
 }

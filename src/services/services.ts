@@ -51,15 +51,14 @@ export class ServiceRunner {
         const created = await this.d.tokens.create({ owner: { serviceId }, kind: 'service', note: `Token for managed service ${svc.name}` });
         token = created.token;
       }
-      const prefix = this.d.urls.service(svc.name);
       if (svc.url) {
         const u = new URL(svc.url);
-        this.d.routes.add(prefix, { target: `${u.protocol}//${u.host}`, kind: 'service', id: serviceId, data: { service: svc.name } });
+        this.d.routes.add(this.d.urls.serviceRouteKey(svc.name), { target: `${u.protocol}//${u.host}`, kind: 'service', id: serviceId, data: { service: svc.name } });
         await this.d.oauth.upsertClient({
           id: serviceClientId(svc),
           description: `Service ${svc.name}`,
           secret: token,
-          redirectUri: svc.oauth_redirect_uri ?? `${prefix}oauth_callback`,
+          redirectUri: svc.oauth_redirect_uri ?? `${this.d.urls.serviceUrl(svc.name)}oauth_callback`,
           allowedScopes: [`access:services!service=${svc.name}`],
         });
       }
@@ -83,16 +82,18 @@ export class ServiceRunner {
       JUPYTERHUB_API_TOKEN: token,
       JUPYTERHUB_API_URL: this.d.urls.internalApiUrl,
       JUPYTERHUB_BASE_URL: this.d.urls.base,
-      JUPYTERHUB_HOST: '',
+      JUPYTERHUB_HOST: this.d.urls.subdomain?.origin ?? '',
       JUPYTERHUB_CLIENT_ID: serviceClientId(svc),
       JUPYTERHUB_OAUTH_SCOPES: access,
       JUPYTERHUB_OAUTH_ACCESS_SCOPES: access,
       JUPYTERHUB_OAUTH_CLIENT_ALLOWED_SCOPES: JSON.stringify([]),
+      JUPYTERHUB_PUBLIC_HUB_URL: this.d.urls.publicHubUrl(),
+      JUPYTERHUB_PUBLIC_URL: svc.url ? this.d.urls.publicServiceUrl(svc.name) : '',
     };
     if (svc.url) {
       env.JUPYTERHUB_SERVICE_URL = svc.url;
       env.JUPYTERHUB_SERVICE_PREFIX = prefix;
-      env.JUPYTERHUB_OAUTH_CALLBACK_URL = svc.oauth_redirect_uri ?? `${prefix}oauth_callback`;
+      env.JUPYTERHUB_OAUTH_CALLBACK_URL = svc.oauth_redirect_uri ?? `${this.d.urls.serviceUrl(svc.name)}oauth_callback`;
     }
     return env;
   }

@@ -51,6 +51,9 @@ export function buildServerEnv(i: ServerEnvInput): Record<string, string> {
     JUPYTERHUB_ACTIVITY_URL: `${i.urls.internalApiUrl}/users/${escapePathSegment(i.userName)}/activity`,
     JUPYTERHUB_BASE_URL: i.urls.base,
     JUPYTERHUB_SERVICE_PREFIX: prefix,
+    // JupyterHub 5: absolute public URLs, empty when the hub does not know its public address.
+    JUPYTERHUB_PUBLIC_URL: i.urls.publicServerUrl(i.userName, i.serverName),
+    JUPYTERHUB_PUBLIC_HUB_URL: i.urls.publicHubUrl(),
   });
   if (i.admin) env.JUPYTERHUB_ADMIN_ACCESS = '1';
   if (i.config.default_url) env.JUPYTERHUB_DEFAULT_URL = i.config.default_url;

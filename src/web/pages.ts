@@ -82,7 +82,7 @@ export function registerPageRoutes(app: FastifyInstance, ctx: HubContext): void 
         defaultServer: serverView(ctx, user.name, def),
         namedServers: servers.filter((s) => s.name !== '').map((s) => serverView(ctx, user.name, s)),
         allowNamedServers: ctx.config.allow_named_servers,
-        services: ctx.services.filter((s) => s.display && s.url).map((s) => ({ name: s.name, url: ctx.urls.service(s.name) })),
+        services: ctx.services.filter((s) => s.display && s.url).map((s) => ({ name: s.name, url: ctx.urls.serviceUrl(s.name) })),
         courses: ctx.courses ? await homeCourses(ctx, ctx.courses, caller) : null,
       }),
     );

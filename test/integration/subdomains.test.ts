@@ -13,12 +13,22 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import { startSubdomainHub } from '../helpers/hub-process.js';
 import { CookieSession, navigate } from '../helpers/cookie-session.js';
-import { ADMIN_TOKEN } from '../helpers/fixtures.js';
+import { ADMIN_TOKEN, adminServiceConfig, waitFor } from '../helpers/fixtures.js';
+import { freePort } from '../helpers/ports.js';
 
 const MOCK = path.resolve('test/fixtures/mock-singleuser.mjs');
+const ECHO_SERVICE = path.resolve('test/fixtures/echo-service.mjs');
 
 test('subdomain_host: one origin per user, the hub at its own', { timeout: 90_000 }, async (t) => {
-  const { hub, port, hubOrigin, originOf } = await startSubdomainHub({ authenticator: { class: 'dummy' }, spawner: { class: 'local-process', cmd: [process.execPath, MOCK] } });
+  const servicePort = await freePort();
+  const { hub, port, hubOrigin, originOf } = await startSubdomainHub({
+    authenticator: { class: 'dummy' },
+    spawner: { class: 'local-process', cmd: [process.execPath, MOCK] },
+    services: [
+      ...(adminServiceConfig().services as object[]),
+      { name: 'echo', url: `http://127.0.0.1:${servicePort}`, command: [process.execPath, ECHO_SERVICE] },
+    ],
+  });
   const aliceOrigin = originOf('alice');
   t.after(() => hub.stop());
   const admin = (p: string, method = 'GET', body?: unknown) => hub.api(p, { method, token: ADMIN_TOKEN, body });
@@ -59,6 +69,25 @@ test('subdomain_host: one origin per user, the hub at its own', { timeout: 90_00
     const cookies = form.headers.getSetCookie();
     assert.ok(cookies.length > 0);
     for (const c of cookies) assert.doesNotMatch(c, /Domain=/i, `host-only: ${c}`);
+  });
+
+  await t.test("services live on services.<hub host>, apart from the hub's and the users' origins", async () => {
+    const servicesOrigin = `http://services.hub.localhost:${port}`;
+    const routes = (await admin('/proxy')).json as Record<string, { target: string }>;
+    assert.ok('services.hub.localhost/services/echo/' in routes, Object.keys(routes).join(', '));
+    await waitFor(async () => (await as(servicesOrigin, '/services/echo/ping').catch(() => null))?.status === 200, 20_000, 'the echo service to answer');
+    const echo = (await (await as(servicesOrigin, '/services/echo/ping')).json()) as { path: string };
+    assert.equal(echo.path, '/services/echo/ping');
+    // Not on the hub's host, nor a user's: there the path is the hub's (its 404), or goes to the hub's origin.
+    assert.equal((await as(hubOrigin, '/services/echo/ping')).status, 404);
+    const viaAlice = await as(aliceOrigin, '/services/echo/ping');
+    assert.equal(viaAlice.status, 302);
+    assert.equal(viaAlice.headers.get('location'), `${hubOrigin}/services/echo/ping`);
+    // The home page links to it there.
+    const alice = new CookieSession(`http://127.0.0.1:${port}`);
+    await alice.login('/hub/', 'alice');
+    const home = await (await alice.fetch('/hub/home', { headers: { host: `hub.localhost:${port}` } })).text();
+    assert.ok(home.includes(`${servicesOrigin}/services/echo/`), 'the home page links to the service on its origin');
   });
 
   await t.test("redirects and next lead to the user's own origin, and nowhere else", async () => {
