@@ -4,7 +4,7 @@
  * See bench/README.md for what each figure means and what was found while making them fast.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { buildMock } from './lib/mock.js';
@@ -18,7 +18,7 @@ const quick = process.argv.includes('--quick');
 const P = quick
   ? { storm: 20, real: 2, users: 500, batch: 100, reps: 1, seconds: 2, restart: 20, visitors: 3 }
   : { storm: 300, real: 20, users: 5000, batch: 500, reps: 3, seconds: 5, restart: 300, visitors: 10 };
-/** BENCH_ONLY=workshop runs that figure alone (while working on it). */
+/** BENCH_ONLY=workshop or BENCH_ONLY=storm runs that figure alone (while working on it). */
 const only = process.env.BENCH_ONLY;
 
 /** Requests/s for the latency figures: well below every proxy's saturation, so queueing does not hide its own cost. */
@@ -104,8 +104,9 @@ async function main(): Promise<void> {
   const mock = await buildMock();
   log(`hubs: ${hubs.join(', ')}${hubs.length === 1 ? ' (JupyterHub not installed: its column stays empty)' : ''}; ${quick ? 'quick' : 'full'} run`);
 
-  if (only !== 'workshop') await sideBySide(mock);
-  await workshopFigure();
+  if (only === 'storm') await stormFigures(mock);
+  else if (only !== 'workshop') await sideBySide(mock);
+  if (only !== 'storm') await workshopFigure();
 
   const table = [
     `| figure | Ganymede | JupyterHub 3.0.0 | ratio | limit |`,
@@ -119,8 +120,8 @@ async function main(): Promise<void> {
   if ((!quick || process.argv.includes('--write')) && !only) writeFileSync('bench/RESULTS.md', text);
 }
 
-/** Figures 1-7: both hubs, side by side. */
-async function sideBySide(mock: string): Promise<void> {
+/** Figure 1: the spawn storm with the C mock, its hub CPU and the launcher's memory. */
+async function stormFigures(mock: string) {
   // 1. Spawn storm with the C mock, and its limit (the same mocks launched with no hub).
   const limits: number[] = [];
   for (let i = 0; i < P.reps; i++) limits.push(await launchMocksDirectly(mock, P.storm));
@@ -131,8 +132,11 @@ async function sideBySide(mock: string): Promise<void> {
       const peak = new PeakRss(() => hub.pids());
       peak.start();
       const cpuBefore = cpuMsOf(hub.hubPid());
+      const from = process.hrtime.bigint();
       const start = await spawnStorm(hub, names, 32);
       const cpuPerSpawn = (cpuMsOf(hub.hubPid()) - cpuBefore) / names.length;
+      // With BENCH_CPU_PROF: the storm's window on the monotonic clock the profiles' timestamps use (µs).
+      if (process.env.BENCH_CPU_PROF) appendFileSync(path.join(process.env.BENCH_CPU_PROF, 'storm-windows.jsonl'), JSON.stringify({ hub: h, from: Number(from / 1000n), to: Number(process.hrtime.bigint() / 1000n) }) + '\n');
       const launcherRss = rssOfPid(hub.launcherPid() ?? -1);
       const rss = peak.stop();
       const stop = await stopStorm(hub, names, 32);
@@ -145,6 +149,12 @@ async function sideBySide(mock: string): Promise<void> {
   record({ figure: `Spawn storm: hub process CPU per spawn (user + system, from /proc/<hub pid>/stat)`, ganymede: storm.ganymede?.cpuPerSpawn ?? null, jupyterhub: storm.jupyterhub?.cpuPerSpawn ?? null, unit: 'ms', higherIsBetter: false });
   record({ figure: `Memory: the launcher's RSS with ${P.storm} servers running`, ganymede: storm.ganymede?.launcherRss ?? null, jupyterhub: null, unit: 'MB', higherIsBetter: false });
   record({ figure: `Spawn storm: stop ${P.storm} servers`, ganymede: storm.ganymede?.stop ?? null, jupyterhub: storm.jupyterhub?.stop ?? null, unit: 's', higherIsBetter: false });
+  return storm;
+}
+
+/** Figures 1-7: both hubs, side by side. */
+async function sideBySide(mock: string): Promise<void> {
+  const storm = await stormFigures(mock);
 
   // 2. The same storm with the real jupyterhub-singleuser.
   const real = await alternate(async (h) =>
