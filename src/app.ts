@@ -47,12 +47,13 @@ import { Sessions } from './http/session.js';
 import { describeError, reason } from './http/errors.js';
 import { RouteTable, type RouteTarget } from './proxy/route-table.js';
 import { Forwarder, type ForwardedInfo } from './proxy/forward.js';
-import { AuthPolicy } from './auth/authenticator.js';
+import { AuthPolicy, NO_ALLOW_RULE, normalizeUsername } from './auth/authenticator.js';
 import { createAuthenticator, hasOwnAllowRule } from './auth/index.js';
 import { createSpawner } from './spawners/index.js';
 import { HubAccountFiles } from './spawners/user-files.js';
 import type { SpawnerState } from './spawners/spawner.js';
 import { DEFAULT_ROLES, resolveServerFilter } from './rbac/roles.js';
+import { defineCustomScopes } from './rbac/scopes.js';
 import { defaultRole, validateRole } from './rbac/roles.js';
 import type { HubContext, ShutdownOptions } from './http/context.js';
 import { apiPlugin } from './api/plugin.js';
@@ -144,6 +145,11 @@ function mergeRoleSpecs(config: HubConfig): RoleSpec[] {
 
 export async function createHub(config: HubConfig, options: { log?: Logger } = {}): Promise<Hub> {
   const log = options.log ?? pino({ level: config.log_level, base: { app: 'ganymede' } });
+  try {
+    defineCustomScopes(config.custom_scopes);
+  } catch (err) {
+    throw new ConfigError(`custom_scopes: ${(err as Error).message}`);
+  }
   validateRoles(config);
   const { dataDir, dbUrl } = resolveDataPaths(config);
   // Before anything is written: the launcher keeps root, the rest of the hub runs as `user`.
@@ -168,16 +174,11 @@ export async function createHub(config: HubConfig, options: { log?: Logger } = {
   const routes = new RouteTable();
   const spawner = createSpawner(config.spawner, dataDir, log.child({ component: 'spawner' }), isolation?.isolation(db) ?? null);
   const authenticator = await createAuthenticator(config.authenticator, log.child({ component: 'auth' }), { db, cookieSecret: secret });
-  const policy = new AuthPolicy(config.authenticator);
+  const policy = new AuthPolicy(config.authenticator, hasOwnAllowRule(config.authenticator));
   if (config.authenticator.class !== 'tmp' && (config.authenticator.warm_pool > 0 || config.authenticator.force_new_server)) {
     log.warn({ authenticator: config.authenticator.class }, 'authenticator.warm_pool and force_new_server apply to class tmp only: ignored');
   }
-  if (!policy.allowAll && config.authenticator.allowed_users.length === 0 && !hasOwnAllowRule(config.authenticator)) {
-    log.warn(
-      { authenticator: config.authenticator.class },
-      'no allow rule: only admin_users (and, with allow_existing_users, users already known) can log in; set authenticator.allow_all, allowed_users or the authenticator\'s group rule',
-    );
-  }
+  if (policy.nobodyAllowed) log.warn({ authenticator: config.authenticator.class }, NO_ALLOW_RULE);
   const authState = AuthStateStore.create(config.authenticator.enable_auth_state, process.env.GANYMEDE_CRYPT_KEY, config.authenticator.auth_state_env);
   const serverRole = roleSpecs.get('server')!;
   // Workshop mode (authenticator.class tmp): temporary users and the warm pool; set once the hub is built.
@@ -212,8 +213,19 @@ export async function createHub(config: HubConfig, options: { log?: Logger } = {
     return created;
   };
 
-  // Config is applied to the database at every start: default roles, load_roles, services, admins.
+  // Config is applied to the database at every start: default roles, load_roles, services, admins,
+  // allowed_users and load_groups (as JupyterHub creates them, so that the API finds them at once).
   for (const name of policy.adminNames) await ensureUser(name);
+  for (const name of config.authenticator.allowed_users) await ensureUser(normalizeUsername(name));
+  for (const [name, spec] of Object.entries(config.load_groups)) {
+    const members: number[] = [];
+    for (const u of spec.users) members.push((await ensureUser(normalizeUsername(u))).id);
+    const existing = await groups.byName(name);
+    const group = existing ?? (await groups.create([name], []).then((created) => ('taken' in created ? undefined : created[0])));
+    if (!group) throw new Error(`load_groups: group ${name} could not be created`);
+    await groups.addUsers(group.id, members);
+    if (spec.properties) await groups.setProperties(group.id, spec.properties);
+  }
   const serviceRunner = new ServiceRunner(config.services, { urls, tokens, roles, oauth, routes, log: log.child({ component: 'services' }) });
   await serviceRunner.register();
   await roles.syncFromConfig([...roleSpecs.values()], async (name) => (await ensureUser(name)).id);

@@ -18,7 +18,7 @@ export async function serviceModel(ctx: HubContext, caller: Caller, name: string
     admin: roles.includes('admin'),
     url: svc?.url ?? '',
     prefix: svc?.url ? ctx.urls.service(name) : '',
-    command: svc?.command ?? '',
+    command: svc?.command ?? [],
     pid: ctx.servicePid(name),
     info: svc?.info ?? {},
     display: svc?.display ?? true,

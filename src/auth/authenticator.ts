@@ -115,6 +115,10 @@ const OPEN_BY_DEFAULT: ReadonlySet<string> = new Set(['dummy', 'shared-password'
  * own rule admits (allowed_groups, organizations, approved accounts), existing users when
  * allow_existing_users, or everyone when allow_all.
  */
+/** JupyterHub 5's warning, in Ganymede's keys. */
+export const NO_ALLOW_RULE =
+  "no allow rule: only admin_users (and, with allow_existing_users, users already known) can log in; set authenticator.allow_all, allowed_users or the authenticator's group rule";
+
 export class AuthPolicy {
   private readonly admins: Set<string>;
   private readonly allowed: Set<string>;
@@ -122,7 +126,14 @@ export class AuthPolicy {
   readonly allowAll: boolean;
   readonly allowExistingUsers: boolean;
 
-  constructor(config: Pick<AuthenticatorConfig, 'class' | 'admin_users' | 'allowed_users' | 'blocked_users' | 'allow_all' | 'allow_existing_users'>) {
+  /**
+   * `ownRule`: the authenticator has an allow rule of its own configured (a group rule): without it,
+   * allow_all or allowed_users, only admins (and perhaps existing users) get in.
+   */
+  constructor(
+    config: Pick<AuthenticatorConfig, 'class' | 'admin_users' | 'allowed_users' | 'blocked_users' | 'allow_all' | 'allow_existing_users'>,
+    private readonly ownRule = false,
+  ) {
     this.admins = new Set(config.admin_users.map(normalizeUsername));
     this.allowed = new Set(config.allowed_users.map(normalizeUsername));
     this.blocked = new Set(config.blocked_users.map(normalizeUsername));
@@ -137,6 +148,16 @@ export class AuthPolicy {
   admits(name: string, admittedByAuthenticator: boolean, exists: boolean): boolean {
     if (this.blocked.has(name)) return false;
     return this.allowAll || admittedByAuthenticator || this.allowed.has(name) || this.admins.has(name) || (this.allowExistingUsers && exists);
+  }
+
+  /** No rule lets anyone but admins (and, with allow_existing_users, known users) in: JupyterHub 5 warns at start. */
+  get nobodyAllowed(): boolean {
+    return !this.allowAll && this.allowed.size === 0 && !this.ownRule;
+  }
+
+  /** Logged when a login is refused: why nobody gets in, for admins reading the log (not shown to the person). */
+  refusalHint(): string | undefined {
+    return this.nobodyAllowed ? NO_ALLOW_RULE : undefined;
   }
 
   isAdmin(name: string): boolean {

@@ -520,6 +520,30 @@ export const configSchema = z
     named_server_limit_per_user: z.number().int().nonnegative().default(0).describe('most named servers a user may have (0 = no limit)'),
     services: z.array(serviceSchema).default([]).describe('services, as JupyterHub\'s c.JupyterHub.services'),
     load_roles: z.array(roleSchema).default([]).describe("roles, as JupyterHub's c.JupyterHub.load_roles"),
+    load_groups: z
+      .record(
+        z.string().min(1),
+        z
+          .object({
+            users: stringList('the members, created at start when they do not exist'),
+            properties: z.record(z.string(), z.unknown()).optional().describe("the group's properties, set at every start when given (as PUT /groups/{name}/properties)"),
+          })
+          .strict(),
+      )
+      .default({})
+      .describe("groups created at start with these members and properties, as JupyterHub's c.JupyterHub.load_groups (members are added, never removed; give groups roles with load_roles)"),
+    custom_scopes: z
+      .record(
+        z.string(),
+        z
+          .object({
+            description: z.string().min(1).describe('what the scope lets its holder do'),
+            subscopes: stringList('other custom scopes it implies'),
+          })
+          .strict(),
+      )
+      .default({})
+      .describe("scopes of the site's own services, as JupyterHub's c.JupyterHub.custom_scopes: names start with custom:, and roles and tokens may grant them"),
     last_activity_interval: seconds(300, 'seconds between updates of last_activity from proxy traffic'),
     concurrent_spawn_limit: z.number().int().nonnegative().default(100).describe('most servers starting at once (0 = no limit)'),
     active_server_limit: z.number().int().nonnegative().default(0).describe('most servers running or starting at once (0 = no limit)'),

@@ -17,14 +17,23 @@ export class RouteTable {
   private readonly trie = new RouteTrie<RouteTarget>();
   /** prefix → last time traffic went through it (ms), drained by the activity flusher. */
   private activity = new Map<string, number>();
+  /** prefix → when the route was added or last carried traffic (ms): configurable-http-proxy's last_activity. */
+  private readonly lastSeen = new Map<string, number>();
 
   add(prefix: string, route: RouteTarget): void {
     this.trie.add(prefix, route);
+    this.lastSeen.set(prefix, wallClock.now());
   }
 
   remove(prefix: string): void {
     this.trie.remove(prefix);
     this.activity.delete(prefix);
+    this.lastSeen.delete(prefix);
+  }
+
+  /** When the route was added or last carried traffic (ms), if it exists. */
+  lastActivity(prefix: string): number | undefined {
+    return this.lastSeen.get(prefix);
   }
 
   get(prefix: string): RouteTarget | undefined {
@@ -44,7 +53,9 @@ export class RouteTable {
   }
 
   recordActivity(prefix: string): void {
-    this.activity.set(prefix, wallClock.now());
+    const now = wallClock.now();
+    this.activity.set(prefix, now);
+    if (this.lastSeen.has(prefix)) this.lastSeen.set(prefix, now);
   }
 
   /** Returns and clears activity recorded since the last call. */

@@ -63,7 +63,10 @@ export function createHubLogin(ctx: HubContext): HubLogin {
     async completeLogin(req: FastifyRequest, reply: FastifyReply, result: AuthResult, next: string): Promise<void> {
       const name = normalizeUsername(result.name);
       const exists = (await ctx.users.byName(name)) !== undefined;
-      if (!ctx.policy.admits(name, result.allowed === true, exists)) throw new HubError(403, `User ${name} is not allowed to use this hub`);
+      if (!ctx.policy.admits(name, result.allowed === true, exists)) {
+        ctx.log.warn({ user: name.slice(0, 100), hint: ctx.policy.refusalHint() }, 'login refused: not allowed');
+        throw new HubError(403, `User ${name} is not allowed to use this hub`);
+      }
       let user = await ctx.ensureUser(name);
       // auth_state is replaced at every login (JupyterHub does the same): it holds the latest tokens.
       if (ctx.authState.enabled) await ctx.users.setAuthState(user.id, ctx.authState.encode(result.authState));
@@ -162,7 +165,8 @@ export function registerLoginRoutes(app: FastifyInstance, ctx: HubContext, hubLo
     const existing = result ? await ctx.users.byName(normalizeUsername(result.name)) : undefined;
     if (!result || !ctx.policy.admits(normalizeUsername(result.name), result.allowed === true, existing !== undefined)) {
       ctx.guessing.failed('login', who);
-      ctx.log.warn({ user: username.slice(0, 100) }, 'failed login');
+      // A person the authenticator knew but no allow rule admits: say why in the log, not on the page.
+      ctx.log.warn({ user: username.slice(0, 100), ...(result ? { hint: ctx.policy.refusalHint() } : {}) }, 'failed login');
       return show(req, reply, 403, { username, error: 'Invalid username or password' });
     }
     ctx.guessing.succeeded('login', who);

@@ -6,6 +6,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { startHub } from '../helpers/hub-process.js';
@@ -89,12 +90,25 @@ const Service = z
     admin: z.boolean(),
     url: z.string(),
     prefix: z.string(),
-    command: z.union([z.array(z.string()), z.literal('')]),
+    command: z.array(z.string()),
     pid: z.number(),
     info: z.record(z.string(), z.unknown()),
     display: z.boolean(),
   })
   .strict();
+
+/** A route of GET /proxy: configurable-http-proxy's shape, last_activity included. */
+const Route = z
+  .object({ routespec: z.string(), target: z.string(), data: z.object({ last_activity: timestamp }).catchall(z.union([z.string(), z.boolean()])) })
+  .strict();
+
+/** Keys and JSON types, recursively: what a client depends on, without the values. */
+function shapeOf(value: unknown): unknown {
+  if (Array.isArray(value)) return value.length ? [shapeOf(value[0])] : [];
+  if (value === null) return 'null';
+  if (typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, shapeOf(v)]).sort(([a], [b]) => String(a).localeCompare(String(b))));
+  return typeof value;
+}
 
 const SharedServer = z
   .object({ user: z.object({ name: z.string() }).strict(), name: z.string(), url: z.string(), full_url: z.string().nullable(), ready: z.boolean() })
@@ -168,6 +182,18 @@ test('response models have JupyterHub field names and types', { timeout: 120_000
     for (const tok of list.api_tokens) check(Token, tok, 'api_tokens item');
   });
 
+  await t.test("the proxy's and the services' models are JupyterHub's, key for key and type for type (recorded from JupyterHub)", async () => {
+    // test/fixtures/jupyterhub-responses.json: JupyterHub's own answers, recorded by bench/record-jupyterhub.ts.
+    const recorded = JSON.parse(readFileSync(path.resolve('test/fixtures/jupyterhub-responses.json'), 'utf8')) as Record<string, Record<string, unknown>>;
+    const theirProxy = recorded['GET /proxy']!;
+    const ourProxy = (await api('/proxy')).json as Record<string, unknown>;
+    assert.deepEqual(shapeOf(ourProxy['/']), shapeOf(theirProxy['/']), "the hub's default route");
+    assert.deepEqual(shapeOf(ourProxy['/user/alice/']), shapeOf(theirProxy['/user/alice/']), "a user's route");
+    const theirService = Object.values(recorded['GET /services']!)[0];
+    const ourService = ((await api('/services')).json as Record<string, unknown>)['test-admin'];
+    assert.deepEqual(shapeOf(ourService), shapeOf(theirService), 'an external service (no url, no command)');
+  });
+
   await t.test('services and the identity model', async () => {
     check(Service, (await api('/services/test-admin')).json, 'GET /services/test-admin');
     for (const s of Object.values((await api('/services')).json as Record<string, unknown>)) check(Service, s, 'GET /services item');
@@ -191,9 +217,15 @@ test('response models have JupyterHub field names and types', { timeout: 120_000
     assert.match(root.version, /^\d+\.\d+\.\d+/);
     const info = (await api('/info')).json as Record<string, unknown>;
     for (const key of ['version', 'python', 'sys_executable', 'spawner', 'authenticator']) assert.ok(key in info, `info.${key}`);
-    const proxy = (await api('/proxy')).json as Record<string, { routespec: string; target: string; data: object }>;
-    const route = proxy['/user/alice/'];
+    const proxy = (await api('/proxy')).json as Record<string, unknown>;
+    for (const [spec, r] of Object.entries(proxy)) check(Route, r, `GET /proxy ${spec}`);
+    const route = proxy['/user/alice/'] as z.infer<typeof Route>;
     assert.ok(route, JSON.stringify(proxy));
     assert.match(route.target, /^http:\/\/127\.0\.0\.1:\d+$/);
+    assert.deepEqual(Object.keys(route.data).sort(), ['last_activity', 'server_name', 'user']);
+    // The hub's own default route, as JupyterHub's proxy lists it.
+    const hubRoute = proxy['/'] as z.infer<typeof Route>;
+    assert.equal(hubRoute?.data.hub, true, JSON.stringify(proxy));
+    assert.match(hubRoute.target, /^http:\/\/127\.0\.0\.1:\d+$/);
   });
 });
