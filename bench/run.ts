@@ -18,7 +18,7 @@ const quick = process.argv.includes('--quick');
 const P = quick
   ? { storm: 20, real: 2, users: 500, batch: 100, reps: 1, seconds: 2, restart: 20, visitors: 3 }
   : { storm: 300, real: 20, users: 5000, batch: 500, reps: 3, seconds: 5, restart: 300, visitors: 10 };
-/** BENCH_ONLY=workshop or BENCH_ONLY=storm runs that figure alone (while working on it). */
+/** BENCH_ONLY=storm, proxy or workshop runs those figures alone (while working on them). */
 const only = process.env.BENCH_ONLY;
 
 /** Requests/s for the latency figures: well below every proxy's saturation, so queueing does not hide its own cost. */
@@ -105,8 +105,9 @@ async function main(): Promise<void> {
   log(`hubs: ${hubs.join(', ')}${hubs.length === 1 ? ' (JupyterHub not installed: its column stays empty)' : ''}; ${quick ? 'quick' : 'full'} run`);
 
   if (only === 'storm') await stormFigures(mock);
+  else if (only === 'proxy') await proxyFigures(mock);
   else if (only !== 'workshop') await sideBySide(mock);
-  if (only !== 'storm') await workshopFigure();
+  if (!only || only === 'workshop') await workshopFigure();
 
   const table = [
     `| figure | Ganymede | JupyterHub 3.0.0 | ratio | limit |`,
@@ -152,6 +153,45 @@ async function stormFigures(mock: string) {
   return storm;
 }
 
+/** Figure 5: small GETs and WebSocket echoes through each hub's proxy, against the mock reached directly. */
+async function proxyFigures(mock: string): Promise<void> {
+  // 5. Proxy: small GETs to the C mock through each hub's proxy, against the mock reached directly;
+  //    WebSocket echo round trips through the proxy and directly.
+  const proxy = await alternate(async (h) =>
+    withHub(h, { serverCmd: [mock] }, async (hub) => {
+      await api(hub, 'POST', '/users/p');
+      await spawnStorm(hub, ['p'], 1);
+      await loadTest(hub, '/user/p/', 20, 2, { auth: false }); // warm-up
+      const through = await loadTest(hub, '/user/p/', 20, P.seconds, { auth: false });
+      const paced = await latencyAtRate(`${hub.url}user/p/`, PACED_RATE, P.seconds);
+      return { rps: through.rps, p99: through.p99, pacedP50: paced.p50, pacedP99: paced.p99 };
+    }),
+  );
+  const lone = await startLoneMock(mock);
+  let direct: Awaited<ReturnType<typeof loadTest>>;
+  let directPaced: { p50: number; p99: number };
+  try {
+    direct = await loadTest(null, lone.url, 20, P.seconds);
+    directPaced = await latencyAtRate(lone.url, PACED_RATE, P.seconds);
+  } finally {
+    await lone.stop();
+  }
+  record({ figure: 'Proxy: small GETs/s at saturation, 20 connections (limit: the mock reached directly)', ganymede: proxy.ganymede?.rps ?? null, jupyterhub: proxy.jupyterhub?.rps ?? null, unit: '/s', higherIsBetter: true, limit: direct.rps });
+  record({ figure: 'Proxy: p99 latency at saturation', ganymede: proxy.ganymede?.p99 ?? null, jupyterhub: proxy.jupyterhub?.p99 ?? null, unit: 'ms', higherIsBetter: false, limit: direct.p99 });
+  record({ figure: `Proxy: p50 latency at ${PACED_RATE} requests/s`, ganymede: proxy.ganymede?.pacedP50 ?? null, jupyterhub: proxy.jupyterhub?.pacedP50 ?? null, unit: 'ms', higherIsBetter: false, limit: directPaced.p50 });
+  record({ figure: `Proxy: p99 latency at ${PACED_RATE} requests/s`, ganymede: proxy.ganymede?.pacedP99 ?? null, jupyterhub: proxy.jupyterhub?.pacedP99 ?? null, unit: 'ms', higherIsBetter: false, limit: directPaced.p99 });
+  const echo = path.resolve('bench/mock/ws-echo.mjs');
+  const ws = await alternate(async (h) =>
+    withHub(h, { serverCmd: [process.execPath, echo] }, async (hub) => {
+      await api(hub, 'POST', '/users/w');
+      await spawnStorm(hub, ['w'], 1);
+      return { rate: await wsEchoRate(`${hub.url.replace(/^http/, 'ws')}user/w/echo`, 10, P.seconds) };
+    }),
+  );
+  const wsDirect = await wsEchoRate(null, 10, P.seconds, { echoScript: echo });
+  record({ figure: 'Proxy: WebSocket echo round trips/s, 10 sockets', ganymede: ws.ganymede?.rate ?? null, jupyterhub: ws.jupyterhub?.rate ?? null, unit: '/s', higherIsBetter: true, limit: wsDirect });
+}
+
 /** Figures 1-7: both hubs, side by side. */
 async function sideBySide(mock: string): Promise<void> {
   const storm = await stormFigures(mock);
@@ -193,41 +233,7 @@ async function sideBySide(mock: string): Promise<void> {
   record({ figure: `Memory: RSS with ${P.users} users`, ganymede: g?.many ?? null, jupyterhub: j?.many ?? null, unit: 'MB', higherIsBetter: false });
   record({ figure: `Memory: peak RSS during the ${P.storm}-server storm`, ganymede: storm.ganymede?.rss ?? null, jupyterhub: storm.jupyterhub?.rss ?? null, unit: 'MB', higherIsBetter: false });
 
-  // 5. Proxy: small GETs to the C mock through each hub's proxy, against the mock reached directly;
-  //    WebSocket echo round trips through the proxy and directly.
-  const proxy = await alternate(async (h) =>
-    withHub(h, { serverCmd: [mock] }, async (hub) => {
-      await api(hub, 'POST', '/users/p');
-      await spawnStorm(hub, ['p'], 1);
-      await loadTest(hub, '/user/p/', 20, 2, { auth: false }); // warm-up
-      const through = await loadTest(hub, '/user/p/', 20, P.seconds, { auth: false });
-      const paced = await latencyAtRate(`${hub.url}user/p/`, PACED_RATE, P.seconds);
-      return { rps: through.rps, p99: through.p99, pacedP50: paced.p50, pacedP99: paced.p99 };
-    }),
-  );
-  const lone = await startLoneMock(mock);
-  let direct: Awaited<ReturnType<typeof loadTest>>;
-  let directPaced: { p50: number; p99: number };
-  try {
-    direct = await loadTest(null, lone.url, 20, P.seconds);
-    directPaced = await latencyAtRate(lone.url, PACED_RATE, P.seconds);
-  } finally {
-    await lone.stop();
-  }
-  record({ figure: 'Proxy: small GETs/s at saturation, 20 connections (limit: the mock reached directly)', ganymede: proxy.ganymede?.rps ?? null, jupyterhub: proxy.jupyterhub?.rps ?? null, unit: '/s', higherIsBetter: true, limit: direct.rps });
-  record({ figure: 'Proxy: p99 latency at saturation', ganymede: proxy.ganymede?.p99 ?? null, jupyterhub: proxy.jupyterhub?.p99 ?? null, unit: 'ms', higherIsBetter: false, limit: direct.p99 });
-  record({ figure: `Proxy: p50 latency at ${PACED_RATE} requests/s`, ganymede: proxy.ganymede?.pacedP50 ?? null, jupyterhub: proxy.jupyterhub?.pacedP50 ?? null, unit: 'ms', higherIsBetter: false, limit: directPaced.p50 });
-  record({ figure: `Proxy: p99 latency at ${PACED_RATE} requests/s`, ganymede: proxy.ganymede?.pacedP99 ?? null, jupyterhub: proxy.jupyterhub?.pacedP99 ?? null, unit: 'ms', higherIsBetter: false, limit: directPaced.p99 });
-  const echo = path.resolve('bench/mock/ws-echo.mjs');
-  const ws = await alternate(async (h) =>
-    withHub(h, { serverCmd: [process.execPath, echo] }, async (hub) => {
-      await api(hub, 'POST', '/users/w');
-      await spawnStorm(hub, ['w'], 1);
-      return { rate: await wsEchoRate(`${hub.url.replace(/^http/, 'ws')}user/w/echo`, 10, P.seconds) };
-    }),
-  );
-  const wsDirect = await wsEchoRate(null, 10, P.seconds, { echoScript: echo });
-  record({ figure: 'Proxy: WebSocket echo round trips/s, 10 sockets', ganymede: ws.ganymede?.rate ?? null, jupyterhub: ws.jupyterhub?.rate ?? null, unit: '/s', higherIsBetter: true, limit: wsDirect });
+  await proxyFigures(mock);
 
   // 7. Restart with running servers: time from the new hub process until every route answers again.
   const restart = await alternate(async (h) => {
