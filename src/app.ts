@@ -28,6 +28,7 @@ import { isoNow } from './db/time.js';
 import { ConfigError } from './errors.js';
 import { AccessControl } from './hub/access.js';
 import { ServerLifecycle } from './hub/server-lifecycle.js';
+import { HubMetrics, secondsSince } from './hub/metrics.js';
 import { IdleCuller } from './hub/culler.js';
 import { SitePassword } from './http/site-password.js';
 import { SECURITY_HEADERS } from './http/security-headers.js';
@@ -144,7 +145,9 @@ function mergeRoleSpecs(config: HubConfig): RoleSpec[] {
 }
 
 export async function createHub(config: HubConfig, options: { log?: Logger } = {}): Promise<Hub> {
+  const startBegan = performance.now();
   const log = options.log ?? pino({ level: config.log_level, base: { app: 'ganymede' } });
+  const metrics = new HubMetrics();
   try {
     defineCustomScopes(config.custom_scopes);
   } catch (err) {
@@ -198,6 +201,7 @@ export async function createHub(config: HubConfig, options: { log?: Logger } = {
     authState: (user) => authState.read(user),
     authStateEnv: (state) => authState.env(state),
     onStopped: async (userId) => workshop?.serverStopped(userId),
+    metrics,
   });
 
   const ensureUser = async (name: string) => {
@@ -370,6 +374,11 @@ export async function createHub(config: HubConfig, options: { log?: Logger } = {
     reply.headers(SECURITY_HEADERS);
     done();
   });
+  // JupyterHub's request histogram, by route pattern (proxied requests never reach Fastify).
+  app.addHook('onResponse', (req, reply, done) => {
+    metrics.request(req.method, req.routeOptions.url ?? 'not-found', reply.statusCode, reply.elapsedTime / 1000);
+    done();
+  });
   app.setErrorHandler((err, req, reply) => renderErrorPage(ctx, req, reply, describeError(err, log, req)));
   app.setNotFoundHandler((req, reply) => renderErrorPage(ctx, req, reply, { status: 404, message: `${reason(404)}: ${req.url.split('?')[0]}`, headers: {} }));
 
@@ -383,7 +392,7 @@ export async function createHub(config: HubConfig, options: { log?: Logger } = {
       registerLoginRoutes(pages, ctx, hubLogin);
       authenticator.registerRoutes?.(pages, hubLogin);
       registerPageRoutes(pages, ctx);
-      registerMetrics(pages, ctx, { culler: () => culler, workshop: () => workshop });
+      registerMetrics(pages, ctx, { metrics, culler: () => culler, workshop: () => workshop });
       if (ctx.courses) registerCoursePages(pages, ctx, ctx.courses);
     },
     { prefix: urls.hub.slice(0, -1) },
@@ -437,7 +446,9 @@ export async function createHub(config: HubConfig, options: { log?: Logger } = {
     ctx,
     routes: declaredRoutes,
     async listen() {
+      const reattachBegan = performance.now();
       const { reattached, lost } = await lifecycle.reattach();
+      metrics.reattached(secondsSince(reattachBegan));
       if (reattached || lost) log.info({ reattached, lost }, 'servers from the previous run');
       lifecycle.startPolling();
       culler.start();
@@ -451,6 +462,8 @@ export async function createHub(config: HubConfig, options: { log?: Logger } = {
         server.listen(urls.listenPort, urls.listenHost, () => resolve());
       });
       serviceRunner.launchManaged();
+      metrics.startEventLoopMonitor();
+      metrics.startup(secondsSince(startBegan));
       // Catches up with course steps that fell due while the hub was down (in the background: a
       // content check may take a while), then keeps time.
       void courses?.scheduler.start();
@@ -466,6 +479,7 @@ export async function createHub(config: HubConfig, options: { log?: Logger } = {
     },
     async close(options: ShutdownOptions = {}) {
       if (activityTimer) clearInterval(activityTimer);
+      metrics.stopEventLoopMonitor();
       await culler.stop();
       await workshop?.close();
       await flushActivity().catch(() => undefined);

@@ -520,6 +520,10 @@ export const configSchema = z
     named_server_limit_per_user: z.number().int().nonnegative().default(0).describe('most named servers a user may have (0 = no limit)'),
     services: z.array(serviceSchema).default([]).describe('services, as JupyterHub\'s c.JupyterHub.services'),
     load_roles: z.array(roleSchema).default([]).describe("roles, as JupyterHub's c.JupyterHub.load_roles"),
+    announcement: z.string().default('').describe("a notice shown as text at the top of every hub page (a maintenance window, say), as JupyterHub's template variable"),
+    announcement_login: z.string().default('').describe('shown on the login page instead of announcement'),
+    announcement_home: z.string().default('').describe('shown on the home page instead of announcement'),
+    announcement_spawn: z.string().default('').describe('shown on the spawn and spawn-pending pages instead of announcement'),
     load_groups: z
       .record(
         z.string().min(1),

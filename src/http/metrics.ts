@@ -1,29 +1,46 @@
 /**
  * `GET /hub/metrics`: Prometheus metrics, as JupyterHub serves them there, for a token or login with
- * the `read:metrics` scope (JupyterHub's default, authenticate_prometheus). Gauges are read from the
- * database when scraped; the culler and the warm pool report their counts.
+ * the `read:metrics` scope (JupyterHub's default, authenticate_prometheus). JupyterHub's histograms
+ * (src/hub/metrics.ts) are observed as the hub works; the gauges here are read from the database
+ * when scraped; the culler and the warm pool report their counts.
  */
 import type { FastifyInstance } from 'fastify';
-import { Gauge, Registry } from 'prom-client';
+import { Gauge } from 'prom-client';
 import type { HubContext } from './context.js';
 import { api, scopes } from '../rbac/route-policy.js';
 import type { IdleCuller } from '../hub/culler.js';
+import type { HubMetrics } from '../hub/metrics.js';
+import { wallClock } from '../clock.js';
 import type { Workshop } from '../workshop/temporary-users.js';
 
 /** Read when scraped (they are built after the routes). */
 export interface MetricSources {
+  /** The registry with the hub's histograms, which the gauges join. */
+  metrics: HubMetrics;
   culler(): IdleCuller;
   workshop(): Workshop | null;
 }
 
 export function registerMetrics(app: FastifyInstance, ctx: HubContext, sources: MetricSources): void {
-  const registry = new Registry();
+  const registry = sources.metrics.registry;
   new Gauge({
     name: 'jupyterhub_total_users',
     help: 'Total number of users',
     registers: [registry],
     async collect() {
       this.set((await ctx.users.list({ offset: 0, limit: 1 })).total);
+    },
+  });
+  new Gauge({
+    name: 'jupyterhub_active_users',
+    help: 'Number of users who were active in the given time period',
+    labelNames: ['period'],
+    registers: [registry],
+    async collect() {
+      const now = wallClock.now();
+      for (const [period, hours] of [['24h', 24], ['7d', 7 * 24], ['30d', 30 * 24]] as const) {
+        this.set({ period }, await ctx.users.countActiveSince(new Date(now - hours * 3600_000).toISOString()));
+      }
     },
   });
   new Gauge({

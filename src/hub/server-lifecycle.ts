@@ -19,6 +19,7 @@ import { waitForHttp } from '../spawners/wait-for-http.js';
 import { ProgressBoard, type ProgressChannel } from './progress.js';
 import type { ServerProfile } from './server-profiles.js';
 import { HubUrls } from './urls.js';
+import { secondsSince, type HubMetrics, type StopStatus } from './metrics.js';
 
 export interface LifecycleDeps {
   config: HubConfig;
@@ -41,6 +42,8 @@ export interface LifecycleDeps {
   authStateEnv(state: JsonObject | null): Record<string, string>;
   /** Told after a server stopped (by anyone, for any reason, a failed start included), e.g. to delete a temporary user. */
   onStopped?(userId: number, serverName: string): Promise<void>;
+  /** JupyterHub's spawn, stop and poll histograms (absent in tests that build a lifecycle alone). */
+  metrics?: HubMetrics;
 }
 
 export interface StartOutcome {
@@ -92,10 +95,13 @@ export class ServerLifecycle {
   async start(user: UserRow, server: ServerRow, userOptions: UserOptions, waitMs = SLOW_WAIT_MS, profile: ServerProfile | null = null): Promise<StartOutcome> {
     const name = logName(user.name, server.name);
     const { config } = this.d;
+    const began = performance.now();
     if (config.concurrent_spawn_limit > 0 && this.progress.pendingCount >= config.concurrent_spawn_limit) {
+      this.d.metrics?.spawn('throttled', secondsSince(began));
       throw new HubError(429, 'Too many users trying to log in right now. Try again in 30 seconds.', { 'Retry-After': '30' });
     }
     if (config.active_server_limit > 0 && (await this.d.servers.countActive()) >= config.active_server_limit) {
+      this.d.metrics?.spawn('too-many-users', secondsSince(began));
       throw new HubError(429, 'Active user limit exceeded. Try again in a few minutes.', { 'Retry-After': '60' });
     }
     const moved = await this.d.servers.transition(server.id, ['stopped'], 'spawning', {
@@ -107,12 +113,18 @@ export class ServerLifecycle {
     });
     if (!moved) {
       const now = await this.d.servers.byId(server.id);
-      if (now?.phase === 'spawning') return { status: 'pending' };
+      if (now?.phase === 'spawning') {
+        this.d.metrics?.spawn('already-pending', secondsSince(began));
+        return { status: 'pending' };
+      }
       if (now?.phase === 'running') throw new HubError(400, `${name} is already running`);
       throw new HubError(400, `${name} is pending ${now?.phase === 'stopping' ? 'stop' : 'spawn'}`);
     }
     const channel = this.progress.open(server.id);
-    const spawnDone = this.runSpawn(user, server, userOptions, channel, profile);
+    const spawnDone = this.runSpawn(user, server, userOptions, channel, profile).then((outcome) => {
+      this.d.metrics?.spawn(outcome.ready ? 'success' : 'failure', secondsSince(began));
+      return outcome;
+    });
     const finished = await within(spawnDone, waitMs);
     if (finished === null) return { status: 'pending' };
     if (!finished.value.ready) throw new HubError(500, finished.value.message);
@@ -278,8 +290,10 @@ export class ServerLifecycle {
 
   /** Stops the server and marks it stopped; `failure` (why it died) goes into the same write, so nobody sees it stopped without the reason. */
   private async runStop(user: Pick<UserRow, 'name'>, serverId: number, failure?: string): Promise<void> {
+    const began = performance.now();
     const row = await this.d.servers.byId(serverId);
     if (!row) return;
+    let stopped: StopStatus = 'success';
     const name = logName(user.name, row.name);
     this.d.routes.remove(this.routeKey(user.name, row.name));
     // The finished spawn's events no longer describe the server: its progress now tells how it ended.
@@ -288,8 +302,10 @@ export class ServerLifecycle {
     try {
       await this.d.spawner.stop(JSON.parse(row.spawner_state) as SpawnerState, { graceSeconds: this.d.config.spawner.stop_timeout });
     } catch (err) {
+      stopped = 'failure';
       this.d.log.error({ server: name, err: (err as Error).message }, 'stopping server failed');
     }
+    this.d.metrics?.stop(stopped, secondsSince(began));
     if (row.api_token_id !== null) await this.d.tokens.delete(row.api_token_id);
     await this.d.servers.update(serverId, { phase: 'stopped', target: null, api_token_id: null, ...(failure === undefined ? {} : { failure }) });
     this.d.log.info({ server: name }, 'server stopped');
@@ -383,7 +399,7 @@ export class ServerLifecycle {
     const rows = await this.d.servers.inPhases(['running']);
     await Promise.all(
       rows.map(async (row) => {
-        const polled = await this.d.spawner.poll(JSON.parse(row.spawner_state) as SpawnerState);
+        const polled = await this.timedPoll(row);
         if (polled.running) return;
         // Only act if it is still 'running' (not stopped by someone else meanwhile).
         if (!(await this.d.servers.transition(row.id, ['running'], 'stopping'))) return;
@@ -395,10 +411,18 @@ export class ServerLifecycle {
     );
   }
 
+  /** The spawner's poll of one running server, into JupyterHub's poll histogram. */
+  private async timedPoll(row: ServerRow): Promise<Awaited<ReturnType<Spawner['poll']>>> {
+    const began = performance.now();
+    const polled = await this.d.spawner.poll(JSON.parse(row.spawner_state) as SpawnerState);
+    this.d.metrics?.poll(polled.running ? 'running' : 'stopped', secondsSince(began));
+    return polled;
+  }
+
   /** Checks one server right now (used before answering "already running"). */
   async pollServer(row: ServerRow, userName: string): Promise<boolean> {
     if (row.phase !== 'running') return false;
-    const polled = await this.d.spawner.poll(JSON.parse(row.spawner_state) as SpawnerState);
+    const polled = await this.timedPoll(row);
     if (polled.running) return true;
     if (await this.d.servers.transition(row.id, ['running'], 'stopping')) {
       await this.runStop({ name: userName }, row.id, polled.message ? (polled.failure ?? `Server stopped unexpectedly: ${polled.message}`) : undefined);

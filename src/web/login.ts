@@ -113,7 +113,7 @@ export function registerLoginRoutes(app: FastifyInstance, ctx: HubContext, hubLo
       .code(status)
       .type('text/html; charset=utf-8')
       .send(
-        loginPage(pageContext(ctx, req, reply, null), {
+        loginPage(pageContext(ctx, req, reply, null, 'login'), {
           next,
           username: opts.username,
           error: opts.error,

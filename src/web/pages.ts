@@ -78,7 +78,7 @@ export function registerPageRoutes(app: FastifyInstance, ctx: HubContext): void 
     const def = servers.find((s) => s.name === '') ?? (await ctx.servers.ensure(user.id, '', ctx.lifecycle.spawnerKind));
     return sendPage(
       reply,
-      homePage(pageContext(ctx, req, reply, user), {
+      homePage(pageContext(ctx, req, reply, user, 'home'), {
         defaultServer: serverView(ctx, user.name, def),
         namedServers: servers.filter((s) => s.name !== '').map((s) => serverView(ctx, user.name, s)),
         allowNamedServers: ctx.config.allow_named_servers,
@@ -99,11 +99,11 @@ export function registerPageRoutes(app: FastifyInstance, ctx: HubContext): void 
     if (existing?.phase === 'spawning') return reply.redirect(pendingUrl(ctx, user.name, serverName, next), 302);
     const form = await ctx.lifecycle.optionsForm(user, await ctx.access.userGroups(user));
     if (form) {
-      return sendPage(reply, spawnFormPage(pageContext(ctx, req, reply, caller.principal.user), { userName: user.name, serverName, formHtml: raw(form), actionUrl: req.url }));
+      return sendPage(reply, spawnFormPage(pageContext(ctx, req, reply, caller.principal.user, 'spawn'), { userName: user.name, serverName, formHtml: raw(form), actionUrl: req.url }));
     }
     // A link from another site shows a button: only the person starts a server (POST with XSRF).
     if (fromAnotherSite(req)) {
-      return sendPage(reply, spawnFormPage(pageContext(ctx, req, reply, caller.principal.user), { userName: user.name, serverName, formHtml: raw(''), actionUrl: req.url, confirmOnly: true }));
+      return sendPage(reply, spawnFormPage(pageContext(ctx, req, reply, caller.principal.user, 'spawn'), { userName: user.name, serverName, formHtml: raw(''), actionUrl: req.url, confirmOnly: true }));
     }
     await startServer(ctx, user, serverName, {}, 0);
     return reply.redirect(pendingUrl(ctx, user.name, serverName, next), 302);
@@ -120,7 +120,7 @@ export function registerPageRoutes(app: FastifyInstance, ctx: HubContext): void 
     } catch (err) {
       const form = await ctx.lifecycle.optionsForm(user, await ctx.access.userGroups(user), options);
       if (err instanceof HubError && err.status === 400 && form) {
-        return sendPage(reply, spawnFormPage(pageContext(ctx, req, reply, caller.principal.user), { userName: user.name, serverName, formHtml: raw(form), actionUrl: req.url, error: err.message }), 400);
+        return sendPage(reply, spawnFormPage(pageContext(ctx, req, reply, caller.principal.user, 'spawn'), { userName: user.name, serverName, formHtml: raw(form), actionUrl: req.url, error: err.message }), 400);
       }
       throw err;
     }
@@ -146,7 +146,7 @@ export function registerPageRoutes(app: FastifyInstance, ctx: HubContext): void 
     if (server.phase !== 'spawning' && !server.failure) return reply.redirect(`${ctx.urls.hub}spawn/${escapePathSegment(user.name)}${serverName ? '/' + escapePathSegment(serverName) : ''}`, 302);
     return sendPage(
       reply,
-      spawnPendingPage(pageContext(ctx, req, reply, caller.principal.user), {
+      spawnPendingPage(pageContext(ctx, req, reply, caller.principal.user, 'spawn'), {
         userName: user.name,
         serverName,
         progressUrl: ctx.urls.progress(user.name, serverName),

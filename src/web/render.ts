@@ -7,9 +7,14 @@ import type { Caller } from '../http/identity.js';
 import { localRedirect } from '../http/local-redirect.js';
 import { errorPage, type PageContext } from './templates/index.js';
 
-export function pageContext(ctx: HubContext, req: FastifyRequest, reply: FastifyReply, user: UserRow | null): PageContext {
+/** Pages with an announcement of their own (`announcement_login` …), as JupyterHub's template variables. */
+export type AnnouncedPage = 'login' | 'home' | 'spawn';
+
+export function pageContext(ctx: HubContext, req: FastifyRequest, reply: FastifyReply, user: UserRow | null, where?: AnnouncedPage): PageContext {
   const sid = ctx.sessions.sessionId(req, reply);
+  const own = where ? ctx.config[`announcement_${where}`] : '';
   return {
+    announcement: own || ctx.config.announcement || undefined,
     baseUrl: ctx.urls.base,
     user: user ? { name: user.name, admin: user.admin === 1 } : null,
     xsrfToken: ctx.sessions.xsrfToken(req, sid),

@@ -2,7 +2,7 @@
  * What the config creates at start, as JupyterHub does: allowed_users exist before anyone logs in (so
  * that the API and jupyterhub-idle-culler find them), load_groups make groups with members and
  * properties, and custom_scopes can be granted by roles and tokens. A bad custom scope stops the hub
- * with an error naming the key.
+ * with an error naming the key. The announcement appears on the pages.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -11,6 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { runCli, startHub } from '../helpers/hub-process.js';
 import { ADMIN_TOKEN, adminServiceConfig } from '../helpers/fixtures.js';
+import { CookieSession } from '../helpers/cookie-session.js';
 
 test('allowed_users, load_groups and custom_scopes take effect at start', { timeout: 60_000 }, async (t) => {
   const base = adminServiceConfig();
@@ -50,4 +51,24 @@ test('a custom scope without the custom: prefix stops the hub with an error nami
   assert.equal(out.code, 2, out.stderr);
   assert.match(out.stderr, /custom_scopes: Invalid custom scope name "grader:read"/);
   assert.ok(out.stderr.includes(file), out.stderr);
+});
+
+test('the announcement is shown as text on every page, and a page of its own replaces it there', { timeout: 60_000 }, async (t) => {
+  const hub = await startHub({
+    config: {
+      authenticator: { class: 'dummy' },
+      announcement: 'Maintenance on <b>Friday</b>',
+      announcement_login: 'Log in with your university account',
+    },
+  });
+  t.after(() => hub.stop());
+  const browser = new CookieSession(`http://127.0.0.1:${hub.port}`);
+  const login = await (await browser.fetch('/hub/login')).text();
+  assert.match(login, /class="alert alert-info announcement" role="status">Log in with your university account</);
+  assert.doesNotMatch(login, /Maintenance/);
+  await browser.login('/hub/', 'ada');
+  const home = await (await browser.fetch('/hub/home')).text();
+  assert.ok(home.includes('Maintenance on &lt;b&gt;Friday&lt;/b&gt;'), 'shown as text, not markup');
+  const token = await (await browser.fetch('/hub/token')).text();
+  assert.ok(token.includes('Maintenance on &lt;b&gt;Friday&lt;/b&gt;'), 'on every page');
 });

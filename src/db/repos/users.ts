@@ -113,6 +113,12 @@ export class UserRepo {
       .execute();
   }
 
+  /** How many users were active at or after `iso` (JupyterHub's active_users metric). */
+  async countActiveSince(iso: string): Promise<number> {
+    const row = await this.db.selectFrom('users').select((eb) => eb.fn.countAll<number>().as('n')).where('last_activity', '>=', iso).executeTakeFirstOrThrow();
+    return Number(row.n);
+  }
+
   async list(q: UserListQuery): Promise<{ rows: UserRow[]; total: number }> {
     let query = this.db.selectFrom('users');
     if (q.nameFilter) query = query.where('name', 'like', `${q.nameFilter.replace(/[\\%_]/g, (c) => '\\' + c)}%`);

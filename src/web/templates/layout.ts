@@ -11,6 +11,8 @@ export type PageContext = {
   staticUrl(path: string): string;
   /** More navigation links (e.g. from the authenticator: account approval, two-factor settings); paths under hub/. */
   navLinks?: Array<{ label: string; path: string }>;
+  /** The site's announcement for this page (config `announcement`, or the page's own), shown as text above it. */
+  announcement?: string;
 };
 
 function navBar(ctx: PageContext): SafeHtml {
@@ -54,7 +56,7 @@ ${allScripts.map((s) => html`<script src="${ctx.staticUrl(s)}" defer></script>\n
 <a class="skip-link" href="#main">Skip to content</a>
 ${navBar(ctx)}
 <main id="main" class="container">
-${body}
+${ctx.announcement ? html`<div class="alert alert-info announcement" role="status">${ctx.announcement}</div>\n` : ''}${body}
 </main>
 </body>
 </html>
