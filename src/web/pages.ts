@@ -16,7 +16,7 @@ import { homeCourses } from './course-views.js';
 import { openContentLink } from './content-links.js';
 import { wallClock } from '../clock.js';
 import { fromAnotherSite } from '../http/fetch-metadata.js';
-import { anyone, caller, page, scopes } from '../rbac/route-policy.js';
+import { anyone, caller, page, scopes, withoutCaller } from '../rbac/route-policy.js';
 
 type UserServerParams = { user?: string; server?: string };
 
@@ -60,7 +60,8 @@ function formToOptions(body: Record<string, unknown>): JsonObject {
 }
 
 export function registerPageRoutes(app: FastifyInstance, ctx: HubContext): void {
-  app.get('/health', page(anyone()), async (_req, reply) => reply.type('application/json').send({ status: 'ok' }));
+  // A liveness check for load balancers and monitors: no caller, no cookie read, open before the second factor.
+  app.get('/health', withoutCaller('none: a liveness check'), async (_req, reply) => reply.type('application/json').send({ status: 'ok' }));
 
   app.get('/', page(anyone()), async (req, reply) => {
     // Workshops with force_new_server: every visit to the root is a new temporary user with a new server.

@@ -21,6 +21,7 @@ test('require_mfa: enrolment before anything else', { timeout: 60_000 }, async (
     assert.equal(res.status, 302, page);
     assert.equal(res.headers.get('location'), '/hub/totp', `${page} waits for enrolment`);
   }
+  assert.equal((await browser.fetch('/hub/health')).status, 200, 'the liveness check does not wait for anyone');
 
   const enrol = await (await browser.fetch('/hub/totp')).text();
   // The API and the OAuth provider wait for enrolment too (before, only pages did).
