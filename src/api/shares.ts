@@ -10,7 +10,7 @@ import { normalizeUsername } from '../auth/authenticator.js';
 import type { ShareCodeView, ShareFilter, ShareTarget, ShareView, ServerRef } from '../db/repos/shares.js';
 import type { ServerRow, UserRow } from '../db/schema.js';
 import { HubError } from '../errors.js';
-import type { HubUrls } from '../hub/urls.js';
+import { serverNameInPath, type HubUrls } from '../hub/urls.js';
 import { checkScope, isDefinedScope, parseScope } from '../rbac/scopes.js';
 import type { Caller } from '../http/identity.js';
 import { type HubContext, emptyReply, requireCaller, withGroups } from '../http/context.js';
@@ -113,7 +113,7 @@ type ServerParams = { owner: string; server: string };
  * trailing slash, but in `/shares/alice/` it names alice's default server ('').
  */
 function serverNameOf(req: FastifyRequest<{ Params: Partial<ServerParams> }>): string | undefined {
-  return req.params.server ?? (req.url.split('?')[0]!.endsWith('/') ? '' : undefined);
+  return serverNameInPath(req.params.server, req.url);
 }
 
 async function serverOr404(ctx: HubContext, owner: string, serverName: string): Promise<{ user: UserRow; server: ServerRow }> {

@@ -18,6 +18,7 @@ import { type HubContext, requireListScope, requireScope } from './context.js';
 import { apiNeedsXsrf } from './fetch-metadata.js';
 import { tokenFromRequest } from './identity.js';
 import { changesState, type DeclaredRoute, type ResourceParams, type RoutePolicy } from '../rbac/route-policy.js';
+import { serverNameInPath } from '../hub/urls.js';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -117,12 +118,8 @@ export function targetOf(on: ResourceParams | undefined, params: Record<string, 
   const [ownerParam, serverParam] = 'server' in on ? on.server : on.userOrServer;
   const owner = params[ownerParam];
   if (owner === undefined) return {};
-  let server = params[serverParam];
-  if (server === undefined && 'userOrServer' in on) {
-    if (!url.split('?')[0]!.endsWith('/')) return { user: owner };
-    server = '';
-  }
-  return { user: owner, server: `${owner}/${server ?? ''}` };
+  const server = 'server' in on ? (params[serverParam] ?? '') : serverNameInPath(params[serverParam], url);
+  return server === undefined ? { user: owner } : { user: owner, server: `${owner}/${server}` };
 }
 
 /** The caller's own resource, or none named (a page acting on the caller's own server). */

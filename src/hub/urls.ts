@@ -3,6 +3,15 @@ import { createHash } from 'node:crypto';
 import type { HubConfig } from '../config/schema.js';
 
 /** Percent-encodes one path segment as JupyterHub's url_escape_path does (quote with safe '@~'). */
+/**
+ * The server a `/shares/{owner}[/{server}]`-style path names: its server parameter, or with none the
+ * default server ('') when the path ends in `/` (`/shares/alice/`), else undefined (the user itself).
+ * One rule for the route's scope check and its handler.
+ */
+export function serverNameInPath(serverParam: string | undefined, url: string): string | undefined {
+  return serverParam ?? (url.split('?')[0]!.endsWith('/') ? '' : undefined);
+}
+
 export function escapePathSegment(s: string): string {
   return encodeURIComponent(s)
     .replace(/[!'()*]/g, (c) => '%' + c.charCodeAt(0).toString(16).toUpperCase())
