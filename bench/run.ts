@@ -8,7 +8,7 @@ import { appendFileSync, existsSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { buildMock } from './lib/mock.js';
-import { cpuMsOf, jupyterHubAvailable, startGanymede, startJupyterHub, type HubOptions, type RunningHub } from './lib/hubs.js';
+import { cpuMsOf, cpuSplitOf, jupyterHubAvailable, startGanymede, startJupyterHub, type HubOptions, type RunningHub } from './lib/hubs.js';
 import { median } from './lib/stats.js';
 import { PeakRss, rssOfPid, rssOfPids } from './lib/rss.js';
 import { visitorsAtOnce } from './lib/workshop.js';
@@ -61,7 +61,9 @@ function ratio(r: Row): string {
   return `${x.toFixed(x >= 10 ? 0 : 1)}×`;
 }
 
-const hubs: HubName[] = jupyterHubAvailable() ? ['ganymede', 'jupyterhub'] : ['ganymede'];
+/** BENCH_HUBS=ganymede measures one hub alone (while working on a figure); the table then lacks the other column. */
+const wanted = (process.env.BENCH_HUBS ?? 'ganymede,jupyterhub').split(',');
+const hubs: HubName[] = (jupyterHubAvailable() ? (['ganymede', 'jupyterhub'] as const) : (['ganymede'] as const)).filter((h) => wanted.includes(h));
 
 /** Runs `fn` for each hub, `reps` times, alternating hubs, and returns the medians of each measured value. */
 async function alternate<T extends Record<string, number>>(fn: (hub: HubName) => Promise<T>, reps = P.reps): Promise<Record<HubName, T | null>> {
@@ -102,7 +104,7 @@ async function main(): Promise<void> {
     execFileSync('npm', ['run', 'build'], { stdio: ['ignore', 'ignore', 'inherit'] });
   }
   const mock = await buildMock();
-  log(`hubs: ${hubs.join(', ')}${hubs.length === 1 ? ' (JupyterHub not installed: its column stays empty)' : ''}; ${quick ? 'quick' : 'full'} run`);
+  log(`hubs: ${hubs.join(', ')}${jupyterHubAvailable() ? '' : ' (JupyterHub not installed: its column stays empty)'}; ${quick ? 'quick' : 'full'} run`);
 
   if (only === 'storm') await stormFigures(mock);
   else if (only === 'proxy') await proxyFigures(mock);
@@ -117,8 +119,8 @@ async function main(): Promise<void> {
   const machine = `${os.cpus().length} cores (${os.cpus()[0]?.model.trim()}), ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}, ${new Date().toISOString().slice(0, 10)}`;
   const text = `# Benchmark results\n\n${quick ? 'Quick run' : 'Full run'} on ${machine}. Each figure is the median of ${P.reps} runs unless noted in bench/README.md; "ratio" is how many times better Ganymede is.\n\n${table}\n`;
   process.stdout.write(text);
-  // A partial run (BENCH_ONLY) never replaces the full table.
-  if ((!quick || process.argv.includes('--write')) && !only) writeFileSync('bench/RESULTS.md', text);
+  // A partial run (BENCH_ONLY, BENCH_HUBS) never replaces the full table.
+  if ((!quick || process.argv.includes('--write')) && !only && !process.env.BENCH_HUBS) writeFileSync('bench/RESULTS.md', text);
 }
 
 /** Figure 1: the spawn storm with the C mock, its hub CPU and the launcher's memory. */
@@ -132,10 +134,12 @@ async function stormFigures(mock: string) {
       await createUsers(hub, names, P.batch);
       const peak = new PeakRss(() => hub.pids());
       peak.start();
-      const cpuBefore = cpuMsOf(hub.hubPid());
+      const cpuBefore = cpuSplitOf(hub.hubPid());
       const from = process.hrtime.bigint();
       const start = await spawnStorm(hub, names, 32);
-      const cpuPerSpawn = (cpuMsOf(hub.hubPid()) - cpuBefore) / names.length;
+      const cpuAfter = cpuSplitOf(hub.hubPid());
+      const cpuPerSpawn = (cpuAfter.user + cpuAfter.system - cpuBefore.user - cpuBefore.system) / names.length;
+      log(`${h}: hub CPU per spawn ${cpuPerSpawn.toFixed(2)} ms (user ${((cpuAfter.user - cpuBefore.user) / names.length).toFixed(2)}, system ${((cpuAfter.system - cpuBefore.system) / names.length).toFixed(2)})`);
       // With BENCH_CPU_PROF: the storm's window on the monotonic clock the profiles' timestamps use (µs).
       if (process.env.BENCH_CPU_PROF) appendFileSync(path.join(process.env.BENCH_CPU_PROF, 'storm-windows.jsonl'), JSON.stringify({ hub: h, from: Number(from / 1000n), to: Number(process.hrtime.bigint() / 1000n) }) + '\n');
       const launcherRss = rssOfPid(hub.launcherPid() ?? -1);

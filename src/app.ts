@@ -61,6 +61,7 @@ import { apiPlugin } from './api/plugin.js';
 import { oauthPlugin } from './oauth/provider.js';
 import { registerLoginRoutes, createHubLogin } from './web/login.js';
 import { registerPageRoutes } from './web/pages.js';
+import { registerAdminPage } from './web/admin.js';
 import { registerCoursePages } from './web/courses.js';
 import { registerStaticRoutes } from './web/static-files.js';
 import { renderErrorPage } from './web/render.js';
@@ -392,6 +393,7 @@ export async function createHub(config: HubConfig, options: { log?: Logger } = {
       registerLoginRoutes(pages, ctx, hubLogin);
       authenticator.registerRoutes?.(pages, hubLogin);
       registerPageRoutes(pages, ctx);
+      registerAdminPage(pages, ctx);
       registerMetrics(pages, ctx, { metrics, culler: () => culler, workshop: () => workshop });
       if (ctx.courses) registerCoursePages(pages, ctx, ctx.courses);
     },

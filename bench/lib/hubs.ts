@@ -181,7 +181,8 @@ export async function startGanymede(opts: HubOptions): Promise<RunningHub> {
   // BENCH_CPU_PROF_INTERVAL=µs samples more often than V8's default 1000 µs.
   const interval = process.env.BENCH_CPU_PROF_INTERVAL ? [`--cpu-prof-interval=${Number(process.env.BENCH_CPU_PROF_INTERVAL)}`] : [];
   const profile = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(process.env.BENCH_CPU_PROF)}`, ...interval] : [];
-  const { proc, output } = launch(process.execPath, [...profile, path.join(ROOT, 'bin', 'ganymede.js'), 'start', '--config', configPath], ROOT, path.join(dataDir, 'hub.log'));
+  const extra = process.env.BENCH_NODE_ARGS ? process.env.BENCH_NODE_ARGS.split(/\s+/).filter(Boolean) : [];
+  const { proc, output } = launch(process.execPath, [...extra, ...profile, path.join(ROOT, 'bin', 'ganymede.js'), 'start', '--config', configPath], ROOT, path.join(dataDir, 'hub.log'));
   try {
     await waitReady(`${url}hub/health`, proc, output, 'ganymede');
   } catch (err) {
@@ -289,13 +290,19 @@ function isLauncher(pid: number): boolean {
 
 /** User plus system CPU time of one process in milliseconds (/proc/<pid>/stat fields 14 and 15), 0 when it is gone. */
 export function cpuMsOf(pid: number | null): number {
-  if (pid === null) return 0;
+  const { user, system } = cpuSplitOf(pid);
+  return user + system;
+}
+
+/** A process's CPU time so far in user and in system (kernel) mode, ms; zero for a gone process. */
+export function cpuSplitOf(pid: number | null): { user: number; system: number } {
+  if (pid === null) return { user: 0, system: 0 };
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     const ticksPerSecond = 100; // USER_HZ, 100 on Linux
-    return ((Number(fields[11]) + Number(fields[12])) * 1000) / ticksPerSecond;
+    return { user: (Number(fields[11]) * 1000) / ticksPerSecond, system: (Number(fields[12]) * 1000) / ticksPerSecond };
   } catch {
-    return 0;
+    return { user: 0, system: 0 };
   }
 }

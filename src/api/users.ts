@@ -9,6 +9,7 @@ import { type HubContext, emptyReply, findUserOr404, requireCaller } from '../ht
 import { api, list, scopes } from '../rbac/route-policy.js';
 import { type Json, userModel } from './models.js';
 import { PAGINATION_TYPE, paginatedBody, pagination } from './pagination.js';
+import { USER_SORT_KEYS, type UserListQuery, type UserSortKey } from '../db/repos/users.js';
 
 const READ_USER_SCOPES = ['read:users', 'read:users:name', 'read:servers', 'read:users:groups', 'read:users:activity', 'read:roles:users'];
 
@@ -33,6 +34,34 @@ export async function userModels(ctx: HubContext, caller: Caller, users: UserRow
     const { groups, roles } = memberships.get(user.id)!;
     return userModel(ctx, caller, { user, servers: serversByUser.get(user.id) ?? [], groups, roles }, opts);
   });
+}
+
+/** `sort=name`, `sort=-last_activity`: JupyterHub 5's keys, and Ganymede's `running`. */
+function sortParam(value: string | undefined): UserListQuery['sort'] {
+  if (value === undefined || value === '') return undefined;
+  const descending = value.startsWith('-');
+  const key = descending ? value.slice(1) : value;
+  if (!(USER_SORT_KEYS as readonly string[]).includes(key)) {
+    throw new HubError(400, `sort must be 'id', 'name', 'last_activity' or 'running' (each with '-' in front for descending), not '${value}'`);
+  }
+  return { key: key as UserSortKey, descending };
+}
+
+function booleanParam(value: string | undefined, name: string): boolean | undefined {
+  if (value === undefined || value === '') return undefined;
+  if (['1', 'true'].includes(value.toLowerCase())) return true;
+  if (['0', 'false'].includes(value.toLowerCase())) return false;
+  throw new HubError(400, `${name} must be true or false, not ${JSON.stringify(value)}`);
+}
+
+/**
+ * Whether the caller is a hub admin (a user with the admin flag, a service with the admin role):
+ * only they may make admins or change one, as in JupyterHub, whatever their scopes on users.
+ */
+async function callerIsAdmin(ctx: HubContext, caller: Caller): Promise<boolean> {
+  if (caller.principal.kind === 'user') return caller.principal.user.admin === 1;
+  const row = await ctx.roles.serviceByName(caller.principal.service.name);
+  return row ? (await ctx.roles.serviceRoleNames(row.id)).includes('admin') : false;
 }
 
 function parseTimestamp(value: unknown, what: string): string {
@@ -65,6 +94,9 @@ export function registerUserRoutes(app: FastifyInstance, ctx: HubContext): void 
       nameFilter: q.name_filter,
       state: q.state as 'active' | 'ready' | 'inactive' | undefined,
       names,
+      sort: sortParam(q.sort),
+      admin: booleanParam(q.admin, 'admin'),
+      group: q.group || undefined,
     });
     const items = await userModels(ctx, caller, rows, { includeStoppedServers: includeStopped(req) });
     return paginated ? reply.type(PAGINATION_TYPE).send(paginatedBody(req, items, offset, limit, total)) : items;
@@ -81,6 +113,7 @@ export function registerUserRoutes(app: FastifyInstance, ctx: HubContext): void 
     if (invalid.length) throw new HubError(400, `Invalid usernames: ${invalid.join(', ')}`);
     const blocked = names.filter((n) => ctx.policy.isBlocked(n));
     if (blocked.length) throw new HubError(400, `Blocked usernames: ${blocked.join(', ')}`);
+    if (body.admin === true && !(await callerIsAdmin(ctx, caller))) throw new HubError(403, 'Only admins can grant admin permissions');
     const created = await ctx.users.createMany(names, body.admin === true, ctx.lifecycle.spawnerKind);
     if (created.length === 0) throw new HubError(409, `All ${names.length} users already exist`);
     return reply.code(201).send(await userModels(ctx, caller, created, { includeStoppedServers: false }));
@@ -98,6 +131,7 @@ export function registerUserRoutes(app: FastifyInstance, ctx: HubContext): void 
     if (!isValidUsername(name) || name !== normalizeUsername(name)) throw new HubError(400, `Invalid username: ${name}`);
     if (await ctx.users.byName(name)) throw new HubError(409, `User ${name} already exists`);
     const body = (req.body ?? {}) as { admin?: unknown };
+    if (body.admin === true && !(await callerIsAdmin(ctx, caller))) throw new HubError(403, 'Only admins can grant admin permissions');
     const [user] = await ctx.users.createMany([name], body.admin === true, ctx.lifecycle.spawnerKind);
     if (!user) throw new HubError(409, `User ${name} already exists`);
     return reply.code(201).send((await userModels(ctx, caller, [user], { includeStoppedServers: false }))[0]);
@@ -110,6 +144,10 @@ export function registerUserRoutes(app: FastifyInstance, ctx: HubContext): void 
     if (typeof body !== 'object' || Array.isArray(body)) throw new HubError(400, 'body must be a JSON object');
     for (const k of Object.keys(body)) if (k !== 'name' && k !== 'admin') throw new HubError(400, `Cannot set ${k}: only name and admin may be changed`);
     if (body.admin !== undefined && typeof body.admin !== 'boolean') throw new HubError(400, 'admin must be true or false');
+    if (!(await callerIsAdmin(ctx, caller))) {
+      if (user.admin === 1) throw new HubError(403, 'Only admins can modify other admins');
+      if (body.admin === true) throw new HubError(403, 'Only admins can grant admin permissions');
+    }
     let newName: string | undefined;
     if (body.name !== undefined) {
       if (typeof body.name !== 'string' || !isValidUsername(body.name)) throw new HubError(400, `Invalid username: ${String(body.name)}`);
@@ -129,6 +167,8 @@ export function registerUserRoutes(app: FastifyInstance, ctx: HubContext): void 
     const user = await findUserOr404(ctx, req.params.name);
     const caller = requireCaller(req);
     if (caller.principal.kind === 'user' && caller.principal.user.id === user.id) throw new HubError(400, 'Cannot delete yourself!');
+    // JupyterHub lets anyone with delete:users on an admin delete it; a group's admin must not remove the hub's.
+    if (user.admin === 1 && !(await callerIsAdmin(ctx, caller))) throw new HubError(403, 'Only admins can delete other admins');
     for (const s of await ctx.servers.forUser(user.id)) {
       if (s.phase === 'spawning' || s.phase === 'stopping') throw new HubError(400, `User ${user.name}'s server is pending, please wait`);
     }

@@ -5,6 +5,7 @@ import type { UserRow } from '../db/schema.js';
 import type { ErrorInfo } from '../http/errors.js';
 import type { Caller } from '../http/identity.js';
 import { localRedirect } from '../http/local-redirect.js';
+import { checkScope } from '../rbac/scopes.js';
 import { errorPage, type PageContext } from './templates/index.js';
 
 /** Pages with an announcement of their own (`announcement_login` …), as JupyterHub's template variables. */
@@ -19,7 +20,14 @@ export function pageContext(ctx: HubContext, req: FastifyRequest, reply: Fastify
     user: user ? { name: user.name, admin: user.admin === 1 } : null,
     xsrfToken: ctx.sessions.xsrfToken(req, sid),
     staticUrl: (p: string) => `${ctx.urls.hub}static/${p}`,
-    navLinks: user ? [...(ctx.courses ? [{ label: 'Courses', path: 'courses' }] : []), ...(ctx.authenticator.navLinks?.({ name: user.name, admin: user.admin === 1 }) ?? [])] : undefined,
+    navLinks: user
+      ? [
+          ...(ctx.courses ? [{ label: 'Courses', path: 'courses' }] : []),
+          // As JupyterHub: the link for whoever holds admin-ui (hub admins, and group admins given it by a role).
+          ...(req.caller?.principal.kind === 'user' && req.caller.principal.user.id === user.id && checkScope(req.caller.scopes, 'admin-ui') ? [{ label: 'Admin', path: 'admin' }] : []),
+          ...(ctx.authenticator.navLinks?.({ name: user.name, admin: user.admin === 1 }) ?? []),
+        ]
+      : undefined,
   };
 }
 

@@ -1,15 +1,26 @@
 /** Users and their group memberships. */
 import { randomUUID } from 'node:crypto';
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import type { Database, UserRow } from '../schema.js';
 import { isoNow } from '../time.js';
 import type { AuthGeneration } from './generation.js';
 import { namesById } from './collect.js';
 
+/** JupyterHub 5's sort keys of GET /users, and Ganymede's `running` (users with a server first). */
+export const USER_SORT_KEYS = ['id', 'name', 'last_activity', 'running'] as const;
+export type UserSortKey = (typeof USER_SORT_KEYS)[number];
+
 export interface UserListQuery {
   offset: number;
   limit: number;
+  /** Part of the name, any case (JupyterHub 5's name_filter). */
   nameFilter?: string;
+  /** Order (default id ascending); JupyterHub's nulls rule: first when ascending, last when descending. */
+  sort?: { key: UserSortKey; descending: boolean };
+  /** Only admins (true) or only non-admins (false). */
+  admin?: boolean;
+  /** Only members of this group. */
+  group?: string;
   /** 'active': has a server starting/running/stopping; 'ready': has a running server; 'inactive': neither. */
   state?: 'active' | 'ready' | 'inactive';
   /** Restrict to these names (from a filtered scope); undefined = all. */
@@ -121,7 +132,14 @@ export class UserRepo {
 
   async list(q: UserListQuery): Promise<{ rows: UserRow[]; total: number }> {
     let query = this.db.selectFrom('users');
-    if (q.nameFilter) query = query.where('name', 'like', `${q.nameFilter.replace(/[\\%_]/g, (c) => '\\' + c)}%`);
+    if (q.nameFilter) query = query.where(sql<boolean>`name LIKE ${`%${q.nameFilter.replace(/[\\%_]/g, (c) => '\\' + c)}%`} ESCAPE '\\'`);
+    if (q.admin !== undefined) query = query.where('admin', '=', q.admin ? 1 : 0);
+    if (q.group !== undefined) {
+      const group = q.group;
+      query = query.where('id', 'in', (eb) =>
+        eb.selectFrom('user_groups').innerJoin('groups', 'groups.id', 'user_groups.group_id').select('user_groups.user_id').where('groups.name', '=', group),
+      );
+    }
     if (q.names) query = query.where('name', 'in', q.names.size ? [...q.names] : ['\u0000']);
     if (q.state === 'active' || q.state === 'ready') {
       const phases = q.state === 'ready' ? (['running'] as const) : (['spawning', 'running', 'stopping'] as const);
@@ -130,7 +148,16 @@ export class UserRepo {
       query = query.where('id', 'not in', (eb) => eb.selectFrom('servers').select('user_id').where('phase', '!=', 'stopped'));
     }
     const totalRow = await query.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
-    const rows = await query.selectAll().orderBy('id').offset(q.offset).limit(q.limit).execute();
+    const { key, descending } = q.sort ?? { key: 'id', descending: false };
+    let ordered = query.selectAll();
+    if (key === 'running') {
+      const running = sql<number>`EXISTS (SELECT 1 FROM servers WHERE servers.user_id = users.id AND servers.phase != 'stopped')`;
+      ordered = ordered.orderBy(running, descending ? 'asc' : 'desc').orderBy('name');
+    } else {
+      if (key === 'last_activity') ordered = ordered.orderBy(descending ? sql`last_activity IS NULL` : sql`last_activity IS NOT NULL`);
+      ordered = ordered.orderBy(key, descending ? 'desc' : 'asc');
+    }
+    const rows = await ordered.orderBy('id').offset(q.offset).limit(q.limit).execute();
     return { rows, total: Number(totalRow.n) };
   }
 

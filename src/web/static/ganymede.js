@@ -15,13 +15,27 @@
     return baseUrl + 'hub/' + segments.map(encodeURIComponent).join('/');
   }
 
-  /** Calls {baseUrl}hub/api/…; resolves with {status, data}, rejects with the API's `message`. */
-  async function api(method, segments, body) {
-    var headers = { Accept: 'application/json' };
+  /**
+   * Calls {baseUrl}hub/api/…; resolves with {status, data}, rejects with the API's `message`.
+   * options.query: query parameters (empty values left out); options.accept: another Accept header.
+   */
+  async function api(method, segments, body, options) {
+    options = options || {};
+    var headers = { Accept: options.accept || 'application/json' };
+    var url = hubUrl(['api'].concat(segments));
+    if (options.query) {
+      var params = new URLSearchParams();
+      Object.keys(options.query).forEach(function (key) {
+        var value = options.query[key];
+        if (value !== undefined && value !== null && value !== '') params.set(key, String(value));
+      });
+      var qs = params.toString();
+      if (qs) url += '?' + qs;
+    }
     // Every cookie-authenticated API call needs it, GETs included (as JupyterHub >= 4.1).
     headers['X-XSRFToken'] = xsrfToken;
     if (body !== undefined) headers['Content-Type'] = 'application/json';
-    var response = await fetch(hubUrl(['api'].concat(segments)), {
+    var response = await fetch(url, {
       method: method,
       credentials: 'same-origin',
       headers: headers,
@@ -88,5 +102,5 @@
 
   humanizeTimes(document);
 
-  window.Ganymede = { baseUrl: baseUrl, xsrfToken: xsrfToken, hubUrl: hubUrl, api: api, sleep: sleep, showAlert: showAlert };
+  window.Ganymede = { baseUrl: baseUrl, xsrfToken: xsrfToken, hubUrl: hubUrl, api: api, sleep: sleep, showAlert: showAlert, humanizeTimes: humanizeTimes };
 })();

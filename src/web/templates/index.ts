@@ -13,3 +13,4 @@ export { coursesPage, coursePage, joinPage, type CoursesView, type CourseListIte
 export { courseFormPage, type CourseFormView } from './course-form.js';
 export { reviewPage, type ReviewItem } from './course-review.js';
 export type { CourseDetailsView, CourseServerView, LoadView, ReviewActions } from './course-parts.js';
+export { adminPage, type AdminPageView } from './admin.js';
