@@ -14,6 +14,7 @@ import proxyaddr from 'proxy-addr';
 import pino, { type Logger } from 'pino';
 import type { HubConfig } from './config/schema.js';
 import { openDatabase, type OpenDatabase } from './db/connect.js';
+import { resolveDataPaths } from './hub/data-paths.js';
 import { LoginSessionRepo } from './db/repos/login-sessions.js';
 import { UserRepo } from './db/repos/users.js';
 import { ServerRepo } from './db/repos/servers.js';
@@ -90,10 +91,9 @@ export interface Hub {
   runDueWork(): Promise<void>;
 }
 
-export function resolveDataPaths(config: HubConfig): { dataDir: string; dbUrl: string } {
-  const dataDir = path.resolve(config.data_dir);
-  return { dataDir, dbUrl: config.db_url ?? `sqlite:///${path.join(dataDir, 'ganymede.sqlite')}` };
-}
+/** How often the hub looks for commits of other processes to its database (PRAGMA data_version: no I/O). */
+const EXTERNAL_WRITE_CHECK_MS = 500;
+
 
 /** The cookie secret from config, or kept in <data_dir>/cookie_secret (created with mode 0600). */
 function loadCookieSecret(config: HubConfig, dataDir: string): Buffer {
@@ -163,6 +163,11 @@ export async function createHub(config: HubConfig, options: { log?: Logger } = {
   const db = database.db;
   const urls = new HubUrls(config);
   const generation = new AuthGeneration();
+  // An operator's `ganymede users …` or `token …` wrote to the database: who may do what may have changed.
+  const stopWatchingDatabase = database.watchExternalWrites(() => {
+    generation.bump();
+    log.debug('the database was changed by another process: identity and scope caches dropped');
+  }, EXTERNAL_WRITE_CHECK_MS);
   const users = new UserRepo(db, generation);
   const servers = new ServerRepo(db);
   const tokens = new TokenRepo(db, generation);
@@ -492,6 +497,7 @@ export async function createHub(config: HubConfig, options: { log?: Logger } = {
       forwarder.close();
       server.closeAllConnections?.();
       await app.close();
+      stopWatchingDatabase();
       await database.close();
     },
   };

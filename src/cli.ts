@@ -1,5 +1,8 @@
 #!/usr/bin/env node
-/** Command line: `ganymede [start] [-f FILE]`, `ganymede generate-config`, `ganymede config-docs`, `ganymede routes`. */
+/**
+ * Command line: `ganymede [start] [-f FILE]`, `ganymede generate-config`, `ganymede config-docs`,
+ * `ganymede routes`, and the operator's `ganymede users …`, `ganymede token create`, `ganymede db …`.
+ */
 import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -10,6 +13,7 @@ import { ConfigError } from './errors.js';
 import { startClockControl } from './hub/clock-control.js';
 import { apiScopeTable, routesText } from './rbac/route-listing.js';
 import { GANYMEDE_VERSION } from './version.js';
+import type { Output } from './operator/commands.js';
 
 async function start(configFile: string | undefined): Promise<void> {
   const { config, file } = loadConfig(configFile);
@@ -115,5 +119,70 @@ program
   .option('-f, --config <file>', 'YAML config file (default ./ganymede.yaml when present): its features decide which routes exist')
   .option('--format <format>', 'text, json, or markdown (the REST API scope table of docs/rest-api.md)', 'text')
   .action((opts: { config?: string; format: string }) => printRoutes(opts.config, opts.format).catch(fail));
+
+const output: Output = {
+  out: (text) => process.stdout.write(text),
+  info: (text) => process.stderr.write(`ganymede: ${text}\n`),
+};
+
+type Commands = typeof import('./operator/commands.js');
+
+/** Runs an operator's command on the site the config file describes (its modules loaded only then). */
+function operator(configFile: string | undefined, work: (commands: Commands, config: ReturnType<typeof loadConfig>['config']) => Promise<void>): Promise<void> {
+  return (async () => work(await import('./operator/commands.js'), loadConfig(configFile).config))().catch(fail);
+}
+
+const CONFIG_OPTION = ['-f, --config <file>', 'YAML config file of the hub (default ./ganymede.yaml when present): where its database is'] as const;
+
+const users = program.command('users').description("list, add and delete users, and make them admins: the hub's database, with the hub running or not");
+users
+  .command('list')
+  .description('every user with admin flag, running servers, last activity and creation time')
+  .option(...CONFIG_OPTION)
+  .option('--format <format>', 'text or json', 'text')
+  .action((opts: { config?: string; format: string }) => operator(opts.config, (k, c) => k.listUsers(c, opts.format, output)));
+users
+  .command('add')
+  .description('create users (names as the login gives them); existing ones are left as they are')
+  .argument('<names...>')
+  .option(...CONFIG_OPTION)
+  .option('--admin', 'make them admins', false)
+  .action((names: string[], opts: { config?: string; admin: boolean }) => operator(opts.config, (k, c) => k.addUsers(c, names, opts.admin, output)));
+users
+  .command('delete')
+  .description('delete users with their tokens, named servers and group memberships; refused while one of them has a server')
+  .argument('<names...>')
+  .option(...CONFIG_OPTION)
+  .action((names: string[], opts: { config?: string }) => operator(opts.config, (k, c) => k.deleteUsers(c, names, output)));
+users
+  .command('set-admin')
+  .description('make users admins (or, with --remove, no longer)')
+  .argument('<names...>')
+  .option(...CONFIG_OPTION)
+  .option('--remove', 'take the admin flag away instead', false)
+  .action((names: string[], opts: { config?: string; remove: boolean }) => operator(opts.config, (k, c) => k.setAdmin(c, names, !opts.remove, output)));
+
+program
+  .command('token')
+  .description('API tokens')
+  .command('create')
+  .description("create an API token for a user and print it (once) on stdout, as JupyterHub's `jupyterhub token`")
+  .requiredOption('--user <name>', 'the owner')
+  .option('--scopes <scopes>', 'scopes separated by commas or spaces (default: whatever the owner may do)')
+  .option('--expires-in <seconds>', 'lifetime in seconds (default: never expires)')
+  .option('--note <note>', 'what the token is for (shown on the token page)')
+  .option(...CONFIG_OPTION)
+  .action((opts: { config?: string; user: string; scopes?: string; expiresIn?: string; note?: string }) => operator(opts.config, (k, c) => k.createToken(c, opts, output)));
+
+const db = program.command('db').description("the hub's database");
+db.command('upgrade')
+  .description('apply the schema upgrades a new version needs, without starting the hub (stop the hub first)')
+  .option(...CONFIG_OPTION)
+  .action((opts: { config?: string }) => operator(opts.config, (k, c) => k.upgradeDatabase(c, output)));
+db.command('backup')
+  .description('write a consistent copy of the database to FILE, also while the hub runs')
+  .argument('<file>')
+  .option(...CONFIG_OPTION)
+  .action((file: string, opts: { config?: string }) => operator(opts.config, (k, c) => k.backupDatabase(c, file, output)));
 
 program.parseAsync(process.argv).catch(fail);

@@ -31,8 +31,19 @@ export interface OpenDatabase {
   db: Kysely<Database>;
   /** Human-readable description for logs (no credentials). */
   description: string;
+  /**
+   * Calls `onChange` (within `intervalMs`) whenever another process committed to the database: an
+   * operator's `ganymede users …`, or any other client. The hub drops its caches of who may do what
+   * then. Returns the function that stops watching.
+   */
+  watchExternalWrites(onChange: () => void, intervalMs: number): () => void;
+  /** A consistent copy of the whole database in a new file (SQLite's VACUUM INTO), safe while the hub writes. */
+  backup(file: string): void;
   close(): Promise<void>;
 }
+
+/** What opening does with migrations: apply them (the hub, `db upgrade`), or refuse a database that lacks some (other commands). */
+export type MigrationMode = 'apply' | 'require-current';
 
 /** `sqlite:///relative.sqlite`, `sqlite:////absolute/path.sqlite`, `sqlite:///:memory:` (as SQLAlchemy, which JupyterHub admins know). */
 export function sqlitePathFromUrl(dbUrl: string): string {
@@ -66,7 +77,7 @@ export function withStatementCache(db: SQLite.Database, max = 1000): SqliteDatab
   };
 }
 
-export async function openDatabase(dbUrl: string): Promise<OpenDatabase> {
+export async function openDatabase(dbUrl: string, mode: MigrationMode = 'apply'): Promise<OpenDatabase & { applied: string[] }> {
   const file = sqlitePathFromUrl(dbUrl);
   let sqlite: SQLite.Database | undefined;
   try {
@@ -82,19 +93,56 @@ export async function openDatabase(dbUrl: string): Promise<OpenDatabase> {
   sqlite.pragma('foreign_keys = ON');
   sqlite.pragma('busy_timeout = 5000');
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
-  await migrate(db);
+  let applied: string[] = [];
+  try {
+    if (mode === 'apply') applied = await migrate(db);
+    else {
+      const pending = await pendingMigrations(db);
+      if (pending.length) throw new ConfigError(`db_url: the database ${path.resolve(file)} needs ${pending.length} schema upgrade(s) (${pending.join(', ')}): run \`ganymede db upgrade\` (with the hub stopped) first`);
+    }
+  } catch (err) {
+    await db.destroy();
+    throw err;
+  }
+  const open = sqlite;
   return {
     db,
+    applied,
     description: `sqlite:${file}`,
+    watchExternalWrites(onChange, intervalMs) {
+      // data_version changes only for commits of other connections (https://sqlite.org/pragma.html#pragma_data_version).
+      let seen = open.pragma('data_version', { simple: true });
+      const timer = setInterval(() => {
+        if (!open.open) return;
+        const now = open.pragma('data_version', { simple: true });
+        if (now !== seen) {
+          seen = now;
+          onChange();
+        }
+      }, intervalMs);
+      timer.unref();
+      return () => clearInterval(timer);
+    },
+    backup(target) {
+      open.prepare('VACUUM INTO ?').run(target);
+    },
     close: () => db.destroy(),
   };
 }
 
-export async function migrate(db: Kysely<Database>): Promise<void> {
+/** Applies the migrations the database lacks; their names. */
+export async function migrate(db: Kysely<Database>): Promise<string[]> {
   const migrator = new Migrator({ db, provider: new StaticMigrations() });
   const { error, results } = await migrator.migrateToLatest();
   const failed = results?.find((r) => r.status === 'Error');
   if (error || failed) {
     throw new Error(`database migration ${failed?.migrationName ?? ''} failed: ${String(error)}`);
   }
+  return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+}
+
+/** Names of the migrations the database has not had yet. */
+async function pendingMigrations(db: Kysely<Database>): Promise<string[]> {
+  const migrator = new Migrator({ db, provider: new StaticMigrations() });
+  return (await migrator.getMigrations()).filter((m) => m.executedAt === undefined).map((m) => m.name);
 }
