@@ -15,6 +15,7 @@ import pino, { type Logger } from 'pino';
 import type { HubConfig } from './config/schema.js';
 import { openDatabase, type OpenDatabase } from './db/connect.js';
 import { resolveDataPaths } from './hub/data-paths.js';
+import { loadBranding } from './config/branding.js';
 import { LoginSessionRepo } from './db/repos/login-sessions.js';
 import { UserRepo } from './db/repos/users.js';
 import { ServerRepo } from './db/repos/servers.js';
@@ -156,6 +157,8 @@ export async function createHub(config: HubConfig, options: { log?: Logger } = {
   }
   validateRoles(config);
   const { dataDir, dbUrl } = resolveDataPaths(config);
+  // Read while the hub may still read what its starter can (a logo in the operator's folder).
+  const branding = loadBranding(config);
   // Before anything is written: the launcher keeps root, the rest of the hub runs as `user`.
   const isolation = await startPrivileged(config, dataDir, log);
   const secret = loadCookieSecret(config, dataDir);
@@ -253,7 +256,7 @@ export async function createHub(config: HubConfig, options: { log?: Logger } = {
   if (courses) serverProfiles.add(courses.profiles);
   const ctx: HubContext = {
     config, urls, log, users, servers, tokens, roles, groups, shares, oauth, access, identity, sessions, loginSessions, guessing: new GuessLimits(config.guess_limits), lifecycle, serverProfiles, courses: courses?.service ?? null, routes,
-    authenticator, policy, authState, services: config.services, ensureUser, startedAt: isoNow(),
+    authenticator, policy, authState, services: config.services, ensureUser, startedAt: isoNow(), branding,
     servicePid: (name) => serviceRunner.pid(name),
     async refreshAuthState(user) {
       const state = authenticator.refresh ? authState.read(user) : null;
@@ -394,7 +397,7 @@ export async function createHub(config: HubConfig, options: { log?: Logger } = {
   await app.register(
     async (pages) => {
       await pages.register(formbody);
-      registerStaticRoutes(pages);
+      registerStaticRoutes(pages, branding);
       registerLoginRoutes(pages, ctx, hubLogin);
       authenticator.registerRoutes?.(pages, hubLogin);
       registerPageRoutes(pages, ctx);

@@ -479,6 +479,30 @@ export const cullerSchema = z
   })
   .strict();
 
+export const brandingSchema = z
+  .object({
+    site_name: z.string().min(1).max(80).default('Ganymede').describe('the name in the navigation bar and in every page title'),
+    stylesheet: z
+      .string()
+      .min(1)
+      .optional()
+      .describe("a CSS file linked after the hub's own on every page: colours (the variables at the top of src/web/static/ganymede.css), fonts, spacing"),
+    footer: z.string().default('').describe('text at the bottom of every page (shown as text, not HTML): who runs the hub, whom to ask'),
+    footer_links: z
+      .array(
+        z
+          .object({
+            label: z.string().min(1).describe('the link text'),
+            url: z.string().url().refine((u) => /^https?:/i.test(u), 'an http or https URL').describe('where it goes'),
+          })
+          .strict(),
+      )
+      .default([])
+      .describe('links at the bottom of every page (imprint, privacy, help), each {label, url}'),
+    login_message: z.string().default('').describe('text above the login form (how to get an account, terms of use), shown as text'),
+  })
+  .strict();
+
 export const configSchema = z
   .object({
     bind_url: z.string().url().default('http://127.0.0.1:8000/').describe('public address; its path is the base URL (e.g. http://0.0.0.0:8000/jh/)'),
@@ -524,6 +548,14 @@ export const configSchema = z
     announcement_login: z.string().default('').describe('shown on the login page instead of announcement'),
     announcement_home: z.string().default('').describe('shown on the home page instead of announcement'),
     announcement_spawn: z.string().default('').describe('shown on the spawn and spawn-pending pages instead of announcement'),
+    logo_file: z
+      .string()
+      .min(1)
+      .optional()
+      .describe("an image file (svg, png, jpg, gif, webp or ico) shown in the navigation bar instead of Ganymede's and served at /hub/logo, as JupyterHub's logo_file"),
+    branding: brandingSchema
+      .default(brandingSchema.parse({}))
+      .describe("the pages' look without forking them, in place of JupyterHub's template_paths and template_vars"),
     load_groups: z
       .record(
         z.string().min(1),

@@ -6,6 +6,7 @@ import type { Logger } from 'pino';
 import type { AuthPolicy, Authenticator } from '../auth/authenticator.js';
 import type { AuthStateStore } from '../auth/auth-state.js';
 import type { HubConfig, ServiceConfig } from '../config/schema.js';
+import type { Branding } from '../config/branding.js';
 import type { OAuthRepo } from '../db/repos/oauth.js';
 import type { GroupRepo } from '../db/repos/groups.js';
 import type { RoleRepo } from '../db/repos/roles.js';
@@ -59,6 +60,8 @@ export interface HubContext {
   /** Creates (or finds) a user, applying admin_users; used by login and POST /users. */
   ensureUser(name: string): Promise<UserRow>;
   startedAt: string;
+  /** The site's logo, stylesheet, name and footer (config logo_file and branding), read at start. */
+  branding: Branding;
   /** The process id of a running managed service, 0 otherwise. */
   servicePid(name: string): number;
   /** Asks the hub to shut down (POST /hub/api/shutdown); returns at once. */

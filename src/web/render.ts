@@ -6,6 +6,7 @@ import type { ErrorInfo } from '../http/errors.js';
 import type { Caller } from '../http/identity.js';
 import { localRedirect } from '../http/local-redirect.js';
 import { checkScope } from '../rbac/scopes.js';
+import { SITE_STYLESHEET } from './static-files.js';
 import { errorPage, type PageContext } from './templates/index.js';
 
 /** Pages with an announcement of their own (`announcement_login` …), as JupyterHub's template variables. */
@@ -20,6 +21,14 @@ export function pageContext(ctx: HubContext, req: FastifyRequest, reply: Fastify
     user: user ? { name: user.name, admin: user.admin === 1 } : null,
     xsrfToken: ctx.sessions.xsrfToken(req, sid),
     staticUrl: (p: string) => `${ctx.urls.hub}static/${p}`,
+    branding: {
+      siteName: ctx.branding.siteName,
+      logoUrl: `${ctx.urls.hub}logo`,
+      stylesheetUrl: ctx.branding.stylesheet ? `${ctx.urls.hub}static/${SITE_STYLESHEET}?v=${ctx.branding.stylesheet.etag.slice(1, 9)}` : undefined,
+      footer: ctx.branding.footer,
+      footerLinks: ctx.branding.footerLinks,
+      loginMessage: ctx.branding.loginMessage,
+    },
     navLinks: user
       ? [
           ...(ctx.courses ? [{ label: 'Courses', path: 'courses' }] : []),

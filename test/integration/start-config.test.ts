@@ -2,7 +2,7 @@
  * What the config creates at start, as JupyterHub does: allowed_users exist before anyone logs in (so
  * that the API and jupyterhub-idle-culler find them), load_groups make groups with members and
  * properties, and custom_scopes can be granted by roles and tokens. A bad custom scope stops the hub
- * with an error naming the key. The announcement appears on the pages.
+ * with an error naming the key. The announcement and the site's branding appear on the pages.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -71,4 +71,57 @@ test('the announcement is shown as text on every page, and a page of its own rep
   assert.ok(home.includes('Maintenance on &lt;b&gt;Friday&lt;/b&gt;'), 'shown as text, not markup');
   const token = await (await browser.fetch('/hub/token')).text();
   assert.ok(token.includes('Maintenance on &lt;b&gt;Friday&lt;/b&gt;'), 'on every page');
+});
+
+test("the site's logo, name, stylesheet, footer and login message replace Ganymede's, shown as text", { timeout: 60_000 }, async (t) => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'branding-'));
+  const logo = path.join(dir, 'uni-logo.svg');
+  const css = path.join(dir, 'uni.css');
+  writeFileSync(logo, '<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"><rect width="10" height="10" fill="#900"/></svg>');
+  writeFileSync(css, ':root { --primary: #900; }\n');
+  const hub = await startHub({
+    config: {
+      authenticator: { class: 'dummy' },
+      logo_file: logo,
+      branding: {
+        site_name: 'Uni <Hub>',
+        stylesheet: css,
+        footer: 'Run by the computing centre <it@uni.example>',
+        footer_links: [{ label: 'Privacy', url: 'https://uni.example/privacy' }],
+        login_message: 'Use your <b>university</b> account',
+      },
+    },
+  });
+  t.after(() => hub.stop());
+  const login = await (await fetch(`${hub.url}hub/login`)).text();
+  assert.ok(login.includes('<title>Sign in · Uni &lt;Hub&gt;</title>'), 'the name in the title, as text');
+  assert.ok(login.includes('<p class="login-message">Use your &lt;b&gt;university&lt;/b&gt; account</p>'));
+  assert.ok(login.includes('Run by the computing centre &lt;it@uni.example&gt;'));
+  assert.ok(login.includes('<a href="https://uni.example/privacy" rel="noopener">Privacy</a>'));
+  assert.match(login, /<img src="\/hub\/logo" alt="" height="24">Uni &lt;Hub&gt;<\/a>/);
+
+  const served = await fetch(`${hub.url}hub/logo`);
+  assert.equal(served.headers.get('content-type'), 'image/svg+xml');
+  assert.ok((await served.text()).includes('fill="#900"'));
+  const href = /<link rel="stylesheet" href="([^"]+site\.css[^"]*)">/.exec(login)?.[1];
+  assert.ok(href, 'the site stylesheet is linked');
+  const sheet = await fetch(new URL(href, hub.url));
+  assert.equal(sheet.status, 200);
+  assert.match(await sheet.text(), /--primary: #900/);
+});
+
+test('a logo_file that cannot be read, or a footer link that is no web address, stops the hub naming the key', { timeout: 60_000 }, async () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'branding-bad-'));
+  const missing = path.join(dir, 'hub.yaml');
+  writeFileSync(missing, `data_dir: ${dir}/data\nlogo_file: ${dir}/nope.png\n`);
+  const out = await runCli(['start', '-f', missing]);
+  assert.equal(out.code, 2, out.stderr);
+  assert.match(out.stderr, /logo_file: cannot read .*nope\.png: ENOENT/);
+
+  const script = path.join(dir, 'hub2.yaml');
+  writeFileSync(script, `data_dir: ${dir}/data2\nbranding:\n  footer_links:\n    - label: x\n      url: "javascript:alert(1)"\n`);
+  const bad = await runCli(['start', '-f', script]);
+  assert.equal(bad.code, 2, bad.stderr);
+  assert.match(bad.stderr, /branding\.footer_links\.0\.url/);
+  assert.ok(bad.stderr.includes(script), bad.stderr);
 });

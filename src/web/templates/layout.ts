@@ -13,13 +13,41 @@ export type PageContext = {
   navLinks?: Array<{ label: string; path: string }>;
   /** The site's announcement for this page (config `announcement`, or the page's own), shown as text above it. */
   announcement?: string;
+  /** The site's own look (config `logo_file`, `branding`); Ganymede's when absent. */
+  branding?: PageBranding;
 };
+
+export type PageBranding = {
+  siteName: string;
+  logoUrl: string;
+  /** The site's stylesheet, linked after the hub's. */
+  stylesheetUrl?: string;
+  /** Plain text at the bottom of every page. */
+  footer: string;
+  footerLinks: Array<{ label: string; url: string }>;
+  /** Plain text above the login form. */
+  loginMessage: string;
+};
+
+function siteName(ctx: PageContext): string {
+  return ctx.branding?.siteName ?? 'Ganymede';
+}
+
+function footer(ctx: PageContext): SafeHtml | '' {
+  const b = ctx.branding;
+  if (!b || (!b.footer && b.footerLinks.length === 0)) return '';
+  return html`<footer class="site-footer container">
+  ${b.footer ? html`<p>${b.footer}</p>` : ''}
+  ${b.footerLinks.length ? html`<ul class="footer-links">${b.footerLinks.map((l) => html`<li><a href="${l.url}" rel="noopener">${l.label}</a></li>`)}</ul>` : ''}
+</footer>
+`;
+}
 
 function navBar(ctx: PageContext): SafeHtml {
   const user = ctx.user;
   return html`<header class="topbar">
   <nav class="topbar-inner" aria-label="Main">
-    <a class="brand" href="${hubPath(ctx, 'home')}"><img src="${ctx.staticUrl('logo.svg')}" alt="" width="24" height="24">Ganymede</a>
+    <a class="brand" href="${hubPath(ctx, 'home')}"><img src="${ctx.branding?.logoUrl ?? ctx.staticUrl('logo.svg')}" alt="" height="24">${siteName(ctx)}</a>
     ${user &&
     html`<ul class="nav-links">
       <li><a href="${hubPath(ctx, 'home')}">Home</a></li>
@@ -48,17 +76,17 @@ export function page(ctx: PageContext, title: string, body: SafeHtml, scripts: r
 <meta name="color-scheme" content="light dark">
 <meta name="base-url" content="${ctx.baseUrl}">
 <meta name="xsrf-token" content="${ctx.xsrfToken}">
-<title>${title} · Ganymede</title>
+<title>${title} · ${siteName(ctx)}</title>
 <link rel="icon" href="${ctx.staticUrl('logo.svg')}" type="image/svg+xml">
 <link rel="stylesheet" href="${ctx.staticUrl('ganymede.css')}">
-${allScripts.map((s) => html`<script src="${ctx.staticUrl(s)}" defer></script>\n`)}</head>
+${ctx.branding?.stylesheetUrl ? html`<link rel="stylesheet" href="${ctx.branding.stylesheetUrl}">\n` : ''}${allScripts.map((s) => html`<script src="${ctx.staticUrl(s)}" defer></script>\n`)}</head>
 <body>
 <a class="skip-link" href="#main">Skip to content</a>
 ${navBar(ctx)}
 <main id="main" class="container">
 ${ctx.announcement ? html`<div class="alert alert-info announcement" role="status">${ctx.announcement}</div>\n` : ''}${body}
 </main>
-</body>
+${footer(ctx)}</body>
 </html>
 `;
   return doc.toString();

@@ -28,6 +28,7 @@ export function loginPage(ctx: PageContext, view: LoginView): string {
   const body = html`<section class="card card-narrow" aria-labelledby="login-title">
   <h1 id="login-title">Sign in</h1>
   ${view.announcement && html`<div class="alert alert-info">${view.announcement}</div>`}
+  ${ctx.branding?.loginMessage && html`<p class="login-message">${ctx.branding.loginMessage}</p>`}
   ${view.error && errorAlert(view.error, 'login-error')}
   ${view.redirect && html`<a id="login_redirect" class="btn btn-primary btn-block" href="${view.redirect.href}">${view.redirect.label}</a>`}
   ${view.form !== false && html`<form method="post" action="${action}" class="stack">
