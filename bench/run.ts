@@ -12,13 +12,14 @@ import { cpuMsOf, cpuSplitOf, jupyterHubAvailable, startGanymede, startJupyterHu
 import { median } from './lib/stats.js';
 import { PeakRss, rssOfPid, rssOfPids } from './lib/rss.js';
 import { visitorsAtOnce } from './lib/workshop.js';
+import { adminPageSearch, searchLatency, seedJupyterHubUsers } from './lib/admin-search.js';
 import { api, latencyAtRate, launchMocksDirectly, loadTest, spawnStorm, startLoneMock, stopStorm, waitAllAnswer, wsEchoRate } from './lib/figures.js';
 
 const quick = process.argv.includes('--quick');
 const P = quick
-  ? { storm: 20, real: 2, users: 500, batch: 100, reps: 1, seconds: 2, restart: 20, visitors: 3 }
-  : { storm: 300, real: 20, users: 5000, batch: 500, reps: 3, seconds: 5, restart: 300, visitors: 10 };
-/** BENCH_ONLY=storm, proxy or workshop runs those figures alone (while working on them). */
+  ? { storm: 20, real: 2, users: 500, batch: 100, reps: 1, seconds: 2, restart: 20, visitors: 3, searchUsers: 2000, searchRunning: 50, searches: 50 }
+  : { storm: 300, real: 20, users: 5000, batch: 500, reps: 3, seconds: 5, restart: 300, visitors: 10, searchUsers: 50_000, searchRunning: 1000, searches: 300 };
+/** BENCH_ONLY=storm, proxy, admin or workshop runs those figures alone (while working on them). */
 const only = process.env.BENCH_ONLY;
 
 /** Requests/s for the latency figures: well below every proxy's saturation, so queueing does not hide its own cost. */
@@ -108,7 +109,11 @@ async function main(): Promise<void> {
 
   if (only === 'storm') await stormFigures(mock);
   else if (only === 'proxy') await proxyFigures(mock);
-  else if (only !== 'workshop') await sideBySide(mock);
+  else if (only === 'admin') await adminSearchFigures(mock);
+  else if (only !== 'workshop') {
+    await sideBySide(mock);
+    await adminSearchFigures(mock);
+  }
   if (!only || only === 'workshop') await workshopFigure();
 
   const table = [
@@ -121,6 +126,41 @@ async function main(): Promise<void> {
   process.stdout.write(text);
   // A partial run (BENCH_ONLY, BENCH_HUBS) never replaces the full table.
   if ((!quick || process.argv.includes('--write')) && !only && !process.env.BENCH_HUBS) writeFileSync('bench/RESULTS.md', text);
+}
+
+/**
+ * The admin's search with many users and running servers: the REST API side by side, and
+ * Ganymede's admin page in Chromium (JupyterHub's is not measured: see bench/README.md).
+ */
+async function adminSearchFigures(mock: string) {
+  const names = userNames('u', P.searchUsers);
+  const running = names.filter((_, i) => i % Math.floor(P.searchUsers / P.searchRunning) === 0).slice(0, P.searchRunning);
+  // Valid both as JupyterHub 3's prefix and as JupyterHub 5's (and Ganymede's) substring: many matches to few.
+  const filters = ['u1', 'u12', 'u123', 'u1234', 'u2', 'u23', 'u234', 'u2345', 'u3', 'u34', 'u345', 'u3456'];
+  const result = await alternate(async (h) => {
+    let hub: RunningHub;
+    if (h === 'jupyterhub') {
+      const first = await startJupyterHub({ serverCmd: [mock], cleanupServers: false });
+      await first.stop();
+      seedJupyterHubUsers(path.join(first.dataDir, 'jupyterhub.sqlite'), names);
+      hub = await startJupyterHub({ serverCmd: [mock], dataDir: first.dataDir, concurrentSpawnLimit: 0 });
+    } else {
+      hub = await startGanymede({ serverCmd: [mock], concurrentSpawnLimit: 0, ganymedeConfig: { authenticator: { class: 'dummy', admin_users: ['benchadmin'] } } });
+      await createUsers(hub, names, P.batch);
+    }
+    try {
+      await spawnStorm(hub, running, 32, 600_000);
+      const search = await searchLatency(hub, filters, P.searches);
+      const page = h === 'ganymede' ? await adminPageSearch(hub, 'benchadmin', [names[777]!, names[P.searchUsers - 3]!, names[4242 % P.searchUsers]!, names[12]!, names[P.searchUsers >> 1]!]) : 0;
+      return { p50: search.p50, p99: search.p99, page };
+    } finally {
+      await hub.stop();
+    }
+  }, 1);
+  const label = `${P.searchUsers.toLocaleString('en-US')} users, ${P.searchRunning.toLocaleString('en-US')} running`;
+  record({ figure: `Admin search: GET /users?name_filter=…&limit=50, p50 (${label})`, ganymede: result.ganymede?.p50 ?? null, jupyterhub: result.jupyterhub?.p50 ?? null, unit: 'ms', higherIsBetter: false });
+  record({ figure: `Admin search: GET /users?name_filter=…&limit=50, p99 (${label})`, ganymede: result.ganymede?.p99 ?? null, jupyterhub: result.jupyterhub?.p99 ?? null, unit: 'ms', higherIsBetter: false });
+  record({ figure: `Admin page in Chromium: typing a name until the table shows that user (${label})`, ganymede: result.ganymede?.page ?? null, jupyterhub: null, unit: 'ms', higherIsBetter: false });
 }
 
 /** Figure 1: the spawn storm with the C mock, its hub CPU and the launcher's memory. */
