@@ -55,6 +55,9 @@ export interface StartOutcome {
 const MAX_TIMER_MS = 2 ** 31 - 1;
 const SLOW_WAIT_MS = 10_000;
 
+/** Rolls back claimForSpawn's transaction: the server was not stopped. */
+class NotStopped extends Error {}
+
 function logName(userName: string, serverName: string): string {
   return serverName ? `${userName}:${serverName}` : userName;
 }
@@ -104,14 +107,8 @@ export class ServerLifecycle {
       this.d.metrics?.spawn('too-many-users', secondsSince(began));
       throw new HubError(429, 'Active user limit exceeded. Try again in a few minutes.', { 'Retry-After': '60' });
     }
-    const moved = await this.d.servers.transition(server.id, ['stopped'], 'spawning', {
-      failure: null,
-      user_options: JSON.stringify(userOptions),
-      spawner: this.d.spawner.kind,
-      started: isoNow(),
-      target: null,
-    });
-    if (!moved) {
+    const claimed = await this.claimForSpawn(user, server, userOptions);
+    if (!claimed) {
       const now = await this.d.servers.byId(server.id);
       if (now?.phase === 'spawning') {
         this.d.metrics?.spawn('already-pending', secondsSince(began));
@@ -121,7 +118,7 @@ export class ServerLifecycle {
       throw new HubError(400, `${name} is pending ${now?.phase === 'stopping' ? 'stop' : 'spawn'}`);
     }
     const channel = this.progress.open(server.id);
-    const spawnDone = this.runSpawn(user, server, userOptions, channel, profile).then((outcome) => {
+    const spawnDone = this.runSpawn(user, server, userOptions, channel, profile, claimed).then((outcome) => {
       this.d.metrics?.spawn(outcome.ready ? 'success' : 'failure', secondsSince(began));
       return outcome;
     });
@@ -131,12 +128,52 @@ export class ServerLifecycle {
     return { status: 'ready' };
   }
 
+  /**
+   * Moves a stopped server to spawning, with its new API token and its OAuth client, in one
+   * transaction: all of it or none. Null when the server was not stopped (nothing is written then).
+   */
+  private async claimForSpawn(user: UserRow, server: ServerRow, userOptions: UserOptions): Promise<{ token: string; tokenId: number } | null> {
+    const prefix = this.routePrefix(user.name, server.name);
+    try {
+      return await this.d.atomically(async ({ tokens, servers, oauth }) => {
+        const created = await tokens.create({
+          owner: { userId: user.id },
+          kind: 'server',
+          note: `Server at ${prefix}`,
+          scopes: this.d.serverTokenScopes(user.name, server.name),
+        });
+        const moved = await servers.transition(server.id, ['stopped'], 'spawning', {
+          failure: null,
+          user_options: JSON.stringify(userOptions),
+          spawner: this.d.spawner.kind,
+          started: isoNow(),
+          target: null,
+          api_token_id: created.row.id,
+        });
+        if (!moved) throw new NotStopped();
+        await oauth.upsertClient({
+          id: HubUrls.serverClientId(user.name, server.name),
+          description: `Server at ${prefix}`,
+          secret: created.token,
+          // Absolute on the user's own origin under subdomain_host, as JUPYTERHUB_OAUTH_CALLBACK_URL.
+          redirectUri: `${this.d.urls.userServerUrl(user.name, server.name)}oauth_callback`,
+          allowedScopes: oauthAccessScopes(user.name, server.name),
+        });
+        return { token: created.token, tokenId: created.row.id };
+      });
+    } catch (err) {
+      if (err instanceof NotStopped) return null;
+      throw err;
+    }
+  }
+
   private async runSpawn(
     user: UserRow,
     server: ServerRow,
     userOptions: UserOptions,
     channel: ProgressChannel,
     profile: ServerProfile | null,
+    claimed: { token: string; tokenId: number },
   ): Promise<{ ready: true } | { ready: false; message: string }> {
     const { config, log } = this.d;
     const name = logName(user.name, server.name);
@@ -148,29 +185,9 @@ export class ServerLifecycle {
       config.spawner.start_timeout * 1000,
     );
     let state: SpawnerState = {};
-    let tokenId: number | null = null;
+    const { token, tokenId } = claimed;
     try {
       channel.push({ progress: 0, message: 'Server requested' });
-      // The server's token, the row's reference to it and its OAuth client: all or none.
-      const token = await this.d.atomically(async ({ tokens, servers, oauth }) => {
-        const created = await tokens.create({
-          owner: { userId: user.id },
-          kind: 'server',
-          note: `Server at ${prefix}`,
-          scopes: this.d.serverTokenScopes(user.name, server.name),
-        });
-        await servers.update(server.id, { api_token_id: created.row.id });
-        await oauth.upsertClient({
-          id: HubUrls.serverClientId(user.name, server.name),
-          description: `Server at ${prefix}`,
-          secret: created.token,
-          // Absolute on the user's own origin under subdomain_host, as JUPYTERHUB_OAUTH_CALLBACK_URL.
-          redirectUri: `${this.d.urls.userServerUrl(user.name, server.name)}oauth_callback`,
-          allowedScopes: oauthAccessScopes(user.name, server.name),
-        });
-        tokenId = created.row.id;
-        return created.token;
-      });
       const authState = this.d.authState(user);
       const resources = { memLimit: profile?.resources?.memLimit ?? config.spawner.mem_limit, cpuLimit: profile?.resources?.cpuLimit ?? config.spawner.cpu_limit };
       const spawnerConfig = { ...config.spawner, ...(profile?.workDir ? { notebook_dir: undefined } : {}), default_url: profile?.defaultUrl ?? config.spawner.default_url, mem_limit: resources.memLimit, cpu_limit: resources.cpuLimit };
@@ -229,7 +246,7 @@ export class ServerLifecycle {
       } catch (stopErr) {
         log.error({ server: name, err: (stopErr as Error).message }, 'cleanup after failed spawn failed');
       }
-      if (tokenId !== null) await this.d.tokens.delete(tokenId);
+      await this.d.tokens.delete(tokenId);
       this.d.routes.remove(this.routeKey(user.name, server.name));
       await this.d.servers.update(server.id, { phase: 'stopped', target: null, failure: message, api_token_id: null, spawner_state: JSON.stringify(state) });
       await this.d.onStopped?.(user.id, server.name).catch((hookErr: unknown) => log.warn({ server: name, err: (hookErr as Error).message }, 'after-stop step failed'));

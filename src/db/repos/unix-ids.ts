@@ -31,15 +31,16 @@ export class UnixIdRepo {
     const cached = this.known.get(user.id);
     if (cached !== undefined) return cached;
     const uid = await this.db.transaction().execute(async (trx) => {
-      const own = await trx.selectFrom('unix_ids').select('uid').where('user_id', '=', user.id).executeTakeFirst();
-      if (own) return own.uid;
-      const released = await trx
+      // One look for both: the user's own uid, or one released under the same name.
+      const candidates = await trx
         .selectFrom('unix_ids')
-        .select('uid')
-        .where('user_id', 'is', null)
-        .where('user_name', '=', user.name)
+        .select(['uid', 'user_id'])
+        .where((eb) => eb.or([eb('user_id', '=', user.id), eb.and([eb('user_id', 'is', null), eb('user_name', '=', user.name)])]))
         .orderBy('uid')
-        .executeTakeFirst();
+        .execute();
+      const own = candidates.find((c) => c.user_id === user.id);
+      if (own) return own.uid;
+      const released = candidates.find((c) => c.user_id === null);
       if (released) {
         await trx.updateTable('unix_ids').set({ user_id: user.id, released: null }).where('uid', '=', released.uid).execute();
         return released.uid;
