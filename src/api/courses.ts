@@ -9,7 +9,7 @@ import { HubError } from '../errors.js';
 import type { CourseService } from '../courses/service.js';
 import { COURSE_STATES } from '../courses/state-machine.js';
 import { JOIN_CODE_FAILURES } from '../courses/join-code.js';
-import { archiveUrl, eventModel, memberModel } from '../courses/models.js';
+import { archiveUrl, changeModel, eventModel, memberModel } from '../courses/models.js';
 import { type HubContext, emptyReply, requireCaller } from '../http/context.js';
 import { api, caller } from '../rbac/route-policy.js';
 
@@ -68,6 +68,21 @@ export function registerCourseRoutes(app: FastifyInstance, ctx: HubContext, cour
   app.post<Slug>('/courses/:slug/reject', api(caller('courses:review')), decision((c, slug, b) => courses.reject(c, slug, b.reason)));
   app.post<Slug>('/courses/:slug/comment', api(caller('courses:review')), decision((c, slug, b) => courses.requestChanges(c, slug, b.comment)));
   app.post<Slug>('/courses/:slug/cancel', api(caller('courses:manage on the course, or courses:review')), decision((c, slug, b) => courses.cancel(c, slug, optionalText(b, 'reason'))));
+
+  // Changes after approval: proposed by teachers, decided by governance.
+  app.get<Slug>('/courses/:slug/changes', api(caller('read:courses on the course')), async (req) => (await courses.changes(requireCaller(req), req.params.slug)).changes.map(changeModel));
+  app.post<Slug>('/courses/:slug/changes', api(caller('courses:manage on the course')), async (req, reply) => {
+    const change = await courses.proposeChange(requireCaller(req), req.params.slug, bodyOf(req));
+    return reply.code(201).send(changeModel(change));
+  });
+  type ChangeParams = { Params: { slug: string; id: string } };
+  app.post<ChangeParams>('/courses/:slug/changes/:id/approve', api(caller('courses:review')), async (req) =>
+    changeModel(await courses.approveChange(requireCaller(req), req.params.slug, Number(req.params.id), optionalText(bodyOf(req), 'comment'))),
+  );
+  app.post<ChangeParams>('/courses/:slug/changes/:id/reject', api(caller('courses:review')), async (req) =>
+    changeModel(await courses.rejectChange(requireCaller(req), req.params.slug, Number(req.params.id), bodyOf(req).comment)),
+  );
+  app.post<Slug>('/courses/:slug/retry', api(caller('courses:manage on the course')), decision((c, slug) => courses.retry(c, slug)));
 
   app.get<Slug>('/courses/:slug/events', api(caller('read:courses on the course')), async (req) => (await courses.events(requireCaller(req), req.params.slug)).map(eventModel));
 

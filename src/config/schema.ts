@@ -430,6 +430,10 @@ export const coursesSchema = z
       .default({ version: '1' })
       .describe('terms of use of the course service'),
     scheduler_interval: z.number().positive().default(60).describe('seconds between checks for courses to prepare, open, close, archive and delete'),
+    changes_without_review: z
+      .array(z.enum(['title', 'description', 'co_teachers']))
+      .default([])
+      .describe('fields of an approved course that its teachers may change without governance reviewing the change (any of title, description, co_teachers)'),
     smtp: smtpSchema.optional().describe('e-mail; without it no e-mail is sent'),
   })
   .strict();

@@ -29,6 +29,26 @@ const WORDING: Record<CourseNotice, (d: NoticeData) => NoticeWording> = {
     lead: `${d.actor ?? 'The teacher'} has changed the request for the course "${d.course.title}". Please review it again on the course page.`,
     commentLabel: 'Comment',
   }),
+  change_requested: (d) => ({
+    subject: `Change requested for ${d.course.title}`,
+    lead: `${d.actor ?? 'A teacher'} asks to change the approved course "${d.course.title}". Please review the change on the course page.`,
+    commentLabel: 'What would change',
+  }),
+  change_applied: (d) => ({
+    subject: `Course changed: ${d.course.title}`,
+    lead: `${d.actor ?? 'A teacher'} changed the course "${d.course.title}" (a change the site applies without review).`,
+    commentLabel: 'What changed',
+  }),
+  change_approved: (d) => ({
+    subject: `Your change to ${d.course.title} was approved`,
+    lead: `The change you asked for to the course "${d.course.title}" was approved${by(d.actor)} and applies now.`,
+    commentLabel: 'Comment',
+  }),
+  change_rejected: (d) => ({
+    subject: `Your change to ${d.course.title} was not approved`,
+    lead: `The change you asked for to the course "${d.course.title}" was not approved${by(d.actor)}; the course stays as it was.`,
+    commentLabel: 'Reason given',
+  }),
   approved: (d) => ({
     subject: `Your course request was approved`,
     lead:

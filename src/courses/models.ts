@@ -1,5 +1,5 @@
 /** The JSON shapes of a course's members and history, and where a member's archive is downloaded: shared by the API and the course pages. */
-import type { CourseEventRow } from '../db/schema.js';
+import type { CourseChangeRow, CourseEventRow } from '../db/schema.js';
 import type { MemberWithName } from '../db/repos/courses.js';
 import { escapePathSegment, type HubUrls } from '../hub/urls.js';
 
@@ -22,4 +22,19 @@ export function archiveUrl(urls: HubUrls, slug: string, user: string): string {
 
 export function eventModel(e: CourseEventRow) {
   return { at: e.at, actor: e.actor, action: e.action, from: e.from_state, to: e.to_state, detail: e.detail };
+}
+
+/** A proposed change: what would change (and from what), and governance's decision. */
+export function changeModel(c: CourseChangeRow) {
+  return {
+    id: c.id,
+    state: c.state,
+    changes: JSON.parse(c.changes) as Record<string, unknown>,
+    previous: JSON.parse(c.previous) as Record<string, unknown>,
+    requested_by: c.requested_by,
+    created: c.created,
+    decided_by: c.decided_by,
+    decided_at: c.decided_at,
+    comment: c.comment,
+  };
 }

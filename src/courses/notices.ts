@@ -7,6 +7,8 @@ export type CourseNotice =
   /** to governance */
   | 'request_received'
   | 'request_changed'
+  | 'change_requested'
+  | 'change_applied'
   /** to the course's teachers */
   | 'approved'
   | 'rejected'
@@ -16,6 +18,8 @@ export type CourseNotice =
   | 'ending_soon'
   | 'archived'
   | 'cancelled'
+  | 'change_approved'
+  | 'change_rejected'
   /** to a participant */
   | 'participant_accepted'
   | 'participant_rejected';
@@ -30,7 +34,7 @@ export interface NoticeData {
     /** The course page, e.g. https://hub.example.org/hub/courses/stats1 */
     url: string;
   };
-  /** Governance's reason or comment, the failure's reason. */
+  /** Governance's reason or comment, the failure's reason; for a change, what changes from what to what. */
   comment?: string | null;
   /** Who did it (teacher for a request, governance for a decision). */
   actor?: string;

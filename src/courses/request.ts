@@ -77,7 +77,12 @@ const shape = z
  * by field: first every shape and format problem together, then, once the shape is right, every
  * date, limit and terms problem together.
  */
-export function checkCourseRequest(body: unknown, limits: CourseLimits, now: number): { ok: true; request: CourseRequest } | { ok: false; errors: FieldErrors } {
+export function checkCourseRequest(
+  body: unknown,
+  limits: CourseLimits,
+  now: number,
+  options: { startMayBePast?: boolean } = {},
+): { ok: true; request: CourseRequest } | { ok: false; errors: FieldErrors } {
   const parsed = shape.safeParse(body);
   const errors: FieldErrors = {};
   if (!parsed.success) {
@@ -94,7 +99,8 @@ export function checkCourseRequest(body: unknown, limits: CourseLimits, now: num
   const end = Date.parse(r.ends_at);
   const iso = /^\d{4}-\d\d-\d\dT\d\d:\d\d(:\d\d(\.\d+)?)?(Z|[+-]\d\d:\d\d)$/;
   if (!iso.test(r.starts_at) || Number.isNaN(start)) errors.starts_at = 'A date and time in ISO 8601 with a time zone, e.g. 2027-04-12T08:00:00Z.';
-  else if (start <= now) errors.starts_at = 'The start must be in the future.';
+  // A change to a course that has started keeps its start (src/courses/changes.ts).
+  else if (start <= now && !options.startMayBePast) errors.starts_at = 'The start must be in the future.';
   if (!iso.test(r.ends_at) || Number.isNaN(end)) errors.ends_at = 'A date and time in ISO 8601 with a time zone, e.g. 2027-07-20T18:00:00Z.';
   else if (!errors.starts_at && end <= start) errors.ends_at = 'The end must be after the start.';
   else if (!errors.starts_at && end - start > limits.maxDurationDays * 86_400_000) errors.ends_at = `A course may last at most ${limits.maxDurationDays} days.`;

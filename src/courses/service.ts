@@ -11,7 +11,8 @@ import type { CourseRepo } from '../db/repos/courses.js';
 import type { GroupRepo } from '../db/repos/groups.js';
 import type { RoleRepo } from '../db/repos/roles.js';
 import type { UserRepo } from '../db/repos/users.js';
-import type { CourseMemberRow, CourseRow, UserRow } from '../db/schema.js';
+import type { CourseChangeRow, CourseMemberRow, CourseRow, UserRow } from '../db/schema.js';
+import { capacityErrors, changedFields, describeChange, needsReview, type ChangeSet } from './changes.js';
 import { isoNow } from '../db/time.js';
 import { ConfigError, HubError } from '../errors.js';
 import type { Caller } from '../hub/access.js';
@@ -80,6 +81,9 @@ export function teacherScopes(slug: string, serversToo = true): string[] {
   const manage = [`courses:manage${g}`, `read:users${g}`, `list:users${g}`, `read:groups${g}`];
   return serversToo ? [...manage, `servers${g}`, `access:servers${g}`] : manage;
 }
+
+/** States in which an approved course may still change (re-reviewed): not before approval, not after the end; a failed one to fix what failed. */
+const CHANGEABLE_STATES: readonly CourseState[] = ['scheduled', 'ready', 'active', 'failed'];
 
 /** States in which teachers reach their participants' servers. */
 const SERVERS_OPEN: readonly CourseState[] = ['pending', 'changes_requested', 'scheduled', 'ready', 'active'];
@@ -368,6 +372,149 @@ export class CourseService {
     return updated;
   }
 
+  // ------------------------------------------------------------------------------------------
+  // changes after approval
+
+  /** A course's changes, newest last (read:courses). */
+  async changes(caller: Caller, slug: string): Promise<{ course: CourseRow; changes: CourseChangeRow[] }> {
+    const course = await this.withScope(caller, slug, 'read:courses');
+    return { course, changes: await this.d.courses.changes(course.id) };
+  }
+
+  /**
+   * A teacher proposes a change to an approved, ready or active course. Checked as a request is, and
+   * against what only matters now (participants already accepted, an end not past, capacity over
+   * the new dates). Pending for governance, or applied at once when every field is one the site
+   * lets change without review (courses.changes_without_review).
+   */
+  async proposeChange(caller: Caller, slug: string, body: unknown): Promise<CourseChangeRow> {
+    const course = await this.withScope(caller, slug, 'courses:manage');
+    if (!CHANGEABLE_STATES.includes(course.state as CourseState)) {
+      throw new HubError(409, `Course ${slug} is ${course.state}: ${course.state === 'pending' || course.state === 'changes_requested' ? 'edit the request itself (PATCH) while it is under review' : 'it can no longer change'}`);
+    }
+    if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new HubError(400, 'The body must be a JSON object');
+    const current = requestBodyOf(course, await this.d.courses.members(course.id, { role: 'teacher' }));
+    const started = Date.parse(course.starts_at) <= wallClock.now();
+    const found = changedFields(body as Record<string, unknown>, current, started);
+    if (!found.ok) throw fieldErrors(found.errors);
+    await this.checkChange(course, found.changes);
+    const previous = Object.fromEntries(Object.keys(found.changes).map((k) => [k, current[k] ?? null]));
+    const actor = this.actorName(caller);
+    const summary = describeChange(found.changes, previous);
+    const row = await this.d.courses.proposeChange(
+      course.id,
+      { changes: JSON.stringify(found.changes), previous: JSON.stringify(previous), requested_by: actor },
+      { actor, action: 'change_requested', detail: summary },
+    );
+    this.d.log.info({ course: slug, by: actor, fields: Object.keys(found.changes) }, 'course change requested');
+    if (!needsReview(found.changes, this.d.config.changes_without_review)) {
+      await this.decideChange(course, row, { state: 'approved', actor, comment: 'applied without review (courses.changes_without_review)' });
+      this.tellGovernance('change_applied', (await this.d.courses.byId(course.id))!, actor, summary);
+      return (await this.d.courses.change(course.id, row.id))!;
+    }
+    this.tellGovernance('change_requested', course, actor, summary);
+    return row;
+  }
+
+  async approveChange(caller: Caller, slug: string, id: number, comment: string | null): Promise<CourseChangeRow> {
+    const { course, change } = await this.pendingChange(caller, slug, id);
+    const actor = this.actorName(caller);
+    await this.decideChange(course, change, { state: 'approved', actor, comment });
+    const updated = (await this.d.courses.byId(course.id))!;
+    await this.tellTeachers('change_approved', updated, { comment: [describeChange(JSON.parse(change.changes) as ChangeSet, JSON.parse(change.previous) as ChangeSet), comment].filter(Boolean).join('\n\n'), actor });
+    return (await this.d.courses.change(course.id, id))!;
+  }
+
+  async rejectChange(caller: Caller, slug: string, id: number, reason: unknown): Promise<CourseChangeRow> {
+    const { course, change } = await this.pendingChange(caller, slug, id);
+    const comment = requiredText(reason, 'comment', 'Say why the change is not approved.');
+    const actor = this.actorName(caller);
+    await this.decideChange(course, change, { state: 'rejected', actor, comment });
+    await this.tellTeachers('change_rejected', course, { comment, actor });
+    return (await this.d.courses.change(course.id, id))!;
+  }
+
+  /** A pending change of a course the caller reviews: 404 for none, 409 for one decided already. */
+  private async pendingChange(caller: Caller, slug: string, id: number): Promise<{ course: CourseRow; change: CourseChangeRow }> {
+    const course = await this.withScope(caller, slug, 'courses:review');
+    const change = Number.isInteger(id) ? await this.d.courses.change(course.id, id) : undefined;
+    if (!change) throw new HubError(404, `No change ${id} of course ${slug}`);
+    if (change.state !== 'pending') throw new HubError(409, `Change ${id} of course ${slug} was ${change.state} already`);
+    return { course, change };
+  }
+
+  /**
+   * Writes the decision; an approval applies the change to the course in the same transaction,
+   * checked again against the course as it is now (it may have moved since the change was proposed).
+   */
+  private async decideChange(course: CourseRow, change: CourseChangeRow, decision: { state: 'approved' | 'rejected'; actor: string; comment: string | null }): Promise<void> {
+    const changes = JSON.parse(change.changes) as ChangeSet;
+    let apply: { inStates: readonly string[]; columns: CourseChangeColumns; teacherIds?: number[] } | null = null;
+    if (decision.state === 'approved') {
+      if (!CHANGEABLE_STATES.includes(course.state as CourseState)) throw new HubError(409, `Course ${course.slug} is ${course.state}: the change can no longer apply`);
+      const request = await this.checkChange(course, changes);
+      apply = {
+        inStates: [course.state],
+        columns: changeColumns(request, changes),
+        ...('co_teachers' in changes ? { teacherIds: [...(course.requested_by === null ? [] : [course.requested_by]), ...(await this.coTeacherIds(request))] } : {}),
+      };
+    }
+    const detail = [`change ${change.id}`, decision.comment].filter(Boolean).join(': ');
+    const ok = await this.d.courses.decideChange(
+      course.id,
+      change.id,
+      { state: decision.state, decided_by: decision.actor, comment: decision.comment },
+      apply,
+      { actor: decision.actor, action: decision.state === 'approved' ? 'change_approved' : 'change_rejected', detail },
+    );
+    if (!ok) throw new HubError(409, `Course ${course.slug} or its change ${change.id} changed meanwhile; reload and try again`);
+    if (apply) {
+      const updated = (await this.d.courses.byId(course.id))!;
+      if (apply.teacherIds || 'title' in changes) await this.syncTeacherRole(updated);
+      // New dates move the timed steps: let the scheduler look now.
+      this.d.wake();
+    }
+    this.d.log.info({ course: course.slug, change: change.id, by: decision.actor, decision: decision.state }, 'course change decided');
+  }
+
+  /** The course as it would be with `changes`: checked as a request, plus what only matters after approval. */
+  private async checkChange(course: CourseRow, changes: ChangeSet): Promise<CourseRequest> {
+    const teachers = await this.d.courses.members(course.id, { role: 'teacher' });
+    const limits = this.limits();
+    const merged = { ...requestBodyOf(course, teachers), ...changes, slug: course.slug, accepted_terms_version: limits.termsVersion };
+    const now = wallClock.now();
+    const result = checkCourseRequest(merged, limits, now, { startMayBePast: !('starts_at' in changes) });
+    if (!result.ok) throw fieldErrors(result.errors);
+    const request = result.request;
+    const errors: FieldErrors = {};
+    if ('ends_at' in changes && Date.parse(request.ends_at) <= now) errors.ends_at = 'The end must be in the future.';
+    const accepted = await this.d.courses.countAccepted(course.id);
+    if (request.expected_participants < accepted) errors.expected_participants = `At least the ${accepted} participants accepted already.`;
+    const missing = [];
+    for (const name of request.co_teachers) if (!(await this.d.users.byName(name))) missing.push(name);
+    if (missing.length) errors.co_teachers = `No such users: ${missing.join(', ')} (a co-teacher must have logged in once).`;
+    const before = await this.load(course);
+    const after = await this.load({ ...course, ...changeColumns(request, changes) });
+    Object.assign(errors, capacityErrors(before.course, after.course, after.overlapping, after.capacity));
+    if (Object.keys(errors).length) throw fieldErrors(errors);
+    return request;
+  }
+
+  /** A failed course, fixed by its teachers, goes back through preparation (before its end). */
+  async retry(caller: Caller, slug: string): Promise<CourseRow> {
+    const course = await this.withScope(caller, slug, 'courses:manage');
+    const to = this.check(course, 'retry');
+    if (Date.parse(course.ends_at) <= wallClock.now()) throw new HubError(409, `Course ${slug} ended on ${course.ends_at}: there is nothing left to retry (change its end first, or request a new course)`);
+    const actor = this.actorName(caller);
+    const ok = await this.d.courses.transition(course.id, course.state, to, { failure: null }, { actor, action: 'retry', detail: course.failure ?? '' });
+    if (!ok) throw new HubError(409, `Course ${slug} changed meanwhile; reload and try again`);
+    const updated = (await this.d.courses.byId(course.id))!;
+    await this.syncTeacherRole(updated);
+    this.d.log.info({ course: slug, by: actor }, 'failed course retried');
+    this.d.wake();
+    return updated;
+  }
+
   /** A teacher (or governance) cancels a course up to its end; a running course's servers stop and its files are archived. */
   async cancel(caller: Caller, slug: string, reason: string | null): Promise<CourseRow> {
     const { course } = await this.visible(caller, slug);
@@ -639,6 +786,22 @@ function requiredText(value: unknown, field: string, hint: string): string {
   if (typeof value !== 'string' || !value.trim()) throw fieldErrors({ [field]: hint });
   if (value.length > 5000) throw fieldErrors({ [field]: 'At most 5000 characters.' });
   return value.trim();
+}
+
+type CourseChangeColumns = Partial<ReturnType<typeof requestColumns>>;
+
+/** The course columns a change writes: only those of the fields it changes (co-teachers are members, not columns). */
+function changeColumns(r: CourseRequest, changes: ChangeSet): CourseChangeColumns {
+  const all = requestColumns(r);
+  const columns: CourseChangeColumns = {};
+  for (const field of Object.keys(changes)) {
+    if (field === 'co_teachers') continue;
+    const key = field as keyof typeof all;
+    (columns as Record<string, unknown>)[key] = all[key];
+  }
+  // The image belongs to the environment: a new environment resets or sets it.
+  if ('environment' in changes) columns.custom_image = all.custom_image;
+  return columns;
 }
 
 function requestColumns(r: CourseRequest) {

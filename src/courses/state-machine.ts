@@ -29,7 +29,7 @@ export const COURSE_STATES = [
 export type CourseState = (typeof COURSE_STATES)[number];
 
 /** Actions people take (through the API or pages). */
-export type CourseAction = 'edit' | 'approve' | 'reject' | 'request_changes' | 'resubmit' | 'cancel' | 'fail';
+export type CourseAction = 'edit' | 'approve' | 'reject' | 'request_changes' | 'resubmit' | 'cancel' | 'fail' | 'retry';
 
 /** Transitions that happen when their time comes. */
 export type TimedStep = 'prepare' | 'start' | 'end' | 'archive' | 'delete';
@@ -70,6 +70,8 @@ const ACTIONS: Record<CourseAction, { from: readonly CourseState[]; to: CourseSt
   cancel: { from: ['pending', 'changes_requested', 'scheduled', 'ready', 'active', 'failed'], to: 'cancelled' },
   // Preparation or a timed step went wrong (e.g. the content repository cannot be cloned).
   fail: { from: ['scheduled', 'ready', 'active'], to: 'failed' },
+  // Its teachers fixed what failed: back through preparation (and on to its start when that has passed).
+  retry: { from: ['failed'], to: 'scheduled' },
 };
 
 const STEPS: Record<TimedStep, { from: CourseState; to: CourseState }> = {
@@ -167,6 +169,7 @@ function pastTense(action: CourseAction | TimedStep): string {
     resubmit: 'resubmitted',
     cancel: 'cancelled',
     fail: 'marked as failed',
+    retry: 'retried',
     prepare: 'prepared',
     start: 'started',
     end: 'ended',

@@ -11,6 +11,7 @@ import * as m003 from './migrations/003-native-accounts.js';
 import * as m004 from './migrations/004-courses.js';
 import * as m005 from './migrations/005-unix-ids.js';
 import * as m006 from './migrations/006-login-sessions.js';
+import * as m007 from './migrations/007-course-changes.js';
 
 const MIGRATIONS: Record<string, Migration> = {
   '001-initial': m001,
@@ -19,6 +20,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '004-courses': m004,
   '005-unix-ids': m005,
   '006-login-sessions': m006,
+  '007-course-changes': m007,
 };
 
 class StaticMigrations implements MigrationProvider {

@@ -238,6 +238,24 @@ export interface CourseEventsTable {
   detail: string;
 }
 
+/** A change to an approved course, proposed by a teacher: pending, then approved (and applied) or rejected. */
+export type CourseChangeState = 'pending' | 'approved' | 'rejected';
+
+export interface CourseChangesTable {
+  id: Generated<number>;
+  course_id: number;
+  state: CourseChangeState;
+  /** JSON: the fields that change, with their new values (request field names). */
+  changes: string;
+  /** JSON: the same fields' values when the change was proposed. */
+  previous: string;
+  requested_by: string;
+  created: string;
+  decided_by: string | null;
+  decided_at: string | null;
+  comment: string | null;
+}
+
 /** The uid of a user's servers under spawner.run_as: dynamic; user_id null once the user is gone but its files may remain. */
 export interface UnixIdsTable {
   uid: number;
@@ -280,6 +298,7 @@ export interface Database {
   courses: CoursesTable;
   course_members: CourseMembersTable;
   course_events: CourseEventsTable;
+  course_changes: CourseChangesTable;
   unix_ids: UnixIdsTable;
   login_sessions: LoginSessionsTable;
   kv: KvTable;
@@ -299,3 +318,4 @@ export type OAuthClientRow = Selectable<OAuthClientsTable>;
 export type CourseRow = Selectable<CoursesTable>;
 export type CourseMemberRow = Selectable<CourseMembersTable>;
 export type CourseEventRow = Selectable<CourseEventsTable>;
+export type CourseChangeRow = Selectable<CourseChangesTable>;

@@ -2,7 +2,9 @@
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import assert from 'node:assert/strict';
 import type { HubProcess } from './hub-process.js';
+import { ADMIN_TOKEN } from './fixtures.js';
 
 /** Runs git in `cwd` with a fixed identity, new repositories on branch main. */
 export function git(cwd: string, ...args: string[]): void {
@@ -50,4 +52,40 @@ export async function advanceClockTo(hub: Pick<HubProcess, 'now' | 'advanceClock
   const ms = at - hub.now();
   if (ms < 0) throw new Error(`the hub's clock is already ${-ms} ms past ${new Date(at).toISOString()}`);
   await hub.advanceClock(ms);
+}
+
+/** A new API token of user `name`, made with the admin's token. */
+export async function userToken(hub: Pick<HubProcess, 'api'>, name: string): Promise<string> {
+  const res = await hub.api(`/users/${name}/tokens`, { method: 'POST', token: ADMIN_TOKEN, body: { note: 'test' } });
+  assert.equal(res.status, 201, res.text);
+  return res.json.token as string;
+}
+
+/** The admin service and the course roles these tests use: `requesters` request courses, `gov` reviews them. */
+export function courseRoles(requesters: string[] = ['teacher']): Record<string, unknown> {
+  return {
+    services: [{ name: 'test-admin', api_token: ADMIN_TOKEN }],
+    load_roles: [
+      { name: 'admin', services: ['test-admin'] },
+      { name: 'course-requester', users: requesters },
+      { name: 'course-governance', users: ['gov'] },
+    ],
+  };
+}
+
+/** courses.smtp for a test's SMTP sink: governance@uni.example, users at <name>@uni.example. */
+export function courseSmtp(port: number): Record<string, unknown> {
+  return { host: '127.0.0.1', port, from: 'Jupyter courses <jupyter@uni.example>', governance: ['governance@uni.example'], user_email_template: '{username}@uni.example', retry_delay: 0.1 };
+}
+
+/**
+ * A HOME for the hub whose .gitconfig trusts `repo` (safe.directory): git reads another account's
+ * repository only then, and the hub's account checks the content repository when it prepares a
+ * course, as a site would trust it in /etc/gitconfig.
+ */
+export function homeTrusting(dir: string, repo: string): string {
+  const home = path.join(dir, 'hub-home');
+  mkdirSync(home, { mode: 0o755 });
+  writeFileSync(path.join(home, '.gitconfig'), `[safe]\n\tdirectory = ${repo}/.git\n`, { mode: 0o644 });
+  return home;
 }

@@ -11,7 +11,7 @@ import path from 'node:path';
 import { freePort } from '../helpers/ports.js';
 import { startHub, type HubProcess } from '../helpers/hub-process.js';
 import { ADMIN_TOKEN, waitFor } from '../helpers/fixtures.js';
-import { courseBody } from '../helpers/courses.js';
+import { courseBody, courseRoles } from '../helpers/courses.js';
 
 const MOCK = path.resolve('test/fixtures/mock-singleuser.mjs');
 const HOUR = 3_600_000;
@@ -24,12 +24,7 @@ async function hubWithCourses(extra: Record<string, unknown> = {}, dataDir?: str
     config: {
       authenticator: { class: 'dummy' },
       spawner: { class: 'local-process', cmd: [process.execPath, MOCK] },
-      services: [{ name: 'test-admin', api_token: ADMIN_TOKEN }],
-      load_roles: [
-        { name: 'admin', services: ['test-admin'] },
-        { name: 'course-requester', users: ['teacher', 'other'] },
-        { name: 'course-governance', users: ['gov'] },
-      ],
+      ...courseRoles(['teacher', 'other']),
       courses: {
         enabled: true,
         environments: { python: { description: 'Python 3' } },

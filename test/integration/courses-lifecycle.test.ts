@@ -19,12 +19,12 @@ import { execFileSync } from 'node:child_process';
 import { chmodSync, existsSync, lstatSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import { startHub, type HubProcess } from '../helpers/hub-process.js';
+import { startHub } from '../helpers/hub-process.js';
 import { ADMIN_TOKEN, REAL_SPAWNER, waitFor } from '../helpers/fixtures.js';
 import { startSmtpSink } from '../helpers/smtp-sink.js';
 import { CookieSession } from '../helpers/cookie-session.js';
 import { tempDir } from '../helpers/tmp.js';
-import { advanceClockTo, courseBody, makeContentRepo } from '../helpers/courses.js';
+import { advanceClockTo, courseBody, courseRoles, courseSmtp, homeTrusting, makeContentRepo, userToken } from '../helpers/courses.js';
 import { notOwnedBy, uidOf } from '../helpers/ownership.js';
 
 const SECOND = 1000;
@@ -41,12 +41,6 @@ const ARCHIVE_KEEP = 90 * DAY;
 /** spawner.uid_range: s1 is the first user whose files are worked on, so s1's uid is its first. */
 const UIDS: [number, number] = [230_000, 230_009];
 
-async function tokenFor(hub: HubProcess, name: string): Promise<string> {
-  const res = await hub.api(`/users/${name}/tokens`, { method: 'POST', token: ADMIN_TOKEN, body: { note: 'test' } });
-  assert.equal(res.status, 201, res.text);
-  return res.json.token as string;
-}
-
 test('a course from request to deletion, each step at its time, with its e-mails', { timeout: 300_000 }, async (t) => {
   const smtp = await startSmtpSink();
   t.after(() => smtp.close());
@@ -54,25 +48,16 @@ test('a course from request to deletion, each step at its time, with its e-mails
   t.after(() => work.cleanup());
   chmodSync(work.path, 0o755);
   const repo = makeContentRepo(work.path);
-  // git reads another account's repository only when its configuration trusts it (safe.directory):
-  // the repository is the student's own; the hub's account (which checks it when the course is
-  // prepared) trusts it in its HOME's .gitconfig, as a site would in /etc/gitconfig.
+  // The repository is the student's own; the hub's account trusts it (homeTrusting).
   execFileSync('chown', ['-R', `${UIDS[0]}:${UIDS[0]}`, repo]);
-  const hubHome = path.join(work.path, 'hub-home');
-  mkdirSync(hubHome, { mode: 0o755 });
-  writeFileSync(path.join(hubHome, '.gitconfig'), `[safe]\n\tdirectory = ${repo}/.git\n`, { mode: 0o644 });
+  const hubHome = homeTrusting(work.path, repo);
   const hub = await startHub({
     clock: {},
     env: { HOME: hubHome },
     config: {
       authenticator: { class: 'dummy' },
       spawner: { ...REAL_SPAWNER, run_as: 'dynamic', uid_range: UIDS },
-      services: [{ name: 'test-admin', api_token: ADMIN_TOKEN }],
-      load_roles: [
-        { name: 'admin', services: ['test-admin'] },
-        { name: 'course-requester', users: ['teacher'] },
-        { name: 'course-governance', users: ['gov'] },
-      ],
+      ...courseRoles(),
       courses: {
         enabled: true,
         environments: { python: { description: 'Python 3 with the scientific stack' } },
@@ -80,13 +65,13 @@ test('a course from request to deletion, each step at its time, with its e-mails
         scheduler_interval: 3600,
         allow_file_repos: true,
         terms_of_use: { version: '2026-1' },
-        smtp: { host: '127.0.0.1', port: smtp.port, from: 'Jupyter courses <jupyter@uni.example>', governance: ['governance@uni.example'], user_email_template: '{username}@uni.example', retry_delay: 0.1 },
+        smtp: courseSmtp(smtp.port),
       },
     },
   });
   t.after(() => hub.stop());
   assert.equal((await hub.api('/users', { method: 'POST', token: ADMIN_TOKEN, body: { usernames: ['teacher', 'gov', 's1', 's2'] } })).status, 201);
-  const [teacher, gov, s1, s2] = await Promise.all(['teacher', 'gov', 's1', 's2'].map((n) => tokenFor(hub, n)));
+  const [teacher, gov, s1, s2] = await Promise.all(['teacher', 'gov', 's1', 's2'].map((n) => userToken(hub, n)));
   const as = (token: string) => (p: string, method = 'GET', body?: unknown) => hub.api(p, { method, token, body });
   const state = async () => (await as(ADMIN_TOKEN)('/courses/stats1')).json.state as string;
   const schedulerSteps = async () =>

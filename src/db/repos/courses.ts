@@ -4,7 +4,7 @@
  * call racing the scheduler can never both apply a transition, and no transition goes unrecorded.
  */
 import type { Kysely, Transaction, Updateable } from 'kysely';
-import type { CourseEventRow, CourseMemberRole, CourseMemberRow, CourseMemberStatus, CourseRow, CoursesTable, Database } from '../schema.js';
+import type { CourseChangeRow, CourseChangeState, CourseEventRow, CourseMemberRole, CourseMemberRow, CourseMemberStatus, CourseRow, CoursesTable, Database } from '../schema.js';
 import { isoNow } from '../time.js';
 
 export type NewCourse = Omit<CoursesTable, 'id' | 'auto_accept' | 'ending_notified'>;
@@ -75,12 +75,72 @@ export class CourseRepo {
         .where('state', 'in', [...inState])
         .executeTakeFirst();
       if (Number(res.numUpdatedRows) !== 1) return false;
-      if (teacherIds) {
-        await tx.deleteFrom('course_members').where('course_id', '=', id).where('role', '=', 'teacher').where('user_id', 'not in', teacherIds.length ? teacherIds : [-1]).execute();
-        for (const userId of new Set(teacherIds)) await insertTeacher(tx, id, userId);
-      }
+      if (teacherIds) await replaceTeachers(tx, id, teacherIds);
       if (event) await insertEvent(tx, id, event);
       return true;
+    });
+  }
+
+  /** A proposed change to an approved course, with its 'change_requested' event. */
+  async proposeChange(courseId: number, change: { changes: string; previous: string; requested_by: string }, event: CourseEvent): Promise<CourseChangeRow> {
+    return this.db.transaction().execute(async (tx) => {
+      const row = await tx
+        .insertInto('course_changes')
+        .values({ course_id: courseId, state: 'pending', ...change, created: isoNow(), decided_by: null, decided_at: null, comment: null })
+        .returningAll()
+        .executeTakeFirstOrThrow();
+      await insertEvent(tx, courseId, event);
+      return row;
+    });
+  }
+
+  changes(courseId: number, filter: { state?: CourseChangeState } = {}): Promise<CourseChangeRow[]> {
+    let q = this.db.selectFrom('course_changes').selectAll().where('course_id', '=', courseId);
+    if (filter.state) q = q.where('state', '=', filter.state);
+    return q.orderBy('id').execute();
+  }
+
+  change(courseId: number, id: number): Promise<CourseChangeRow | undefined> {
+    return this.db.selectFrom('course_changes').selectAll().where('course_id', '=', courseId).where('id', '=', id).executeTakeFirst();
+  }
+
+  /**
+   * Decides a pending change: `apply` (approval) writes its columns to the course (and its teachers)
+   * in the same transaction; false, with nothing written, when the change was decided meanwhile or
+   * the course left `inStates`.
+   */
+  async decideChange(
+    courseId: number,
+    changeId: number,
+    decision: { state: 'approved' | 'rejected'; decided_by: string; comment: string | null },
+    apply: { inStates: readonly string[]; columns: CourseChange; teacherIds?: number[] } | null,
+    event: CourseEvent,
+  ): Promise<boolean> {
+    return this.db.transaction().execute(async (tx) => {
+      const decided = await tx
+        .updateTable('course_changes')
+        .set({ state: decision.state, decided_by: decision.decided_by, decided_at: isoNow(), comment: decision.comment })
+        .where('id', '=', changeId)
+        .where('course_id', '=', courseId)
+        .where('state', '=', 'pending')
+        .executeTakeFirst();
+      if (Number(decided.numUpdatedRows) !== 1) return false;
+      if (apply) {
+        const res = await tx
+          .updateTable('courses')
+          .set({ ...apply.columns, updated: isoNow() })
+          .where('id', '=', courseId)
+          .where('state', 'in', [...apply.inStates])
+          .executeTakeFirst();
+        // Throwing rolls the decision back too.
+        if (Number(res.numUpdatedRows) !== 1) throw new CourseMovedOn();
+        if (apply.teacherIds) await replaceTeachers(tx, courseId, apply.teacherIds);
+      }
+      await insertEvent(tx, courseId, event);
+      return true;
+    }).catch((err: unknown) => {
+      if (err instanceof CourseMovedOn) return false;
+      throw err;
     });
   }
 
@@ -192,6 +252,15 @@ export class CourseRepo {
       .execute();
   }
 }
+
+/** The course's teachers become exactly `teacherIds`. */
+async function replaceTeachers(tx: Kysely<Database>, courseId: number, teacherIds: number[]): Promise<void> {
+  await tx.deleteFrom('course_members').where('course_id', '=', courseId).where('role', '=', 'teacher').where('user_id', 'not in', teacherIds.length ? teacherIds : [-1]).execute();
+  for (const userId of new Set(teacherIds)) await insertTeacher(tx, courseId, userId);
+}
+
+/** Thrown inside decideChange's transaction to undo it. */
+class CourseMovedOn extends Error {}
 
 async function insertTeacher(tx: Kysely<Database>, courseId: number, userId: number): Promise<void> {
   await tx
