@@ -375,6 +375,11 @@ export class CourseService {
   // ------------------------------------------------------------------------------------------
   // changes after approval
 
+  /** Whether the course is in a state where changes may be proposed (approved, not over). */
+  changeable(course: CourseRow): boolean {
+    return CHANGEABLE_STATES.includes(course.state as CourseState);
+  }
+
   /** A course's changes, newest last (read:courses). */
   async changes(caller: Caller, slug: string): Promise<{ course: CourseRow; changes: CourseChangeRow[] }> {
     const course = await this.withScope(caller, slug, 'read:courses');

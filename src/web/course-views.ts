@@ -10,6 +10,7 @@ import { escapePathSegment } from '../hub/urls.js';
 import { archiveUrl, eventModel } from '../courses/models.js';
 import type { Caller } from '../http/identity.js';
 import type { PageCaller } from './render.js';
+import { wallClock } from '../clock.js';
 import type { CourseDetailsView, CourseListItem, CoursePageView, CourseServerView, ReviewActions } from './templates/index.js';
 
 /** The fields of the service's course model the pages read (`CourseService.model`). */
@@ -117,7 +118,13 @@ export function reviewActions(courses: CourseService, course: CourseRow): Review
 const ARCHIVED: readonly CourseState[] = ['cancelled', 'ended', 'archived'];
 
 /** A course's page: what everyone who sees it sees, plus the tools of its teachers and of reviewers. */
-export async function coursePageView(ctx: HubContext, courses: CourseService, caller: PageCaller, slug: string): Promise<CoursePageView> {
+export async function coursePageView(
+  ctx: HubContext,
+  courses: CourseService,
+  caller: PageCaller,
+  slug: string,
+  changeForm?: { values: Record<string, string>; errors: Record<string, string> },
+): Promise<CoursePageView> {
   const { course, member } = await courses.visible(caller, slug);
   const { details, join } = await courseDetails(courses, caller, course, member);
   const manages = courses.canManage(caller, course);
@@ -132,6 +139,52 @@ export async function coursePageView(ctx: HubContext, courses: CourseService, ca
     canCancel: (manages || reviews) && courses.canDo(course, 'cancel'),
     review: reviews && (actions.approve || actions.reject || actions.requestChanges) ? { actions, load: await courses.load(course) } : null,
     events: courses.canRead(caller, course) ? (await courses.events(caller, slug)).map(eventModel) : null,
+    changes: courses.canRead(caller, course) ? await changesView(courses, caller, course, manages, reviews, changeForm) : null,
+    canRetry: manages && courses.canDo(course, 'retry'),
+  };
+}
+
+/** A course field's value as a form shows it: text, a number, a UTC datetime-local. */
+export function changeFieldText(field: string, value: unknown): string {
+  if (value === null || value === undefined) return '';
+  if ((field === 'starts_at' || field === 'ends_at') && typeof value === 'string' && !Number.isNaN(Date.parse(value))) return new Date(value).toISOString().slice(0, 16);
+  return typeof value === 'string' ? value : JSON.stringify(value);
+}
+
+async function changesView(
+  courses: CourseService,
+  caller: PageCaller,
+  course: CourseRow,
+  manages: boolean,
+  reviews: boolean,
+  form: { values: Record<string, string>; errors: Record<string, string> } | undefined,
+): Promise<NonNullable<CoursePageView['changes']>> {
+  const { changes } = await courses.changes(caller, course.slug);
+  const current: Record<string, unknown> = { title: course.title, description: course.description, starts_at: course.starts_at, ends_at: course.ends_at, expected_participants: course.expected_participants };
+  return {
+    list: changes.map((c) => {
+      const to = JSON.parse(c.changes) as Record<string, unknown>;
+      const from = JSON.parse(c.previous) as Record<string, unknown>;
+      return {
+        id: c.id,
+        state: c.state,
+        fields: Object.keys(to).map((f): [string, string, string] => [f, changeFieldText(f, from[f]), changeFieldText(f, to[f])]),
+        requestedBy: c.requested_by,
+        created: c.created,
+        decidedBy: c.decided_by,
+        comment: c.comment,
+      };
+    }),
+    form:
+      manages && courses.changeable(course)
+        ? {
+            values: form?.values ?? Object.fromEntries(Object.entries(current).map(([k, v]) => [k, changeFieldText(k, v)])),
+            errors: form?.errors ?? {},
+            startFixed: Date.parse(course.starts_at) <= wallClock.now(),
+          }
+        : null,
+    canDecide: reviews,
+    load: reviews && changes.some((c) => c.state === 'pending') ? await courses.load(course) : null,
   };
 }
 

@@ -11,7 +11,7 @@ import type { CourseRow } from '../db/schema.js';
 import { HubError } from '../errors.js';
 import { escapePathSegment } from '../hub/urls.js';
 import { COURSE_FIELDS, formValues, requestBody, utcOfDateTimeLocal, valuesOfRequest, type CourseFormValues } from './course-form.js';
-import { courseDetails, coursePageView, coursesOf, reviewActions } from './course-views.js';
+import { changeFieldText, courseDetails, coursePageView, coursesOf, reviewActions } from './course-views.js';
 import { loggedIn, pageContext, redirectToLogin, safeNext, sendPage, type PageCaller } from './render.js';
 import { courseFormPage, coursePage, coursesPage, joinPage, reviewPage, type CourseFormView, type ReviewItem } from './templates/index.js';
 import { wallClock } from '../clock.js';
@@ -229,6 +229,56 @@ export function registerCoursePages(app: FastifyInstance, ctx: HubContext, cours
       throw new HubError(400, 'action must be accept, reject or remove');
     }
     return reply.redirect(`${back}#participants-title`, 303);
+  });
+
+  // Changes after approval: a teacher proposes (the fields that differ from the course), governance decides.
+  app.post<Slug>('/courses/:slug/changes', page(caller('courses:manage on the course')), async (req, reply) => {
+    const back = coursePath(req.params.slug);
+    const caller = await poster(req, reply, back);
+    if (!caller) return reply;
+    const form = formOf(req);
+    const { course } = await courses.visible(caller, req.params.slug);
+    const values: Record<string, string> = {};
+    const body: Record<string, unknown> = {};
+    for (const name of ['title', 'description', 'starts_at', 'ends_at', 'expected_participants']) {
+      const typed = field(form, name);
+      if (typed === undefined) continue;
+      values[name] = typed;
+      const current = changeFieldText(name, (course as Record<string, unknown>)[name]);
+      if (typed.trim() === current.trim()) continue;
+      if (name === 'starts_at' || name === 'ends_at') body[name] = utcOfDateTimeLocal(typed.trim()) ?? typed;
+      else if (name === 'expected_participants') body[name] = /^\d+$/.test(typed.trim()) ? Number(typed.trim()) : typed;
+      else body[name] = typed.trim();
+    }
+    try {
+      await courses.proposeChange(caller, req.params.slug, body);
+    } catch (err) {
+      if (!(err instanceof HubError) || err.status !== 400) throw err;
+      const errors = (err.extra.errors ?? { request: err.message }) as Record<string, string>;
+      return sendPage(reply, coursePage(pageCtx(req, reply, caller), await coursePageView(ctx, courses, caller, req.params.slug, { values, errors })), 400);
+    }
+    return reply.redirect(`${back}#changes-title`, 303);
+  });
+
+  app.post<{ Params: { slug: string; id: string } }>('/courses/:slug/changes/:id', page(caller('courses:review')), async (req, reply) => {
+    const back = coursePath(req.params.slug);
+    const caller = await poster(req, reply, back);
+    if (!caller) return reply;
+    const form = formOf(req);
+    const id = Number(req.params.id);
+    const decision = field(form, 'decision');
+    if (decision === 'approve') await courses.approveChange(caller, req.params.slug, id, field(form, 'comment')?.trim() || null);
+    else if (decision === 'reject') await courses.rejectChange(caller, req.params.slug, id, field(form, 'comment'));
+    else throw new HubError(400, 'decision must be approve or reject');
+    return reply.redirect(`${back}#changes-title`, 303);
+  });
+
+  app.post<Slug>('/courses/:slug/retry', page(caller('courses:manage on the course')), async (req, reply) => {
+    const back = coursePath(req.params.slug);
+    const caller = await poster(req, reply, back);
+    if (!caller) return reply;
+    await courses.retry(caller, req.params.slug);
+    return reply.redirect(back, 303);
   });
 
   // ------------------------------------------------------------------------------------------

@@ -111,7 +111,7 @@ test('the course page escapes the teacher’s text', () => {
     teachers: ['teacher'],
     full: null,
   };
-  const out = coursePage(ctx, { course, me: null, server: null, manage: null, canEdit: false, canCancel: false, review: null, events: null });
+  const out = coursePage(ctx, { course, me: null, server: null, manage: null, canEdit: false, canCancel: false, review: null, events: null, changes: null, canRetry: false });
   assert.ok(!out.includes('<script>t') && !out.includes('<img src=x>'));
   assert.match(out, /2027-04-12 08:00 UTC/);
 });

@@ -129,7 +129,90 @@ export type CoursePageView = {
   canCancel: boolean;
   review: { actions: ReviewActions; load: LoadView } | null;
   events: CourseEventView[] | null;
+  /** Changes after approval: listed for readers; teachers propose, reviewers decide. */
+  changes: CourseChangesView | null;
+  /** A failed course its teachers may send through preparation again. */
+  canRetry: boolean;
 };
+
+export type CourseChangeView = {
+  id: number;
+  state: string;
+  /** [field, from, to] as text. */
+  fields: Array<[string, string, string]>;
+  requestedBy: string;
+  created: string;
+  decidedBy: string | null;
+  comment: string | null;
+};
+
+export type CourseChangesView = {
+  list: CourseChangeView[];
+  /** The form for a new change (teachers of an approved course), with what was typed and the problems by field after a refusal. */
+  form: { values: Record<string, string>; errors: Record<string, string>; startFixed: boolean } | null;
+  canDecide: boolean;
+  /** For reviewers while a change waits: the course's load against capacity (today's values). */
+  load: LoadView | null;
+};
+
+const CHANGE_FORM_FIELDS: Array<[name: string, label: string, type: string]> = [
+  ['title', 'Title', 'text'],
+  ['starts_at', 'Start (UTC)', 'datetime-local'],
+  ['ends_at', 'End (UTC)', 'datetime-local'],
+  ['expected_participants', 'Participant limit', 'number'],
+];
+
+function changesCard(ctx: PageContext, slug: string, view: CourseChangesView): SafeHtml {
+  const form = view.form;
+  return html`<section class="card" aria-labelledby="changes-title" id="changes">
+  <h2 id="changes-title">Changes after approval</h2>
+  ${view.list.length === 0 ? html`<p class="muted">No change proposed yet.</p>` : ''}
+  ${view.load ? html`<p class="muted">The course's load now, against the site's capacity:</p>${loadTable(view.load)}` : ''}
+  ${view.list.map(
+    (c) => html`<div class="course-change" data-change="${String(c.id)}" data-state="${c.state}">
+    <p><strong>Change ${String(c.id)}</strong> by ${c.requestedBy}, ${timestamp(c.created)}: <span class="badge${c.state === 'approved' ? ' badge-ok' : c.state === 'pending' ? ' badge-pending' : ''}">${c.state}</span>${c.decidedBy ? html` by ${c.decidedBy}` : ''}</p>
+    <table class="table"><thead><tr><th scope="col">Field</th><th scope="col">From</th><th scope="col">To</th></tr></thead>
+      <tbody>${c.fields.map(([f, from, to]) => html`<tr><td>${f}</td><td>${from}</td><td>${to}</td></tr>`)}</tbody></table>
+    ${c.comment ? html`<p class="pre-line">${c.comment}</p>` : ''}
+    ${view.canDecide && c.state === 'pending'
+      ? html`<form method="post" action="${coursePath(ctx, slug, 'changes', String(c.id))}" class="stack change-decision">
+      ${xsrfField(ctx)}
+      <div class="field"><label for="change-comment-${String(c.id)}">Comment <span class="muted">(required to reject; sent to the teachers)</span></label>
+        <textarea id="change-comment-${String(c.id)}" name="comment" rows="2" maxlength="5000"></textarea></div>
+      <div class="actions">
+        <button type="submit" name="decision" value="approve" class="btn btn-primary">Approve the change</button>
+        <button type="submit" name="decision" value="reject" class="btn btn-danger">Reject the change</button>
+      </div>
+    </form>`
+      : ''}
+  </div>`,
+  )}
+  ${form &&
+  html`<details class="propose-change"${Object.keys(form.errors).length ? html` open` : ''}>
+    <summary>Propose a change…</summary>
+    <p class="muted">Governance reviews the change before it applies. Leave a field as it is to keep it; dates are UTC.</p>
+    ${Object.keys(form.errors).length ? errorAlert(Object.entries(form.errors).map(([k, v]) => `${k}: ${v}`).join('\n'), 'change-errors') : ''}
+    <form method="post" action="${coursePath(ctx, slug, 'changes')}" class="stack" id="propose-change">
+      ${xsrfField(ctx)}
+      ${CHANGE_FORM_FIELDS.filter(([name]) => !(name === 'starts_at' && form.startFixed)).map(
+        ([name, label, type]) => html`<div class="field${form.errors[name] ? ' has-error' : ''}"><label for="change-${name}">${label}</label>
+        <input id="change-${name}" name="${name}" type="${type}" value="${form.values[name] ?? ''}"${type === 'number' ? html` min="1"` : ''}></div>`,
+      )}
+      <div class="field${form.errors.description ? ' has-error' : ''}"><label for="change-description">Description</label>
+        <textarea id="change-description" name="description" rows="3" maxlength="5000">${form.values.description ?? ''}</textarea></div>
+      <button type="submit" class="btn btn-primary">Propose the change</button>
+    </form>
+  </details>`}
+</section>`;
+}
+
+function retryForm(ctx: PageContext, slug: string): SafeHtml {
+  return html`<form method="post" action="${coursePath(ctx, slug, 'retry')}" class="retry-course">
+  ${xsrfField(ctx)}
+  <p>Fixed what went wrong (the content repository, say, or with a change below)? The course is then prepared again.</p>
+  <button type="submit" class="btn btn-primary">Retry the course</button>
+</form>`;
+}
 
 function myStatus(view: CoursePageView): SafeHtml {
   const me = view.me;
@@ -283,6 +366,7 @@ export function coursePage(ctx: PageContext, view: CoursePageView): string {
     ${view.canEdit && html`<a id="edit-course" class="btn" href="${coursePath(ctx, c.slug, 'edit')}">Edit the request</a>`}
   </div>
   ${view.canCancel && cancelForm(ctx, c.slug)}`}
+  ${view.canRetry && retryForm(ctx, c.slug)}
 </section>
 <section class="card" aria-labelledby="details-title">
   <h2 id="details-title">Details</h2>
@@ -294,6 +378,7 @@ html`<section class="card" aria-labelledby="review-title">
   ${loadTable(view.review.load)}
   ${reviewForms(ctx, c.slug, view.review.actions, self)}
 </section>`}
+${view.changes && changesCard(ctx, c.slug, view.changes)}
 ${view.manage && joinCard(ctx, c.slug, view.manage.join)}
 ${view.manage && f && participantsCard(ctx, c.slug, view.manage, f.participants.accepted, f.expectedParticipants)}
 ${view.manage && view.manage.archives.length > 0 && archivesCard(view.manage.archives)}
