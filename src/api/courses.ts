@@ -114,6 +114,14 @@ export function registerCourseRoutes(app: FastifyInstance, ctx: HubContext, cour
     return emptyReply(reply, 204);
   });
 
+  // A participant leaves (their own name), or a teacher removes one (as DELETE …/participants/{user}).
+  app.delete<{ Params: { slug: string; user: string } }>('/courses/:slug/members/:user', api(caller('courses:join for oneself; courses:manage on the course for others')), async (req, reply) => {
+    const caller = requireCaller(req);
+    if (caller.principal.kind === 'user' && caller.principal.user.name === req.params.user) await courses.leave(caller, req.params.slug);
+    else await courses.remove(caller, req.params.slug, req.params.user);
+    return emptyReply(reply, 204);
+  });
+
   app.post<Slug>('/courses/:slug/join-code', api(caller('courses:manage on the course')), async (req) => {
     const caller = requireCaller(req);
     const row = await courses.rotateJoinCode(caller, req.params.slug, bodyOf(req));

@@ -632,6 +632,25 @@ export class CourseService {
     await this.d.courses.removeMember(course.id, user.id, { actor: this.actorName(caller), action: 'remove', detail: name });
   }
 
+  /**
+   * A participant leaves the course (an applicant withdraws): their course server stops, they leave
+   * the course's group and its member list. What they saved stays on disk and goes into the course's
+   * archive with everyone's (src/courses/files.ts archives every directory, left members' too).
+   */
+  async leave(caller: Caller, slug: string): Promise<void> {
+    const me = this.userOf(caller);
+    if (!me || !checkScope(caller.scopes, 'courses:join', { user: me.name })) {
+      throw new HubError(403, 'Action is not authorized with current scopes; requires any of [courses:join]');
+    }
+    const { course, member } = await this.visible(caller, slug);
+    if (!member) throw new HubError(404, `You are not a participant of course ${slug}`);
+    if (member.role !== 'student') throw new HubError(409, `Teachers do not leave a course this way: the other teachers change co_teachers (a change after approval)`);
+    await this.d.stopCourseServer(me, course.slug);
+    await this.removeFromGroup(course, [me.id]);
+    await this.d.courses.removeMember(course.id, me.id, { actor: me.name, action: 'leave', detail: member.status });
+    this.d.log.info({ course: slug, user: me.name }, 'participant left the course');
+  }
+
   /** A new join code (every earlier link stops working), with its expiry and whether it admits at once. */
   async rotateJoinCode(caller: Caller, slug: string, body: unknown): Promise<CourseRow> {
     const course = await this.withScope(caller, slug, 'courses:manage');

@@ -281,6 +281,14 @@ export function registerCoursePages(app: FastifyInstance, ctx: HubContext, cours
     return reply.redirect(back, 303);
   });
 
+  app.post<Slug>('/courses/:slug/leave', page(caller('courses:join for oneself (a participant)')), async (req, reply) => {
+    const back = coursePath(req.params.slug);
+    const caller = await poster(req, reply, back);
+    if (!caller) return reply;
+    await courses.leave(caller, req.params.slug);
+    return reply.redirect(`${ctx.urls.hub}courses`, 303);
+  });
+
   // ------------------------------------------------------------------------------------------
   // joining with the code
 

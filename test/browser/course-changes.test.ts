@@ -2,18 +2,17 @@
  * A change to a running course in Chromium, at a phone's width: the teacher proposes a later end and
  * a higher participant limit on the course page (a limit below the accepted participants is refused
  * next to the form, with nothing recorded); governance sees the change with the load on the same
- * page and approves it; the course has the new values.
+ * page and approves it; the course has the new values. A participant leaves the course from its
+ * page after being told what happens to their server and files.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { launchBrowser } from '../helpers/browser.js';
 import { startHub } from '../helpers/hub-process.js';
 import { ADMIN_TOKEN } from '../helpers/fixtures.js';
-import { advanceClockTo, courseBody, courseRoles, userToken } from '../helpers/courses.js';
+import { advanceClockTo, courseBody, mockCourseHubConfig, userToken } from '../helpers/courses.js';
 
-const MOCK = path.resolve('test/fixtures/mock-singleuser.mjs');
 const MINUTE = 60_000;
 const DAY = 86_400_000;
 
@@ -28,12 +27,7 @@ async function logIn(browser: Browser, name: string, url: string): Promise<Page>
 test('a teacher proposes a change on the course page and governance approves it there', { timeout: 120_000 }, async (t) => {
   const hub = await startHub({
     clock: {},
-    config: {
-      authenticator: { class: 'dummy' },
-      spawner: { class: 'local-process', cmd: [process.execPath, MOCK] },
-      ...courseRoles(),
-      courses: { enabled: true, scheduler_interval: 3600, environments: { python: { description: 'Python 3' } }, terms_of_use: { version: '2026-1' } },
-    },
+    config: mockCourseHubConfig(),
   });
   t.after(() => hub.stop());
   const api = (p: string, token: string, method = 'GET', body?: unknown) => hub.api(p, { method, token, body });
@@ -76,4 +70,18 @@ test('a teacher proposes a change on the course page and governance approves it 
   const course = (await api('/courses/stats1', ADMIN_TOKEN)).json;
   assert.equal(course.ends_at, `${newEnd}:00.000Z`);
   assert.equal(course.participants.limit, 4);
+
+  // A participant leaves, told first what that means for their server and files.
+  const student = await logIn(browser, 's2', courseUrl);
+  let asked = '';
+  student.on('dialog', (d) => {
+    asked = d.message();
+    void d.accept();
+  });
+  await student.click('.leave-course summary');
+  await Promise.all([student.waitForURL((u) => u.pathname === '/hub/courses'), student.click('#leave-course')]);
+  assert.match(asked, /course server stops/);
+  assert.match(asked, /archive/);
+  const names = ((await api('/courses/stats1/participants', teacher)).json as Array<{ name: string }>).map((m) => m.name);
+  assert.ok(!names.includes('s2'), names.join(' '));
 });

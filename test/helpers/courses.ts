@@ -89,3 +89,17 @@ export function homeTrusting(dir: string, repo: string): string {
   writeFileSync(path.join(home, '.gitconfig'), `[safe]\n\tdirectory = ${repo}/.git\n`, { mode: 0o644 });
   return home;
 }
+
+/**
+ * The config of a course hub with the mock server (no real Jupyter): dummy logins, the roles of
+ * courseRoles(), one environment, terms version 2026-1, and a scheduler that runs only when the test
+ * moves the clock or an approval wakes it; `courses` is merged over that.
+ */
+export function mockCourseHubConfig(courses: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    authenticator: { class: 'dummy' },
+    spawner: { class: 'local-process', cmd: [process.execPath, path.resolve('test/fixtures/mock-singleuser.mjs')] },
+    ...courseRoles(),
+    courses: { enabled: true, scheduler_interval: 3600, environments: { python: { description: 'Python 3' } }, terms_of_use: { version: '2026-1' }, ...courses },
+  };
+}

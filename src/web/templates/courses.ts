@@ -206,6 +206,22 @@ function changesCard(ctx: PageContext, slug: string, view: CourseChangesView): S
 </section>`;
 }
 
+/** What leaving means, said before the participant confirms. */
+export const LEAVING_SAYS =
+  'Leave this course? Your course server stops and you can no longer open the course or its server. ' +
+  "What you saved in the course stays on the hub and goes into the course's archive for its teachers after the course ends: copy what you want to keep first.";
+
+function leaveForm(ctx: PageContext, slug: string, applied: boolean): SafeHtml {
+  return html`<details class="leave-course">
+  <summary>${applied ? 'Withdraw my application…' : 'Leave the course…'}</summary>
+  <p>${LEAVING_SAYS.replace('Leave this course? ', '')}</p>
+  <form method="post" action="${coursePath(ctx, slug, 'leave')}">
+    ${xsrfField(ctx)}
+    <button type="submit" class="btn btn-danger" id="leave-course" data-confirm="${LEAVING_SAYS}">${applied ? 'Withdraw my application' : 'Leave the course'}</button>
+  </form>
+</details>`;
+}
+
 function retryForm(ctx: PageContext, slug: string): SafeHtml {
   return html`<form method="post" action="${coursePath(ctx, slug, 'retry')}" class="retry-course">
   ${xsrfField(ctx)}
@@ -367,6 +383,7 @@ export function coursePage(ctx: PageContext, view: CoursePageView): string {
   </div>
   ${view.canCancel && cancelForm(ctx, c.slug)}`}
   ${view.canRetry && retryForm(ctx, c.slug)}
+  ${view.me?.role === 'student' && (view.me.status === 'accepted' || view.me.status === 'applied') && leaveForm(ctx, c.slug, view.me.status === 'applied')}
 </section>
 <section class="card" aria-labelledby="details-title">
   <h2 id="details-title">Details</h2>
