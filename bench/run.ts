@@ -8,7 +8,7 @@ import { appendFileSync, existsSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { buildMock } from './lib/mock.js';
-import { cpuMsOf, cpuSplitOf, jupyterHubAvailable, startGanymede, startJupyterHub, type HubOptions, type RunningHub } from './lib/hubs.js';
+import { cpuSplitOf, jupyterHubAvailable, startGanymede, startJupyterHub, type HubOptions, type RunningHub } from './lib/hubs.js';
 import { median } from './lib/stats.js';
 import { PeakRss, rssOfPid, rssOfPids } from './lib/rss.js';
 import { visitorsAtOnce } from './lib/workshop.js';

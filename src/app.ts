@@ -95,7 +95,6 @@ export interface Hub {
 /** How often the hub looks for commits of other processes to its database (PRAGMA data_version: no I/O). */
 const EXTERNAL_WRITE_CHECK_MS = 500;
 
-
 /** The cookie secret from config, or kept in <data_dir>/cookie_secret (created with mode 0600). */
 function loadCookieSecret(config: HubConfig, dataDir: string): Buffer {
   if (config.cookie_secret) {

@@ -289,11 +289,6 @@ function isLauncher(pid: number): boolean {
 }
 
 /** User plus system CPU time of one process in milliseconds (/proc/<pid>/stat fields 14 and 15), 0 when it is gone. */
-export function cpuMsOf(pid: number | null): number {
-  const { user, system } = cpuSplitOf(pid);
-  return user + system;
-}
-
 /** A process's CPU time so far in user and in system (kernel) mode, ms; zero for a gone process. */
 export function cpuSplitOf(pid: number | null): { user: number; system: number } {
   if (pid === null) return { user: 0, system: 0 };

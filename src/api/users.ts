@@ -60,8 +60,7 @@ function booleanParam(value: string | undefined, name: string): boolean | undefi
  */
 async function callerIsAdmin(ctx: HubContext, caller: Caller): Promise<boolean> {
   if (caller.principal.kind === 'user') return caller.principal.user.admin === 1;
-  const row = await ctx.roles.serviceByName(caller.principal.service.name);
-  return row ? (await ctx.roles.serviceRoleNames(row.id)).includes('admin') : false;
+  return (await ctx.roles.serviceRoleNames(caller.principal.service.id)).includes('admin');
 }
 
 function parseTimestamp(value: unknown, what: string): string {

@@ -82,9 +82,6 @@ export function teacherScopes(slug: string, serversToo = true): string[] {
   return serversToo ? [...manage, `servers${g}`, `access:servers${g}`] : manage;
 }
 
-/** States in which an approved course may still change (re-reviewed): not before approval, not after the end; a failed one to fix what failed. */
-const CHANGEABLE_STATES: readonly CourseState[] = ['scheduled', 'ready', 'active', 'failed'];
-
 /** States in which teachers reach their participants' servers. */
 const SERVERS_OPEN: readonly CourseState[] = ['pending', 'changes_requested', 'scheduled', 'ready', 'active'];
 
@@ -375,11 +372,6 @@ export class CourseService {
   // ------------------------------------------------------------------------------------------
   // changes after approval
 
-  /** Whether the course is in a state where changes may be proposed (approved, not over). */
-  changeable(course: CourseRow): boolean {
-    return CHANGEABLE_STATES.includes(course.state as CourseState);
-  }
-
   /** A course's changes, newest last (read:courses). */
   async changes(caller: Caller, slug: string): Promise<{ course: CourseRow; changes: CourseChangeRow[] }> {
     const course = await this.withScope(caller, slug, 'read:courses');
@@ -394,9 +386,7 @@ export class CourseService {
    */
   async proposeChange(caller: Caller, slug: string, body: unknown): Promise<CourseChangeRow> {
     const course = await this.withScope(caller, slug, 'courses:manage');
-    if (!CHANGEABLE_STATES.includes(course.state as CourseState)) {
-      throw new HubError(409, `Course ${slug} is ${course.state}: ${course.state === 'pending' || course.state === 'changes_requested' ? 'edit the request itself (PATCH) while it is under review' : 'it can no longer change'}`);
-    }
+    this.check(course, 'change');
     if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new HubError(400, 'The body must be a JSON object');
     const current = requestBodyOf(course, await this.d.courses.members(course.id, { role: 'teacher' }));
     const started = Date.parse(course.starts_at) <= wallClock.now();
@@ -456,7 +446,7 @@ export class CourseService {
     const changes = JSON.parse(change.changes) as ChangeSet;
     let apply: { inStates: readonly string[]; columns: CourseChangeColumns; teacherIds?: number[] } | null = null;
     if (decision.state === 'approved') {
-      if (!CHANGEABLE_STATES.includes(course.state as CourseState)) throw new HubError(409, `Course ${course.slug} is ${course.state}: the change can no longer apply`);
+      this.check(course, 'change');
       const request = await this.checkChange(course, changes);
       apply = {
         inStates: [course.state],

@@ -29,7 +29,7 @@ export const COURSE_STATES = [
 export type CourseState = (typeof COURSE_STATES)[number];
 
 /** Actions people take (through the API or pages). */
-export type CourseAction = 'edit' | 'approve' | 'reject' | 'request_changes' | 'resubmit' | 'cancel' | 'fail' | 'retry';
+export type CourseAction = 'edit' | 'approve' | 'reject' | 'request_changes' | 'resubmit' | 'cancel' | 'fail' | 'retry' | 'change';
 
 /** Transitions that happen when their time comes. */
 export type TimedStep = 'prepare' | 'start' | 'end' | 'archive' | 'delete';
@@ -62,6 +62,8 @@ export class CourseTransitionError extends Error {
 const ACTIONS: Record<CourseAction, { from: readonly CourseState[]; to: CourseState | 'same' }> = {
   // A teacher may change a request until governance has decided on it.
   edit: { from: ['pending', 'changes_requested'], to: 'same' },
+  // Once approved, teachers propose changes for review (a failed course too, to fix what failed).
+  change: { from: ['scheduled', 'ready', 'active', 'failed'], to: 'same' },
   approve: { from: ['pending'], to: 'scheduled' },
   reject: { from: ['pending', 'changes_requested'], to: 'rejected' },
   request_changes: { from: ['pending'], to: 'changes_requested' },
@@ -170,6 +172,7 @@ function pastTense(action: CourseAction | TimedStep): string {
     cancel: 'cancelled',
     fail: 'marked as failed',
     retry: 'retried',
+    change: 'changed after approval (edit the request while it is under review)',
     prepare: 'prepared',
     start: 'started',
     end: 'ended',

@@ -176,7 +176,7 @@ async function changesView(
       };
     }),
     form:
-      manages && courses.changeable(course)
+      manages && courses.canDo(course, 'change')
         ? {
             values: form?.values ?? Object.fromEntries(Object.entries(current).map(([k, v]) => [k, changeFieldText(k, v)])),
             errors: form?.errors ?? {},

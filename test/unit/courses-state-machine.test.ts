@@ -39,6 +39,11 @@ const ALLOWED: Array<[CourseState, CourseAction, CourseState]> = [
   ['scheduled', 'fail', 'failed'],
   ['ready', 'fail', 'failed'],
   ['active', 'fail', 'failed'],
+  ['failed', 'retry', 'scheduled'],
+  ['scheduled', 'change', 'scheduled'],
+  ['ready', 'change', 'ready'],
+  ['active', 'change', 'active'],
+  ['failed', 'change', 'failed'],
 ];
 
 describe('actions', () => {
@@ -50,7 +55,7 @@ describe('actions', () => {
   });
 
   test('every other action is refused with a clear error, and the state is untouched', () => {
-    const actions: CourseAction[] = ['edit', 'approve', 'reject', 'request_changes', 'resubmit', 'cancel', 'fail'];
+    const actions: CourseAction[] = ['edit', 'approve', 'reject', 'request_changes', 'resubmit', 'cancel', 'fail', 'retry', 'change'];
     let refused = 0;
     for (const from of COURSE_STATES) {
       for (const action of actions) {

@@ -4,7 +4,7 @@
  * call racing the scheduler can never both apply a transition, and no transition goes unrecorded.
  */
 import type { Kysely, Transaction, Updateable } from 'kysely';
-import type { CourseChangeRow, CourseChangeState, CourseEventRow, CourseMemberRole, CourseMemberRow, CourseMemberStatus, CourseRow, CoursesTable, Database } from '../schema.js';
+import type { CourseChangeRow, CourseEventRow, CourseMemberRole, CourseMemberRow, CourseMemberStatus, CourseRow, CoursesTable, Database } from '../schema.js';
 import { isoNow } from '../time.js';
 
 export type NewCourse = Omit<CoursesTable, 'id' | 'auto_accept' | 'ending_notified'>;
@@ -68,14 +68,7 @@ export class CourseRepo {
   /** Changes fields without a state change (an edit, new join settings), recording `event`; false if the state moved meanwhile. */
   async update(id: number, inState: readonly string[], change: CourseChange, event: CourseEvent | null, teacherIds?: number[]): Promise<boolean> {
     return this.db.transaction().execute(async (tx) => {
-      const res = await tx
-        .updateTable('courses')
-        .set({ ...change, updated: isoNow() })
-        .where('id', '=', id)
-        .where('state', 'in', [...inState])
-        .executeTakeFirst();
-      if (Number(res.numUpdatedRows) !== 1) return false;
-      if (teacherIds) await replaceTeachers(tx, id, teacherIds);
+      if (!(await updateInState(tx, id, inState, change, teacherIds))) return false;
       if (event) await insertEvent(tx, id, event);
       return true;
     });
@@ -94,10 +87,8 @@ export class CourseRepo {
     });
   }
 
-  changes(courseId: number, filter: { state?: CourseChangeState } = {}): Promise<CourseChangeRow[]> {
-    let q = this.db.selectFrom('course_changes').selectAll().where('course_id', '=', courseId);
-    if (filter.state) q = q.where('state', '=', filter.state);
-    return q.orderBy('id').execute();
+  changes(courseId: number): Promise<CourseChangeRow[]> {
+    return this.db.selectFrom('course_changes').selectAll().where('course_id', '=', courseId).orderBy('id').execute();
   }
 
   change(courseId: number, id: number): Promise<CourseChangeRow | undefined> {
@@ -125,17 +116,8 @@ export class CourseRepo {
         .where('state', '=', 'pending')
         .executeTakeFirst();
       if (Number(decided.numUpdatedRows) !== 1) return false;
-      if (apply) {
-        const res = await tx
-          .updateTable('courses')
-          .set({ ...apply.columns, updated: isoNow() })
-          .where('id', '=', courseId)
-          .where('state', 'in', [...apply.inStates])
-          .executeTakeFirst();
-        // Throwing rolls the decision back too.
-        if (Number(res.numUpdatedRows) !== 1) throw new CourseMovedOn();
-        if (apply.teacherIds) await replaceTeachers(tx, courseId, apply.teacherIds);
-      }
+      // Throwing rolls the decision back too.
+      if (apply && !(await updateInState(tx, courseId, apply.inStates, apply.columns, apply.teacherIds))) throw new CourseMovedOn();
       await insertEvent(tx, courseId, event);
       return true;
     }).catch((err: unknown) => {
@@ -251,6 +233,19 @@ export class CourseRepo {
       .where('user_id', '=', userId)
       .execute();
   }
+}
+
+/** Writes `change` (and the teachers, when given) to a course still in one of `inState`; false, with nothing written, otherwise. */
+async function updateInState(tx: Kysely<Database>, id: number, inState: readonly string[], change: CourseChange, teacherIds?: number[]): Promise<boolean> {
+  const res = await tx
+    .updateTable('courses')
+    .set({ ...change, updated: isoNow() })
+    .where('id', '=', id)
+    .where('state', 'in', [...inState])
+    .executeTakeFirst();
+  if (Number(res.numUpdatedRows) !== 1) return false;
+  if (teacherIds) await replaceTeachers(tx, id, teacherIds);
+  return true;
 }
 
 /** The course's teachers become exactly `teacherIds`. */

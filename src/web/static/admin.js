@@ -42,6 +42,18 @@
     return b;
   }
 
+  /** The items of `list` that `other` lacks. */
+  function without(list, other) {
+    return list.filter(function (item) {
+      return other.indexOf(item) < 0;
+    });
+  }
+
+  /** A row's Edit and Delete buttons. */
+  function rowActions(onEdit, onDelete) {
+    return el('td', { className: 'row-actions' }, [button('Edit', onEdit), button('Delete', onDelete, 'btn-danger')]);
+  }
+
   function splitNames(text) {
     return text
       .split(/[\s,]+/)
@@ -174,18 +186,14 @@
       el('td', { 'data-label': 'Groups', text: groupsText, 'data-empty': groupsText ? null : '' }),
       el('td', { 'data-label': 'Servers' }, [serverList]),
       el('td', { 'data-label': 'Last activity' }, [timeNode(user.last_activity)]),
-      el('td', { className: 'row-actions' }, [
-        button('Edit', function () {
+      rowActions(
+        function () {
           openEditUser(user);
-        }),
-        button(
-          'Delete',
-          function () {
-            deleteUsers([user]);
-          },
-          'btn-danger',
-        ),
-      ]),
+        },
+        function () {
+          deleteUsers([user]);
+        },
+      ),
     );
     return row;
   }
@@ -429,12 +437,8 @@
     var current = patch.name || user.name;
     var before = user.groups || [];
     var after = splitNames($('edit-user-groups').value);
-    var adds = after.filter(function (g) {
-      return before.indexOf(g) < 0;
-    });
-    var removes = before.filter(function (g) {
-      return after.indexOf(g) < 0;
-    });
+    var adds = without(after, before);
+    var removes = without(before, after);
     for (var i = 0; i < adds.length; i++) {
       try {
         await G.api('POST', ['groups', adds[i], 'users'], { users: [current] });
@@ -557,18 +561,14 @@
           el('td', { 'data-label': 'Group' }, [el('strong', { text: g.name })]),
           el('td', { 'data-label': 'Members', text: members.length + (members.length ? ': ' + members.slice(0, 8).join(', ') + (members.length > 8 ? ', …' : '') : '') }),
           el('td', { 'data-label': 'Roles', text: (g.roles || []).join(', ') }),
-          el('td', { className: 'row-actions' }, [
-            button('Edit', function () {
+          rowActions(
+            function () {
               openEditGroup(g);
-            }),
-            button(
-              'Delete',
-              function () {
-                deleteGroup(g);
-              },
-              'btn-danger',
-            ),
-          ]),
+            },
+            function () {
+              deleteGroup(g);
+            },
+          ),
         ]);
       }),
     );
@@ -635,12 +635,8 @@
       }
       var before = group.users || [];
       var after = splitNames($('group-members').value);
-      var adds = after.filter(function (u) {
-        return before.indexOf(u) < 0;
-      });
-      var removes = before.filter(function (u) {
-        return after.indexOf(u) < 0;
-      });
+      var adds = without(after, before);
+      var removes = without(before, after);
       var done = [];
       var failures = [];
       async function step(what, work) {
