@@ -61,13 +61,14 @@ export async function listUsers(config: HubConfig, format: string, output: Outpu
   if (!['text', 'json'].includes(format)) throw new ConfigError(`--format: text or json (got ${JSON.stringify(format)})`);
   await withDatabase(config, async (_db, { users, servers }) => {
     const rows: UserRow[] = [];
+    const byUser = new Map<number, ServerRow[]>();
+    // A page at a time, servers too: SQLite takes at most 32,766 values in one `IN (…)`.
     for (let offset = 0; ; offset += 1000) {
       const page = await users.list({ offset, limit: 1000, sort: { key: 'name', descending: false } });
       rows.push(...page.rows);
+      for (const s of await servers.forUsers(page.rows.map((r) => r.id))) byUser.set(s.user_id, [...(byUser.get(s.user_id) ?? []), s]);
       if (rows.length >= page.total || page.rows.length === 0) break;
     }
-    const byUser = new Map<number, ServerRow[]>();
-    for (const s of await servers.forUsers(rows.map((r) => r.id))) byUser.set(s.user_id, [...(byUser.get(s.user_id) ?? []), s]);
     if (format === 'json') {
       const list = rows.map((u) => ({
         name: u.name,
@@ -80,7 +81,7 @@ export async function listUsers(config: HubConfig, format: string, output: Outpu
       return;
     }
     const table = [['NAME', 'ADMIN', 'SERVERS', 'LAST ACTIVITY', 'CREATED'], ...rows.map((u) => [u.name, u.admin === 1 ? 'yes' : 'no', serverSummary(byUser.get(u.id) ?? []), u.last_activity ?? 'never', u.created])];
-    const widths = table[0]!.map((_, i) => Math.max(...table.map((r) => r[i]!.length)));
+    const widths = table[0]!.map((_, i) => table.reduce((w, r) => Math.max(w, r[i]!.length), 0));
     output.out(table.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  ')).join('\n') + '\n');
     output.info(`${rows.length} users`);
   });
