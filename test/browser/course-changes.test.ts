@@ -33,9 +33,10 @@ test('a teacher proposes a change on the course page and governance approves it 
   const api = (p: string, token: string, method = 'GET', body?: unknown) => hub.api(p, { method, token, body });
   assert.equal((await api('/users', ADMIN_TOKEN, 'POST', { usernames: ['teacher', 'gov', 's1', 's2'] })).status, 201);
   const [teacher, gov] = await Promise.all(['teacher', 'gov'].map((n) => userToken(hub, n)));
-  const starts = hub.now() + 3 * DAY;
-  const ends = starts + 14 * DAY;
-  assert.equal((await api('/courses', teacher, 'POST', courseBody('stats1', starts - hub.now(), ends - starts, { expected_participants: 2 }, hub.now()))).status, 201);
+  const created = await api('/courses', teacher, 'POST', courseBody('stats1', 3 * DAY, 14 * DAY, { expected_participants: 2 }, hub.now()));
+  assert.equal(created.status, 201, created.text);
+  const starts = Date.parse(created.json.starts_at as string);
+  const ends = Date.parse(created.json.ends_at as string);
   assert.equal((await api('/courses/stats1/approve', gov, 'POST', {})).status, 200);
   const code = (await api('/courses/stats1', ADMIN_TOKEN)).json.join.code as string;
   for (const s of ['s1', 's2']) assert.equal((await api('/courses/stats1/participants', await userToken(hub, s), 'POST', { code })).status, 202);

@@ -22,8 +22,9 @@ test('a participant leaves a course and loses its server and access', { timeout:
   const as = (token: string) => (p: string, method = 'GET', body?: unknown) => hub.api(p, { method, token, body });
   assert.equal((await as(ADMIN_TOKEN)('/users', 'POST', { usernames: ['teacher', 'gov', 's1', 's2', 's3'] })).status, 201);
   const [teacher, gov, s1, s2, s3] = await Promise.all(['teacher', 'gov', 's1', 's2', 's3'].map((n) => userToken(hub, n)));
-  const starts = hub.now() + 2 * DAY;
-  assert.equal((await as(teacher)('/courses', 'POST', courseBody('stats1', starts - hub.now(), 10 * DAY, { expected_participants: 5 }, hub.now()))).status, 201);
+  const created = await as(teacher)('/courses', 'POST', courseBody('stats1', 2 * DAY, 10 * DAY, { expected_participants: 5 }, hub.now()));
+  assert.equal(created.status, 201, created.text);
+  const starts = Date.parse(created.json.starts_at as string);
   assert.equal((await as(gov)('/courses/stats1/approve', 'POST', {})).status, 200);
   const code = (await as(teacher)('/courses/stats1')).json.join.code as string;
   for (const token of [s1, s2, s3]) assert.equal((await as(token!)('/courses/stats1/participants', 'POST', { code })).status, 202);
