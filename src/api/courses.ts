@@ -7,6 +7,7 @@ import { createReadStream } from 'node:fs';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { HubError } from '../errors.js';
 import type { CourseService } from '../courses/service.js';
+import { CourseServers } from '../courses/servers.js';
 import { COURSE_STATES } from '../courses/state-machine.js';
 import { JOIN_CODE_FAILURES } from '../courses/join-code.js';
 import { archiveUrl, changeModel, eventModel, memberModel } from '../courses/models.js';
@@ -27,6 +28,10 @@ function optionalText(b: Body, key: string): string | null {
   if (v === undefined || v === null || v === '') return null;
   if (typeof v !== 'string') throw new HubError(400, `${key} must be a string`);
   return v.trim() || null;
+}
+
+function wantsEventStream(req: FastifyRequest): boolean {
+  return (req.headers.accept ?? '').includes('text/event-stream');
 }
 
 export function registerCourseRoutes(app: FastifyInstance, ctx: HubContext, courses: CourseService): void {
@@ -83,6 +88,34 @@ export function registerCourseRoutes(app: FastifyInstance, ctx: HubContext, cour
     changeModel(await courses.rejectChange(requireCaller(req), req.params.slug, Number(req.params.id), bodyOf(req).comment)),
   );
   app.post<Slug>('/courses/:slug/retry', api(caller('courses:manage on the course')), decision((c, slug) => courses.retry(c, slug)));
+
+  // The control room: participants' servers, and starting or stopping them all (or those named).
+  const rooms = new CourseServers(ctx, courses);
+  app.get<Slug>('/courses/:slug/servers', api(caller('read:courses on the course')), async (req) => rooms.list(requireCaller(req), req.params.slug));
+  for (const action of ['start', 'stop'] as const) {
+    const needs = action === 'start' ? 'start:servers' : 'delete:servers';
+    app.post<Slug>(`/courses/:slug/servers/${action}`, api(caller(`courses:manage on the course; ${needs} on each participant's server`)), async (req, reply) => {
+      const plan = await rooms.plan(requireCaller(req), req.params.slug, action, bodyOf(req).users);
+      if (!wantsEventStream(req)) return { results: await rooms.carryOut(plan) };
+      // As each participant's server is done, one event; then one with every result.
+      reply.hijack();
+      const res = reply.raw;
+      res.writeHead(200, { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-cache', 'X-Accel-Buffering': 'no' });
+      const write = (e: object) => res.write(`data: ${JSON.stringify(e)}\n\n`);
+      const keepalive = setInterval(() => res.write('\n\n'), 8000);
+      try {
+        const results = await rooms.carryOut(plan, write);
+        write({ done: true, results });
+      } catch (err) {
+        req.log.error({ err: (err as Error).message, course: plan.course.slug, action }, "course servers: could not finish");
+        write({ done: true, failed: true, message: 'The hub could not finish: see its log' });
+      } finally {
+        clearInterval(keepalive);
+        res.end();
+      }
+      return reply;
+    });
+  }
 
   app.get<Slug>('/courses/:slug/events', api(caller('read:courses on the course')), async (req) => (await courses.events(requireCaller(req), req.params.slug)).map(eventModel));
 

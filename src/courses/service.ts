@@ -173,6 +173,16 @@ export class CourseService {
     return course;
   }
 
+  /** The course, if the caller manages it (`courses:manage`): 404 when they cannot see it, 403 when they only see it. */
+  managed(caller: Caller, slug: string): Promise<CourseRow> {
+    return this.withScope(caller, slug, 'courses:manage');
+  }
+
+  /** The control room's start all / stop all, in the course's history. */
+  async recordServerAction(caller: Caller, course: CourseRow, action: 'start' | 'stop', detail: string): Promise<void> {
+    await this.d.courses.record(course.id, { actor: this.actorName(caller), action: action === 'start' ? 'start_servers' : 'stop_servers', detail });
+  }
+
   /** Whether participants may still be accepted or rejected (not after the end). */
   canDecide(course: CourseRow): boolean {
     return !CLOSED.includes(course.state as CourseState) && course.state !== 'ended' && course.state !== 'archived';

@@ -14,6 +14,7 @@ import type { UserRepo } from '../db/repos/users.js';
 import type { UserRow } from '../db/schema.js';
 import type { ServerLifecycle } from './server-lifecycle.js';
 import { wallClock } from '../clock.js';
+import { inBatches } from './batches.js';
 
 export interface CullerSettings {
   enabled: boolean;
@@ -142,12 +143,4 @@ export class IdleCuller {
     this.totals.runs++;
     return { servers, users };
   }
-}
-
-async function inBatches<T>(items: T[], size: number, work: (item: T) => Promise<void>): Promise<void> {
-  const queue = [...items];
-  const workers = Array.from({ length: Math.max(1, Math.min(size, queue.length)) }, async () => {
-    for (let item = queue.shift(); item !== undefined; item = queue.shift()) await work(item);
-  });
-  await Promise.all(workers);
 }

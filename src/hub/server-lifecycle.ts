@@ -13,7 +13,7 @@ import { isoNow } from '../db/time.js';
 import { HubError } from '../errors.js';
 import type { RouteTable } from '../proxy/route-table.js';
 import { buildServerEnv, oauthAccessScopes } from '../spawners/env.js';
-import { SpawnFailure, type JsonObject, type LocationReport, type ServerDetail, type Spawner, type SpawnerState, type UserOptions } from '../spawners/spawner.js';
+import { SpawnFailure, type JsonObject, type LocationReport, type ServerDetail, type ServerUsage, type Spawner, type SpawnerState, type UserOptions } from '../spawners/spawner.js';
 import type { UserFileAccess } from '../spawners/user-files.js';
 import { waitForHttp } from '../spawners/wait-for-http.js';
 import { ProgressBoard, type ProgressChannel } from './progress.js';
@@ -485,6 +485,12 @@ export class ServerLifecycle {
   details(row: ServerRow): ServerDetail[] {
     if (!this.d.spawner.describe || row.phase === 'stopped') return [];
     return this.d.spawner.describe(JSON.parse(row.spawner_state) as SpawnerState);
+  }
+
+  /** A running server's memory and CPU use, where the spawner knows it. */
+  async usage(row: ServerRow): Promise<ServerUsage | null> {
+    if (!this.d.spawner.usage || row.phase !== 'running') return null;
+    return this.d.spawner.usage(JSON.parse(row.spawner_state) as SpawnerState);
   }
 
   /** For spawner options: JSON body of the API or form data. */

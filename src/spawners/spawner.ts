@@ -96,6 +96,15 @@ export interface ServerDetail {
   value: string;
 }
 
+/** A running server's use of memory and CPU, where the spawner can read it (the cgroup's counters). */
+export interface ServerUsage {
+  memoryBytes: number;
+  /** null: no limit. */
+  memoryLimitBytes: number | null;
+  /** CPU time used since the server started; null where the machine does not count it. */
+  cpuSeconds: number | null;
+}
+
 export interface StopOptions {
   /** Seconds to wait after the polite signal before forcing. */
   graceSeconds: number;
@@ -133,6 +142,8 @@ export interface Spawner {
    * Rejects when something could not be deleted: the uid then stays reserved.
    */
   removeUserFiles?(user: { id: number; name: string }, states: SpawnerState[]): Promise<void>;
+  /** The running server's memory and CPU use; null when this server's are not known. */
+  usage?(state: SpawnerState): Promise<ServerUsage | null>;
   /** The server's root directory on the hub host (where content links clone), or null when it is elsewhere. */
   localRoot?(state: SpawnerState): string | null;
   /**

@@ -11,7 +11,8 @@ import { archiveUrl, eventModel } from '../courses/models.js';
 import type { Caller } from '../http/identity.js';
 import type { PageCaller } from './render.js';
 import { wallClock } from '../clock.js';
-import type { CourseDetailsView, CourseListItem, CoursePageView, CourseServerView, ReviewActions } from './templates/index.js';
+import type { CourseDetailsView, CourseListItem, CoursePageView, CourseServersView, CourseServerView, ReviewActions } from './templates/index.js';
+import { CourseServers } from '../courses/servers.js';
 
 /** The fields of the service's course model the pages read (`CourseService.model`). */
 interface CourseModelFields {
@@ -188,6 +189,28 @@ async function changesView(
   };
 }
 
+/** States in which participants' course servers may run (the control room shows them). */
+const SERVERS_RUN: readonly CourseState[] = ['ready', 'active'];
+
+async function serversView(ctx: HubContext, courses: CourseService, caller: PageCaller, course: CourseRow): Promise<CourseServersView | null> {
+  const list = await new CourseServers(ctx, courses).list(caller, course.slug);
+  const state = course.state as CourseState;
+  if (!SERVERS_RUN.includes(state) && list.every((p) => p.server.state === 'stopped')) return null;
+  return {
+    canStart: participantsMayStart(state),
+    list: list.map((p) => ({
+      user: p.user,
+      state: p.server.state,
+      url: p.server.url,
+      lastActivity: p.server.last_activity,
+      failure: p.server.failure,
+      memoryBytes: p.server.memory_bytes,
+      memoryLimitBytes: p.server.memory_limit_bytes,
+      cpuSeconds: p.server.cpu_seconds,
+    })),
+  };
+}
+
 async function manageView(ctx: HubContext, courses: CourseService, caller: PageCaller, course: CourseRow, join: JoinInfo): Promise<NonNullable<CoursePageView['manage']>> {
   const state = course.state as CourseState;
   const { members } = await courses.participants(caller, course.slug);
@@ -205,6 +228,7 @@ async function manageView(ctx: HubContext, courses: CourseService, caller: PageC
         serverUrl: m.status === 'accepted' ? ctx.urls.userServerUrl(m.user_name, course.slug) : null,
       })),
     canDecide: courses.canDecide(course),
+    servers: await serversView(ctx, courses, caller, course),
     archives: archives.map((f) => ({
       user: f.user,
       bytes: f.bytes,

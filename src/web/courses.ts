@@ -17,6 +17,7 @@ import { courseFormPage, coursePage, coursesPage, joinPage, reviewPage, type Cou
 import { wallClock } from '../clock.js';
 import { JOIN_CODE_FAILURES } from '../courses/join-code.js';
 import { caller, page } from '../rbac/route-policy.js';
+import { CourseServers } from '../courses/servers.js';
 
 type Slug = { Params: { slug: string } };
 type Form = Record<string, unknown>;
@@ -271,6 +272,21 @@ export function registerCoursePages(app: FastifyInstance, ctx: HubContext, cours
     else if (decision === 'reject') await courses.rejectChange(caller, req.params.slug, id, field(form, 'comment'));
     else throw new HubError(400, 'decision must be approve or reject');
     return reply.redirect(`${back}#changes-title`, 303);
+  });
+
+  // The control room without JavaScript: start or stop (all, or the participant of the row's button), then back.
+  // With JavaScript, courses.js calls the API instead and shows each participant's result as it comes.
+  const rooms = new CourseServers(ctx, courses);
+  app.post<Slug>('/courses/:slug/servers', page(caller("courses:manage on the course; start:servers or delete:servers on each participant's server")), async (req, reply) => {
+    const back = coursePath(req.params.slug);
+    const caller = await poster(req, reply, back);
+    if (!caller) return reply;
+    const form = formOf(req);
+    const action = field(form, 'action');
+    if (action !== 'start' && action !== 'stop') throw new HubError(400, 'action must be start or stop');
+    const users = fieldList(form, 'users');
+    await rooms.carryOut(await rooms.plan(caller, req.params.slug, action, users.length ? users : undefined));
+    return reply.redirect(`${back}#servers-title`, 303);
   });
 
   app.post<Slug>('/courses/:slug/retry', page(caller('courses:manage on the course')), async (req, reply) => {

@@ -20,6 +20,7 @@ import {
   type SpawnRequest,
   type Spawner,
   type SpawnerState,
+  type ServerUsage,
   type StartResult,
   type StopOptions,
 } from '../spawner.js';
@@ -164,6 +165,14 @@ export class LocalProcessSpawner implements Spawner {
 
   onServerExit(listener: () => void): void {
     this.exitListeners.push(listener);
+  }
+
+  /** From the server's cgroup (isolated servers); unknown for servers without one. */
+  async usage(state: SpawnerState): Promise<ServerUsage | null> {
+    if (!isolatedState(state) || !this.isolation) return null;
+    const stats = await this.isolation.launcher.stats(state.cgroup as string).catch(() => null);
+    if (!stats) return null;
+    return { memoryBytes: stats.memoryBytes, memoryLimitBytes: stats.memoryLimit, cpuSeconds: stats.cpuUsageNs === null ? null : stats.cpuUsageNs / 1e9 };
   }
 
   localRoot(state: SpawnerState): string | null {

@@ -9,7 +9,7 @@ import type { Launcher } from './launcher/client.js';
 export type { LaunchRequest, LaunchedServer, ListedServer, ServerExit, ServerLimits } from './launcher/client.js';
 
 /** The launcher's operations the spawner uses. */
-export type ServerLauncher = Pick<Launcher, 'launch' | 'signal' | 'killCgroup' | 'list' | 'mkdir' | 'remove' | 'onExit'>;
+export type ServerLauncher = Pick<Launcher, 'launch' | 'signal' | 'killCgroup' | 'list' | 'mkdir' | 'remove' | 'onExit' | 'stats'>;
 
 export interface Isolation {
   launcher: ServerLauncher;

@@ -57,6 +57,47 @@
     return { status: response.status, data: data };
   }
 
+  /**
+   * Calls an API endpoint that answers with server-sent events (Accept: text/event-stream) and calls
+   * onEvent with each event's JSON as it arrives; resolves when the stream ends, rejects with the
+   * API's `message` when it refuses.
+   */
+  async function apiEvents(method, segments, body, onEvent) {
+    var response = await fetch(hubUrl(['api'].concat(segments)), {
+      method: method,
+      credentials: 'same-origin',
+      headers: { Accept: 'text/event-stream', 'Content-Type': 'application/json', 'X-XSRFToken': xsrfToken },
+      body: JSON.stringify(body || {}),
+    });
+    if (!response.ok || !response.body) {
+      var data = null;
+      try {
+        data = await response.json();
+      } catch (e) {
+        data = null;
+      }
+      var error = new Error(data && typeof data.message === 'string' ? data.message : response.status + ' ' + response.statusText);
+      error.status = response.status;
+      throw error;
+    }
+    var reader = response.body.getReader();
+    var decoder = new TextDecoder();
+    var buffer = '';
+    for (;;) {
+      var chunk = await reader.read();
+      if (chunk.done) break;
+      buffer += decoder.decode(chunk.value, { stream: true });
+      var end;
+      while ((end = buffer.indexOf('\n\n')) >= 0) {
+        var block = buffer.slice(0, end);
+        buffer = buffer.slice(end + 2);
+        block.split('\n').forEach(function (line) {
+          if (line.slice(0, 6) === 'data: ') onEvent(JSON.parse(line.slice(6)));
+        });
+      }
+    }
+  }
+
   function sleep(ms) {
     return new Promise(function (resolve) {
       setTimeout(resolve, ms);
@@ -102,5 +143,5 @@
 
   humanizeTimes(document);
 
-  window.Ganymede = { baseUrl: baseUrl, xsrfToken: xsrfToken, hubUrl: hubUrl, api: api, sleep: sleep, showAlert: showAlert, humanizeTimes: humanizeTimes };
+  window.Ganymede = { baseUrl: baseUrl, xsrfToken: xsrfToken, hubUrl: hubUrl, api: api, apiEvents: apiEvents, sleep: sleep, showAlert: showAlert, humanizeTimes: humanizeTimes };
 })();

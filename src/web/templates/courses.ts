@@ -124,6 +124,8 @@ export type CoursePageView = {
     /** Whether participants may still be accepted or rejected. */
     canDecide: boolean;
     archives: Array<{ user: string; url: string; bytes: number }>;
+    /** The control room: the accepted participants' course servers; null when the course runs none. */
+    servers: CourseServersView | null;
   } | null;
   canEdit: boolean;
   canCancel: boolean;
@@ -133,6 +135,23 @@ export type CoursePageView = {
   changes: CourseChangesView | null;
   /** A failed course its teachers may send through preparation again. */
   canRetry: boolean;
+};
+
+export type ParticipantServerView = {
+  user: string;
+  state: 'running' | 'starting' | 'stopping' | 'stopped';
+  url: string;
+  lastActivity: string | null;
+  failure: string | null;
+  memoryBytes: number | null;
+  memoryLimitBytes: number | null;
+  cpuSeconds: number | null;
+};
+
+export type CourseServersView = {
+  list: ParticipantServerView[];
+  /** Participants' servers may start now (the course is active). */
+  canStart: boolean;
 };
 
 export type CourseChangeView = {
@@ -336,6 +355,54 @@ function participantsCard(ctx: PageContext, slug: string, m: NonNullable<CourseP
 </section>`;
 }
 
+const SERVER_BADGE: Record<ParticipantServerView['state'], SafeHtml> = {
+  running: html`<span class="badge badge-ok">Running</span>`,
+  starting: html`<span class="badge badge-pending">Starting</span>`,
+  stopping: html`<span class="badge badge-pending">Stopping</span>`,
+  stopped: html`<span class="badge">Stopped</span>`,
+};
+
+function megabytes(bytes: number): string {
+  return bytes >= 1024 ** 3 ? `${(bytes / 1024 ** 3).toFixed(1)} GB` : `${Math.round(bytes / 1024 ** 2)} MB`;
+}
+
+/** The teacher's control room: each participant's course server, one by one or all at once. */
+function serversCard(ctx: PageContext, slug: string, view: CourseServersView): SafeHtml {
+  const action = coursePath(ctx, slug, 'servers');
+  const running = view.list.filter((s) => s.state === 'running').length;
+  const oneForm = (a: string) => html`<form id="server-${a}" method="post" action="${action}" data-servers-form hidden>${xsrfField(ctx)}<input type="hidden" name="action" value="${a}"></form>`;
+  const row = (s: ParticipantServerView) => html`<tr data-server-user="${s.user}" data-state="${s.state}">
+    <td data-label="Name">${s.user}</td>
+    <td data-label="Server" class="server-state">${SERVER_BADGE[s.state]}${s.failure && html` <span class="muted server-failure">${s.failure}</span>`}</td>
+    <td data-label="Last activity">${timestamp(s.lastActivity)}</td>
+    <td data-label="Memory">${s.memoryBytes === null ? '–' : `${megabytes(s.memoryBytes)}${s.memoryLimitBytes === null ? '' : ` of ${megabytes(s.memoryLimitBytes)}`}`}</td>
+    <td data-label="CPU time">${s.cpuSeconds === null ? '–' : `${s.cpuSeconds.toFixed(1)} s`}</td>
+    <td data-label="" class="row-actions">
+      ${view.canStart && s.state === 'stopped' && html`<button form="server-start" name="users" value="${s.user}" class="btn btn-small btn-primary">Start</button>`}
+      ${s.state !== 'stopped' && html`<button form="server-stop" name="users" value="${s.user}" class="btn btn-small">Stop</button>`}
+      ${s.state === 'running' && html`<a class="btn btn-small" href="${s.url}">Open</a>`}
+    </td>
+  </tr>`;
+  return html`<section class="card" aria-labelledby="servers-title" id="servers">
+  <h2 id="servers-title">Participants' servers <span class="muted">(${running} of ${view.list.length} running)</span></h2>
+  <p id="servers-progress" class="alert alert-info" role="status" hidden></p>
+  ${view.list.length === 0
+    ? html`<p class="empty">No accepted participant yet.</p>`
+    : html`<form id="servers-all" method="post" action="${action}" data-servers-form>
+    ${xsrfField(ctx)}
+    <div class="actions">
+      ${view.canStart && html`<button type="submit" name="action" value="start" class="btn btn-primary" data-confirm="Start the course servers of all ${view.list.length} participants?">Start all</button>`}
+      <button type="submit" name="action" value="stop" class="btn btn-danger" data-confirm="Stop the course servers of all ${view.list.length} participants? What they have not saved is lost.">Stop all</button>
+    </div>
+  </form>
+  <table id="participant-servers" class="table responsive">
+    <thead><tr><th scope="col">Name</th><th scope="col">Server</th><th scope="col">Last activity</th><th scope="col">Memory</th><th scope="col">CPU time</th><th scope="col"><span class="visually-hidden">Actions</span></th></tr></thead>
+    <tbody>${view.list.map(row)}</tbody>
+  </table>
+  ${['start', 'stop'].map(oneForm)}`}
+</section>`;
+}
+
 function archivesCard(archives: NonNullable<CoursePageView['manage']>['archives']): SafeHtml {
   const size = (bytes: number) => (bytes >= 1048576 ? `${(bytes / 1048576).toFixed(1)} MB` : `${Math.ceil(bytes / 1024)} kB`);
   return html`<section class="card" aria-labelledby="archives-title">
@@ -398,6 +465,7 @@ html`<section class="card" aria-labelledby="review-title">
 ${view.changes && changesCard(ctx, c.slug, view.changes)}
 ${view.manage && joinCard(ctx, c.slug, view.manage.join)}
 ${view.manage && f && participantsCard(ctx, c.slug, view.manage, f.participants.accepted, f.expectedParticipants)}
+${view.manage?.servers && serversCard(ctx, c.slug, view.manage.servers)}
 ${view.manage && view.manage.archives.length > 0 && archivesCard(view.manage.archives)}
 ${view.events && eventsLog(view.events)}`;
   return page(ctx, c.title, body, ['courses.js']);
