@@ -92,9 +92,14 @@ export function registerCourseRoutes(app: FastifyInstance, ctx: HubContext, cour
   // The control room: participants' servers, and starting or stopping them all (or those named).
   const rooms = new CourseServers(ctx, courses);
   app.get<Slug>('/courses/:slug/servers', api(caller('read:courses on the course')), async (req) => rooms.list(requireCaller(req), req.params.slug));
-  for (const action of ['start', 'stop'] as const) {
-    const needs = action === 'start' ? 'start:servers' : 'delete:servers';
-    app.post<Slug>(`/courses/:slug/servers/${action}`, api(caller(`courses:manage on the course; ${needs} on each participant's server`)), async (req, reply) => {
+  // Teachers push an update of the course content into the running servers (stopped ones get it at their next start).
+  const roomActions = [
+    ['start', 'servers/start', 'start:servers'],
+    ['stop', 'servers/stop', 'delete:servers'],
+    ['content', 'content/update', 'access:servers'],
+  ] as const;
+  for (const [action, path, needs] of roomActions) {
+    app.post<Slug>(`/courses/:slug/${path}`, api(caller(`courses:manage on the course; ${needs} on each member's server`)), async (req, reply) => {
       const plan = await rooms.plan(requireCaller(req), req.params.slug, action, bodyOf(req).users);
       if (!wantsEventStream(req)) return { results: await rooms.carryOut(plan) };
       // As each participant's server is done, one event; then one with every result.

@@ -30,6 +30,8 @@ export interface PullOptions {
   env?: Record<string, string>;
   /** Commits of history for the first clone; 0: all of it. Default 1, as nbgitpuller (NBGITPULLER_DEPTH). */
   depth?: number;
+  /** Stops git when it aborts (a start that was cancelled), as the deadline does. */
+  signal?: AbortSignal;
 }
 
 export interface PullResult {
@@ -51,8 +53,8 @@ export class GitPullError extends Error {
 }
 
 /** The author and committer of the commit that records the user's changes before a merge. */
-const COMMITTER = ['-c', 'user.name=Ganymede content link', '-c', 'user.email=content-links@ganymede.invalid'];
-const WIP_MESSAGE = 'Automatic commit of local changes before pulling (Ganymede content link)';
+const COMMITTER = ['-c', 'user.name=Ganymede', '-c', 'user.email=content@ganymede.invalid'];
+const WIP_MESSAGE = 'Automatic commit of local changes before pulling new content (Ganymede)';
 /** An index.lock older than this was left by a git that died; a younger one belongs to a running git. */
 const STALE_LOCK_MS = 10 * 60_000;
 /** How many of git's last output lines an error carries. */
@@ -61,7 +63,8 @@ const ERROR_LINES = 4;
 export async function pullRepository(opts: PullOptions): Promise<PullResult> {
   const dir = checkoutDir(opts.root, opts.targetpath);
   return withDirLock(dir, async () => {
-    const git = new Git(opts, AbortSignal.timeout(opts.timeoutMs));
+    const deadline = AbortSignal.timeout(opts.timeoutMs);
+    const git = new Git(opts, opts.signal ? AbortSignal.any([deadline, opts.signal]) : deadline);
     const { files } = opts;
     await ensureInsideRoot(files, opts.root, dir, opts.targetpath);
     const fresh = await isAbsentOrEmpty(files, dir);

@@ -1,12 +1,12 @@
 /**
  * A course's content repository: checked by the hub when the course is prepared, cloned into a
- * member's directory at their server's first start (as nbgitpuller's first pull does) by the
- * member's own uid. git runs with an argument list, `--` before the URL, no terminal prompts and a
+ * member's directory at their server's first start and brought up to date at every later start (as
+ * nbgitpuller does), by the member's own uid. git runs with an argument list, `--` before the URL, no terminal prompts and a
  * timeout: nothing the teacher typed reaches a shell, and a URL cannot pass itself off as an option.
  */
 import { execFile } from 'node:child_process';
-import path from 'node:path';
 import type { UserFileAccess } from '../spawners/user-files.js';
+import { GitPullError, pullRepository } from '../content/git-pull.js';
 
 export interface ContentRepo {
   url: string;
@@ -52,24 +52,18 @@ export async function checkContent(repo: ContentRepo): Promise<void> {
 }
 
 /**
- * Clones the repository into `<dir>/<name>` unless it is there already (a later start keeps the
- * member's changes), as the member: `files` acts as them, `dir` is their course directory, which
- * exists (CourseFiles.memberFiles makes it).
+ * Brings the member's copy of the course content up to date, as the member (`files` acts as them;
+ * `dir` is their course directory, which exists: CourseFiles.memberFiles makes it): cloned into
+ * `<dir>/<name>` the first time, then pulled with nbgitpuller's rule at every later start or when a
+ * teacher pushes an update (src/content/git-pull.ts): the member's edits win a conflict, files they
+ * deleted come back, new files appear, nothing of theirs is lost.
  */
-export async function cloneContent(files: UserFileAccess, repo: ContentRepo, dir: string, signal?: AbortSignal): Promise<'cloned' | 'present'> {
-  const target = path.join(dir, contentDirName(repo.url));
-  if (await files.lstat(target)) return 'present';
-  const timeout = AbortSignal.timeout(GIT_TIMEOUT_MS);
-  const result = await files
-    .run(['git', 'clone', '--quiet', '--depth', '1', '--branch', repo.branch, '--', repo.url, target], {
-      cwd: dir,
-      env: { GIT_TERMINAL_PROMPT: '0', GIT_ASKPASS: 'true', LC_ALL: 'C' },
-      signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
-    })
-    .catch((err: unknown) => {
-      if (timeout.aborted) return { code: null, stdout: '', stderr: `git took longer than ${GIT_TIMEOUT_MS / 1000} s` };
-      throw err;
-    });
-  if (result.code !== 0) throw new Error(`Could not copy the course content from ${repo.url}: ${lastLine(result.stderr) || `git exited with code ${result.code}`}`);
-  return 'cloned';
+export async function pullContent(files: UserFileAccess, repo: ContentRepo, dir: string, signal?: AbortSignal): Promise<'cloned' | 'updated'> {
+  try {
+    const pulled = await pullRepository({ files, repo: repo.url, branch: repo.branch, root: dir, targetpath: contentDirName(repo.url), timeoutMs: GIT_TIMEOUT_MS, ...(signal ? { signal } : {}) });
+    return pulled.action;
+  } catch (err) {
+    if (err instanceof GitPullError) throw new Error(`Could not bring the course content from ${repo.url}: ${err.message}`);
+    throw err;
+  }
 }

@@ -1,6 +1,6 @@
 /**
  * A course member's server `<slug>`: who may start it when, and how it runs (the course's
- * environment and resources, in the course's directory, with the content cloned at first start).
+ * environment and resources, in the course's directory, with the content brought up to date at each start).
  */
 import type { CoursesConfig } from '../config/schema.js';
 import type { CourseRepo } from '../db/repos/courses.js';
@@ -8,9 +8,9 @@ import type { UserRow } from '../db/schema.js';
 import { HubError } from '../errors.js';
 import type { ServerProfile, ServerProfileSource } from '../hub/server-profiles.js';
 import { expandUserTemplate } from '../spawners/env.js';
-import { cloneContent, type ContentRepo } from './content.js';
+import { pullContent, type ContentRepo } from './content.js';
 import type { CourseFiles } from './files.js';
-import type { CourseResources } from './service.js';
+import { memberLimits, type CourseResources } from './service.js';
 import { participantsMayStart, teachersMayEnter, type CourseState } from './state-machine.js';
 
 /** Courses whose slug no longer names a server. */
@@ -43,7 +43,7 @@ export class CourseServerProfiles implements ServerProfileSource {
     const resources = JSON.parse(course.resources) as CourseResources;
     const workDir = this.files.homeDir(course.slug, user.name);
     const repo = course.content_repo ? (JSON.parse(course.content_repo) as ContentRepo) : null;
-    const limits = { memLimit: `${resources.memory_gb}G`, cpuLimit: resources.cpu };
+    const limits = memberLimits(course);
     return {
       source: `course ${course.slug}`,
       cmd: env?.cmd,
@@ -57,11 +57,11 @@ export class CourseServerProfiles implements ServerProfileSource {
       resources: { ...limits, gpu: resources.gpu, storageGb: resources.storage_gb },
       prepare: repo
         ? async (progress, signal) => {
-            progress(`Copying the course content from ${repo.url}…`);
-            // As the member, with the course's limits: the clone lands in their directory, theirs.
+            progress(`Bringing the course content from ${repo.url}…`);
+            // As the member, with the course's limits: the checkout is in their directory, theirs.
             const files = await this.files.memberFiles(course.slug, user, limits);
-            const done = await cloneContent(files, repo, workDir, signal);
-            if (done === 'cloned') progress('Course content copied');
+            const done = await pullContent(files, repo, workDir, signal);
+            progress(done === 'cloned' ? 'Course content copied' : 'Course content up to date');
           }
         : undefined,
       onStarted: () => this.courses.markStarted(course.id, user.id),

@@ -22,9 +22,24 @@ import { participantsMayStart, type CourseState } from './state-machine.js';
 /** How many starts or stops run at once. */
 const AT_ONCE = 8;
 
-export type ServerAction = 'start' | 'stop';
+/** Start or stop servers, or bring the course content in running servers up to date (a teacher's push). */
+export type ServerAction = 'start' | 'stop' | 'content';
 
-export type ServerOutcome = 'ready' | 'starting' | 'already running' | 'stopped' | 'stopping' | 'not running' | 'failed' | 'refused';
+export type ServerOutcome =
+  | 'ready'
+  | 'starting'
+  | 'already running'
+  | 'stopped'
+  | 'stopping'
+  | 'not running'
+  | 'updated'
+  | 'cloned'
+  | 'at next start'
+  | 'failed'
+  | 'refused';
+
+/** The scope each action needs on a participant's server: pushing content writes in their files, as their server does. */
+const SCOPE: Record<ServerAction, string> = { start: 'start:servers', stop: 'delete:servers', content: 'access:servers' };
 
 /** What happened to one participant's server. */
 export interface ServerResult {
@@ -103,16 +118,18 @@ export class CourseServers {
   }
 
   /**
-   * Checks a start or stop of the course servers of the accepted participants (all, or those `users`
-   * names) before anything happens: refused as a whole (404, 403, 409, 400) or a plan to `carry out`.
+   * Checks an action on the course servers of the accepted participants (all, or those `users` names;
+   * a content push also the teachers') before anything happens: refused as a whole (404, 403, 409,
+   * 400) or a plan to `carry out`.
    */
   async plan(caller: Caller, slug: string, action: ServerAction, users: unknown): Promise<ServerPlan> {
     const course = await this.courses.managed(caller, slug);
     if (action === 'start' && !participantsMayStart(course.state as CourseState)) {
       throw new HubError(409, `The course ${course.title} is ${course.state}: participants' servers start only while it is active`);
     }
+    if (action === 'content' && !course.content_repo) throw new HubError(409, `The course ${course.title} has no content repository`);
     const { members } = await this.courses.participants(caller, slug);
-    return { caller, course, action, participants: selectParticipants(members, users, slug) };
+    return { caller, course, action, participants: selectParticipants(members, users, slug, action === 'content') };
   }
 
   /** Carries out a plan, calling `onResult` as each participant's server is done; every result, in the participants' order. */
@@ -130,13 +147,21 @@ export class CourseServers {
 
   private async one(caller: Caller, action: ServerAction, slug: string, member: MemberWithName): Promise<ServerResult> {
     const name = member.user_name;
-    const scope = action === 'start' ? 'start:servers' : 'delete:servers';
+    const scope = SCOPE[action];
     if (!checkScope(caller.scopes, scope, { user: name, server: `${name}/${slug}`, groups: [courseGroup(slug)] })) {
       return { user: name, result: 'refused', message: `Action is not authorized with current scopes; requires any of [${scope}]` };
     }
     const user = await this.d.users.byId(member.user_id);
     if (!user) return { user: name, result: 'failed', message: 'the user no longer exists' };
+    if (action === 'content') return this.pushContent(user, slug);
     return action === 'start' ? this.start(user, slug) : this.stop(user, slug);
+  }
+
+  /** Into a running server's copy only: a stopped one gets the update at its next start anyway. */
+  private async pushContent(user: UserRow, slug: string): Promise<ServerResult> {
+    const row = await this.d.servers.get(user.id, slug);
+    if (row?.phase !== 'running') return { user: user.name, result: 'at next start' };
+    return { user: user.name, result: await this.courses.pullMemberContent(slug, user) };
   }
 
   private async start(user: UserRow, slug: string): Promise<ServerResult> {
@@ -159,9 +184,9 @@ export class CourseServers {
   }
 }
 
-/** The accepted participants to act on: all of them, or those named (each must be one). */
-function selectParticipants(members: MemberWithName[], users: unknown, slug: string): MemberWithName[] {
-  const accepted = members.filter((m) => m.role === 'student' && m.status === 'accepted');
+/** The accepted participants (and teachers, when asked) to act on: all of them, or those named (each must be one). */
+function selectParticipants(members: MemberWithName[], users: unknown, slug: string, teachersToo = false): MemberWithName[] {
+  const accepted = members.filter((m) => (m.role === 'student' && m.status === 'accepted') || (teachersToo && m.role === 'teacher'));
   if (users === undefined || users === null) return accepted;
   if (!Array.isArray(users) || !users.every((u) => typeof u === 'string')) {
     throw new HubError(400, 'users must be a list of user names', {}, { errors: { users: 'A list of user names.' } });

@@ -18,6 +18,8 @@ import { ConfigError, HubError } from '../errors.js';
 import type { Caller } from '../hub/access.js';
 import { checkScope } from '../rbac/scopes.js';
 import type { CourseFiles } from './files.js';
+import { pullContent, type ContentRepo } from './content.js';
+import type { ResourceLimits } from '../spawners/spawner.js';
 import { joinCode, joinCodeMatches, newJoinNonce } from './join-code.js';
 import type { CourseNotice, Notifier } from './notices.js';
 import { checkCourseRequest, type CourseLimits, type CourseRequest, type FieldErrors } from './request.js';
@@ -62,6 +64,12 @@ export type CourseModel = Record<string, unknown>;
 const CLOSED: readonly CourseState[] = ['rejected', 'cancelled', 'deleted'];
 /** States in which people may apply with the join code. */
 const JOINABLE: readonly CourseState[] = ['scheduled', 'ready', 'active'];
+
+/** The limits a member's course server runs with, and so the work done in their course files. */
+export function memberLimits(course: Pick<CourseRow, 'resources'>): ResourceLimits {
+  const resources = JSON.parse(course.resources) as CourseResources;
+  return { memLimit: `${resources.memory_gb}G`, cpuLimit: resources.cpu };
+}
 
 export function courseGroup(slug: string): string {
   return `course-${slug}`;
@@ -178,9 +186,18 @@ export class CourseService {
     return this.withScope(caller, slug, 'courses:manage');
   }
 
-  /** The control room's start all / stop all, in the course's history. */
-  async recordServerAction(caller: Caller, course: CourseRow, action: 'start' | 'stop', detail: string): Promise<void> {
-    await this.d.courses.record(course.id, { actor: this.actorName(caller), action: action === 'start' ? 'start_servers' : 'stop_servers', detail });
+  /** The control room's start all, stop all and content push, in the course's history. */
+  async recordServerAction(caller: Caller, course: CourseRow, action: 'start' | 'stop' | 'content', detail: string): Promise<void> {
+    const names = { start: 'start_servers', stop: 'stop_servers', content: 'push_content' } as const;
+    await this.d.courses.record(course.id, { actor: this.actorName(caller), action: names[action], detail });
+  }
+
+  /** Brings a member's copy of the course content up to date now, as them (a teacher's push to running servers). */
+  async pullMemberContent(slug: string, user: UserRow): Promise<'cloned' | 'updated'> {
+    const course = await this.d.courses.bySlug(slug);
+    if (!course?.content_repo) throw new HubError(409, `The course ${slug} has no content repository`);
+    const files = await this.d.files.memberFiles(course.slug, user, memberLimits(course));
+    return pullContent(files, JSON.parse(course.content_repo) as ContentRepo, this.d.files.homeDir(course.slug, user.name));
   }
 
   /** Whether participants may still be accepted or rejected (not after the end). */

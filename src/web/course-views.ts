@@ -198,6 +198,7 @@ async function serversView(ctx: HubContext, courses: CourseService, caller: Page
   if (!SERVERS_RUN.includes(state) && list.every((p) => p.server.state === 'stopped')) return null;
   return {
     canStart: participantsMayStart(state),
+    canPushContent: course.content_repo !== null,
     list: list.map((p) => ({
       user: p.user,
       state: p.server.state,

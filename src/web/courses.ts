@@ -274,16 +274,16 @@ export function registerCoursePages(app: FastifyInstance, ctx: HubContext, cours
     return reply.redirect(`${back}#changes-title`, 303);
   });
 
-  // The control room without JavaScript: start or stop (all, or the participant of the row's button), then back.
+  // The control room without JavaScript: start, stop (all, or the participant of the row's button) or push the content, then back.
   // With JavaScript, courses.js calls the API instead and shows each participant's result as it comes.
   const rooms = new CourseServers(ctx, courses);
-  app.post<Slug>('/courses/:slug/servers', page(caller("courses:manage on the course; start:servers or delete:servers on each participant's server")), async (req, reply) => {
+  app.post<Slug>('/courses/:slug/servers', page(caller("courses:manage on the course; start:servers, delete:servers or access:servers on each member's server")), async (req, reply) => {
     const back = coursePath(req.params.slug);
     const caller = await poster(req, reply, back);
     if (!caller) return reply;
     const form = formOf(req);
     const action = field(form, 'action');
-    if (action !== 'start' && action !== 'stop') throw new HubError(400, 'action must be start or stop');
+    if (action !== 'start' && action !== 'stop' && action !== 'content') throw new HubError(400, 'action must be start, stop or content');
     const users = fieldList(form, 'users');
     await rooms.carryOut(await rooms.plan(caller, req.params.slug, action, users.length ? users : undefined));
     return reply.redirect(`${back}#servers-title`, 303);

@@ -130,7 +130,7 @@ test("later pulls merge upstream and keep the user's edits, new files appear", a
   assert.equal(await f.read('README.md'), 'my answer\n', 'the same lines changed on both sides: the user wins');
   assert.equal(await f.read('week2.md'), 'new\n');
   assert.equal(await f.read('notes.md'), 'teacher 2\n', 'a file the user did not touch follows upstream');
-  assert.equal(f.git(result.dir, 'log', '-1', '--format=%an <%ae>', 'HEAD^1'), 'Ganymede content link <content-links@ganymede.invalid>', 'the local changes were committed first, by the hub');
+  assert.equal(f.git(result.dir, 'log', '-1', '--format=%an <%ae>', 'HEAD^1'), 'Ganymede <content@ganymede.invalid>', 'the local changes were committed first, by the hub');
   assert.equal(f.git(result.dir, 'status', '--porcelain'), '', 'nothing left half-done');
 
   // And again, across commits: the user's version still wins.
@@ -404,7 +404,7 @@ describe("as the user's own uid, through the launcher (spawner.run_as dynamic)",
     const kept = (await readdir(dir)).find((n) => /^Untitled1__\d{14}\.ipynb$/.test(n));
     assert.ok(kept, 'the untracked file was renamed');
     assert.equal(await f.read(kept), 'mine');
-    assert.equal(f.git(dir, 'log', '-1', '--format=%an', 'HEAD^1'), 'Ganymede content link');
+    assert.equal(f.git(dir, 'log', '-1', '--format=%an', 'HEAD^1'), 'Ganymede');
     assert.deepEqual(notOwnedBy(dir, USER.uid), []);
   });
 

@@ -56,6 +56,9 @@
     stopped: 'Stopped',
     stopping: 'Stopping…',
     'not running': 'Not running',
+    updated: 'Content updated',
+    cloned: 'Content copied',
+    'at next start': 'Gets it at the next start',
     failed: 'Failed',
     refused: 'Refused',
   };
@@ -79,17 +82,19 @@
         var data = new FormData(form, submitter);
         var action = data.get('action');
         var users = data.getAll('users');
-        if (action !== 'start' && action !== 'stop') return;
+        var paths = { start: ['servers', 'start'], stop: ['servers', 'stop'], content: ['content', 'update'] };
+        var verbs = { start: ['Start', 'Starting servers'], stop: ['Stop', 'Stopping servers'], content: ['Update content', 'Updating content'] };
+        if (!paths[action]) return;
         event.preventDefault();
         var total = users.length || document.querySelectorAll('tr[data-server-user]').length;
         var done = 0;
         document.querySelectorAll('form[data-servers-form] button, button[form^="server-"]').forEach(function (b) {
           b.disabled = true;
         });
-        G.showAlert(progress, (action === 'start' ? 'Starting' : 'Stopping') + ' servers… 0 of ' + total + ' done');
+        G.showAlert(progress, verbs[action][1] + '… 0 of ' + total + ' done');
         try {
           var results = [];
-          await G.apiEvents('POST', ['courses', course.dataset.slug, 'servers', action], users.length ? { users: users } : {}, function (e) {
+          await G.apiEvents('POST', ['courses', course.dataset.slug].concat(paths[action]), users.length ? { users: users } : {}, function (e) {
             if (e.done) {
               if (e.failed) throw new Error(e.message);
               results = e.results;
@@ -102,12 +107,12 @@
               cell.textContent = resultText(e);
               row.dataset.result = e.result;
             }
-            G.showAlert(progress, (action === 'start' ? 'Starting' : 'Stopping') + ' servers… ' + done + ' of ' + total + ' done');
+            G.showAlert(progress, verbs[action][1] + '… ' + done + ' of ' + total + ' done');
           });
           var lines = results.map(function (r) {
             return r.user + ': ' + resultText(r);
           });
-          var summary = (action === 'start' ? 'Start' : 'Stop') + ': ' + (lines.length ? lines.join('; ') : 'no participant');
+          var summary = verbs[action][0] + ': ' + (lines.length ? lines.join('; ') : 'no participant');
           if (window.sessionStorage) sessionStorage.setItem(summaryKey, summary);
           window.location.reload();
         } catch (err) {

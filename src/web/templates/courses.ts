@@ -152,6 +152,8 @@ export type CourseServersView = {
   list: ParticipantServerView[];
   /** Participants' servers may start now (the course is active). */
   canStart: boolean;
+  /** The course has a content repository: teachers may push its update into running servers. */
+  canPushContent: boolean;
 };
 
 export type CourseChangeView = {
@@ -393,7 +395,9 @@ function serversCard(ctx: PageContext, slug: string, view: CourseServersView): S
     <div class="actions">
       ${view.canStart && html`<button type="submit" name="action" value="start" class="btn btn-primary" data-confirm="Start the course servers of all ${view.list.length} participants?">Start all</button>`}
       <button type="submit" name="action" value="stop" class="btn btn-danger" data-confirm="Stop the course servers of all ${view.list.length} participants? What they have not saved is lost.">Stop all</button>
+      ${view.canPushContent && html`<button type="submit" name="action" value="content" class="btn" data-confirm="Bring the course content up to date in every running server? Participants' own edits are kept.">Update content</button>`}
     </div>
+    ${view.canPushContent && html`<p class="muted">Update content brings the latest course material into the running servers; the others get it at their next start. Participants' edits win over the update, files they deleted come back.</p>`}
   </form>
   <table id="participant-servers" class="table responsive">
     <thead><tr><th scope="col">Name</th><th scope="col">Server</th><th scope="col">Last activity</th><th scope="col">Memory</th><th scope="col">CPU time</th><th scope="col"><span class="visually-hidden">Actions</span></th></tr></thead>
