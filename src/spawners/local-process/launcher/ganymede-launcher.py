@@ -980,7 +980,7 @@ def describe_spawn_error(error, plan):
 class Server:
     """A server this launcher started, running until reaped."""
 
-    __slots__ = ('name', 'pid', 'start_time', 'uid', 'request_id', 'answer', 'oom_baseline', 'status', 'oom_fd', 'oom_notified', 'plan', 'answered', 'failure', 'switch_deadline')
+    __slots__ = ('name', 'pid', 'start_time', 'uid', 'request_id', 'answer', 'oom_baseline', 'status', 'oom_fd', 'oom_notified', 'plan', 'answered', 'failure', 'switch_deadline', 'exit_uids')
 
     def __init__(self, name, pid, start_time, uid, request_id, answer, oom_baseline):
         self.name, self.pid, self.start_time, self.uid = name, pid, start_time, uid
@@ -990,6 +990,7 @@ class Server:
         self.answered = True
         self.failure = b''
         self.switch_deadline = 0.0
+        self.exit_uids = None  # its uids as a zombie, when it exited before a switch was seen
         self.oom_fd = None
         self.oom_notified = False
 
@@ -1031,8 +1032,10 @@ class Launcher:
         """Answer the starts whose process is now the server, under its uid (setpriv has done its part); fail those that took too long."""
         now = time.monotonic()
         for server in list(self.switching):
-            uids = proc_uids(server.pid)
-            if uids is not None and all(uid == server.uid for uid in uids) and not runs_setpriv(server.pid):
+            # A server that exited at once (a command that fails): its uids as they were when it exited.
+            exited = server.status is not None
+            uids = server.exit_uids if exited else proc_uids(server.pid)
+            if uids is not None and all(uid == server.uid for uid in uids) and (exited or not runs_setpriv(server.pid)):
                 self.switching.remove(server)
                 server.answered = True
                 self.answer_start(server)
@@ -1432,6 +1435,9 @@ class Launcher:
             if server is not None:
                 # Before reaping: until then the zombie holds the pid, so the group cannot be a newer one's.
                 self.kill_leftovers(server.name, server.pid)
+                # If it exits before its switch to the server's uid was seen (a command that fails at
+                # once; its exec report may even come after this), only the zombie tells whether setpriv changed the uid.
+                server.exit_uids = proc_uids(server.pid)
             _, status = os.waitpid(info.si_pid, 0)
             if server is None:
                 continue  # an orphan of some server, adopted as subreaper
