@@ -138,6 +138,11 @@ export function registerCourseRoutes(app: FastifyInstance, ctx: HubContext, cour
     return reply.code(status === 'accepted' ? 201 : 202).send({ course: req.params.slug, status });
   });
 
+  // A participant accepts a new version of the terms of use (their next start asks for it).
+  app.post<Slug>('/courses/:slug/terms', api(caller('courses:join for oneself (a participant)')), async (req) =>
+    memberModel(await courses.acceptTerms(requireCaller(req), req.params.slug, bodyOf(req))),
+  );
+
   const decide = (status: 'accepted' | 'rejected') => async (req: FastifyRequest<Slug>) => {
     const caller = requireCaller(req);
     await courses.decide(caller, req.params.slug, bodyOf(req).users, status);

@@ -423,8 +423,8 @@ export const coursesSchema = z
     allow_file_repos: z.boolean().default(false).describe('let content repositories be file:/// URLs on the hub host (tests, single-host sites)'),
     terms_of_use: z
       .object({
-        file: z.string().optional().describe('a text or HTML file with the terms teachers accept when they request a course'),
-        version: z.string().min(1).default('1').describe('the version of the terms; a new version must be accepted again'),
+        file: z.string().optional().describe('a text or HTML file with the terms: teachers accept them when they request a course, participants when they join'),
+        version: z.string().min(1).default('1').describe('the version of the terms; participants who accepted another version accept this one before their next start'),
       })
       .strict()
       .default({ version: '1' })

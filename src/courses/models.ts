@@ -12,6 +12,8 @@ export function memberModel(m: MemberWithName) {
     decided_at: m.decided_at,
     first_started: m.first_started,
     last_started: m.last_started,
+    terms_version: m.terms_version,
+    terms_accepted_at: m.terms_accepted_at,
   };
 }
 

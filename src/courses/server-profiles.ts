@@ -10,7 +10,7 @@ import type { ServerProfile, ServerProfileSource } from '../hub/server-profiles.
 import { expandUserTemplate } from '../spawners/env.js';
 import { pullContent, type ContentRepo } from './content.js';
 import type { CourseFiles } from './files.js';
-import { memberLimits, type CourseResources } from './service.js';
+import { memberLimits, mustAcceptTerms, type CourseResources } from './service.js';
 import { participantsMayStart, teachersMayEnter, type CourseState } from './state-machine.js';
 
 /** Courses whose slug no longer names a server. */
@@ -39,6 +39,10 @@ export class CourseServerProfiles implements ServerProfileSource {
     }
     const open = member.role === 'teacher' ? teachersMayEnter(state) : participantsMayStart(state);
     if (!open) throw new HubError(403, closedMessage(course.title, state, course.starts_at));
+    const terms = this.config.terms_of_use.version;
+    if (mustAcceptTerms(member, terms)) {
+      throw new HubError(403, `The terms of use of ${course.title} are new (version ${terms}): ${user.name} accepts them on the course page before starting`);
+    }
     const env = this.config.environments[course.environment];
     const resources = JSON.parse(course.resources) as CourseResources;
     const workDir = this.files.homeDir(course.slug, user.name);

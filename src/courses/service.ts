@@ -7,7 +7,7 @@
 import { readFileSync } from 'node:fs';
 import type { Logger } from 'pino';
 import type { CoursesConfig } from '../config/schema.js';
-import type { CourseRepo } from '../db/repos/courses.js';
+import type { CourseRepo, MemberWithName } from '../db/repos/courses.js';
 import type { GroupRepo } from '../db/repos/groups.js';
 import type { RoleRepo } from '../db/repos/roles.js';
 import type { UserRepo } from '../db/repos/users.js';
@@ -64,6 +64,11 @@ export type CourseModel = Record<string, unknown>;
 const CLOSED: readonly CourseState[] = ['rejected', 'cancelled', 'deleted'];
 /** States in which people may apply with the join code. */
 const JOINABLE: readonly CourseState[] = ['scheduled', 'ready', 'active'];
+
+/** Whether a member must accept the current terms of use (`version`) before starting their course server: participants who accepted another version, or none. */
+export function mustAcceptTerms(member: Pick<CourseMemberRow, 'role' | 'terms_version'>, version: string): boolean {
+  return member.role === 'student' && member.terms_version !== version;
+}
 
 /** The limits a member's course server runs with, and so the work done in their course files. */
 export function memberLimits(course: Pick<CourseRow, 'resources'>): ResourceLimits {
@@ -595,8 +600,12 @@ export class CourseService {
     const b = (typeof body === 'object' && body !== null ? body : {}) as Record<string, unknown>;
     const course = await this.joinable(slug, b.code);
     const email = typeof b.email === 'string' && b.email.trim() ? b.email.trim() : null;
-    if (email && !/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(email)) throw fieldErrors({ email: 'An e-mail address.' });
-    const result = await this.d.courses.apply(course.id, me.id, email, course.auto_accept === 1 ? { limit: course.expected_participants } : null, { actor: me.name, action: 'apply' });
+    const errors: FieldErrors = {};
+    if (email && !/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(email)) errors.email = 'An e-mail address.';
+    const terms = this.termsErrors(b.accepted_terms_version);
+    if (terms) errors.accepted_terms_version = terms;
+    if (Object.keys(errors).length) throw fieldErrors(errors);
+    const result = await this.d.courses.apply(course.id, me.id, email, this.terms().version, course.auto_accept === 1 ? { limit: course.expected_participants } : null, { actor: me.name, action: 'apply' });
     if (result === 'already') throw new HubError(409, `You are already ${(await this.d.courses.member(course.id, me.id))?.status ?? 'a member'} in course ${slug}`);
     if (result === 'full') throw new HubError(409, `Course ${slug} is full (${course.expected_participants} participants)`);
     if (result === 'accepted') {
@@ -605,6 +614,32 @@ export class CourseService {
     }
     this.d.log.info({ course: slug, user: me.name, status: result }, 'course application');
     return { course, status: result };
+  }
+
+  /** Why `accepted` does not accept the current terms of use, or null when it does. */
+  private termsErrors(accepted: unknown): string | null {
+    const version = this.terms().version;
+    return accepted === version ? null : `Accept the terms of use (version ${version}).`;
+  }
+
+  mustAcceptTerms(member: Pick<CourseMemberRow, 'role' | 'terms_version'>): boolean {
+    return mustAcceptTerms(member, this.terms().version);
+  }
+
+  /** A participant accepts the current terms of use (when a new version asks them to). */
+  async acceptTerms(caller: Caller, slug: string, body: unknown): Promise<MemberWithName> {
+    const me = this.userOf(caller);
+    if (!me || !checkScope(caller.scopes, 'courses:join', { user: me.name })) {
+      throw new HubError(403, 'Action is not authorized with current scopes; requires any of [courses:join]');
+    }
+    const { course, member } = await this.visible(caller, slug);
+    if (!member || member.role !== 'student') throw new HubError(404, `You are not a participant of course ${slug}`);
+    const b = (typeof body === 'object' && body !== null ? body : {}) as Record<string, unknown>;
+    const terms = this.termsErrors(b.accepted_terms_version);
+    if (terms) throw fieldErrors({ accepted_terms_version: terms });
+    const version = this.terms().version;
+    await this.d.courses.acceptTerms(course.id, me.id, version, { actor: me.name, action: 'accept_terms', detail: `version ${version}` });
+    return { ...(await this.d.courses.member(course.id, me.id))!, user_name: me.name };
   }
 
   async participants(caller: Caller, slug: string) {

@@ -12,6 +12,7 @@ import * as m004 from './migrations/004-courses.js';
 import * as m005 from './migrations/005-unix-ids.js';
 import * as m006 from './migrations/006-login-sessions.js';
 import * as m007 from './migrations/007-course-changes.js';
+import * as m008 from './migrations/008-member-terms.js';
 
 const MIGRATIONS: Record<string, Migration> = {
   '001-initial': m001,
@@ -21,6 +22,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '005-unix-ids': m005,
   '006-login-sessions': m006,
   '007-course-changes': m007,
+  '008-member-terms': m008,
 };
 
 class StaticMigrations implements MigrationProvider {

@@ -224,6 +224,9 @@ export interface CourseMembersTable {
   /** When the member's course server first and last started. */
   first_started: string | null;
   last_started: string | null;
+  /** The version of the terms of use the participant accepted last, and when (null: never, e.g. before terms were recorded). */
+  terms_version: string | null;
+  terms_accepted_at: string | null;
 }
 
 /** The audit log: every action and timed step, with its time and who did it ('scheduler' for timed steps). */

@@ -131,10 +131,12 @@ export async function coursePageView(
   const manages = courses.canManage(caller, course);
   const reviews = courses.canReview(caller, course);
   const actions = reviewActions(courses, course);
+  const termsToAccept = member?.status === 'accepted' && courses.mustAcceptTerms(member) ? courses.terms() : null;
   return {
     course: details,
     me: member ? { role: member.role, status: member.status } : null,
-    server: await courseServer(ctx, caller.principal.user, course, member),
+    server: termsToAccept ? null : await courseServer(ctx, caller.principal.user, course, member),
+    termsToAccept,
     manage: manages && join ? await manageView(ctx, courses, caller, course, join) : null,
     canEdit: manages && courses.canDo(course, 'edit'),
     canCancel: (manages || reviews) && courses.canDo(course, 'cancel'),
@@ -226,6 +228,9 @@ async function manageView(ctx: HubContext, courses: CourseService, caller: PageC
         appliedAt: m.applied_at,
         firstStarted: m.first_started,
         lastStarted: m.last_started,
+        termsVersion: m.terms_version,
+        termsAcceptedAt: m.terms_accepted_at,
+        termsCurrent: !courses.mustAcceptTerms(m),
         serverUrl: m.status === 'accepted' ? ctx.urls.userServerUrl(m.user_name, course.slug) : null,
       })),
     canDecide: courses.canDecide(course),

@@ -297,6 +297,14 @@ export function registerCoursePages(app: FastifyInstance, ctx: HubContext, cours
     return reply.redirect(back, 303);
   });
 
+  app.post<Slug>('/courses/:slug/terms', page(caller('courses:join for oneself (a participant)')), async (req, reply) => {
+    const back = coursePath(req.params.slug);
+    const caller = await poster(req, reply, back);
+    if (!caller) return reply;
+    await courses.acceptTerms(caller, req.params.slug, { accepted_terms_version: field(formOf(req), 'accepted_terms_version') });
+    return reply.redirect(back, 303);
+  });
+
   app.post<Slug>('/courses/:slug/leave', page(caller('courses:join for oneself (a participant)')), async (req, reply) => {
     const back = coursePath(req.params.slug);
     const caller = await poster(req, reply, back);
@@ -336,23 +344,26 @@ export function registerCoursePages(app: FastifyInstance, ctx: HubContext, cours
     const course = await joinGuarded(req, caller, () => courses.joinable(req.params.slug, code));
     if (await alreadyIn(caller, course)) return reply.redirect(coursePath(course.slug), 303);
     try {
-      await courses.apply(caller, course.slug, { code, email });
+      await courses.apply(caller, course.slug, { code, email, accepted_terms_version: field(form, 'accepted_terms_version') });
     } catch (err) {
       if (!(err instanceof HubError) || err.status !== 400) throw err;
-      const message = ((err.extra.errors as FieldErrors | undefined)?.email ?? err.message).replace(/^An e-mail/, 'Enter an e-mail');
-      return sendPage(reply, await renderJoin(req, reply, caller, course, code, email, message), 400);
+      const errors = (err.extra.errors as FieldErrors | undefined) ?? {};
+      const message = errors.email?.replace(/^An e-mail/, 'Enter an e-mail') ?? (errors.accepted_terms_version ? undefined : err.message);
+      return sendPage(reply, await renderJoin(req, reply, caller, course, code, email, message, errors.accepted_terms_version), 400);
     }
     return reply.redirect(coursePath(course.slug), 303);
   });
 
-  const renderJoin = async (req: FastifyRequest, reply: FastifyReply, caller: PageCaller, course: CourseRow, code: string, email: string, error?: string) => {
+  const renderJoin = async (req: FastifyRequest, reply: FastifyReply, caller: PageCaller, course: CourseRow, code: string, email: string, error?: string, termsError?: string) => {
     const { details } = await courseDetails(courses, caller, course);
     return joinPage(pageCtx(req, reply, caller), {
       course: { slug: course.slug, title: course.title, description: course.description, startsAt: course.starts_at, endsAt: course.ends_at, teachers: details.teachers },
       code,
       autoAccept: course.auto_accept === 1,
       email,
+      terms: courses.terms(),
       error,
+      termsError,
     });
   };
 }

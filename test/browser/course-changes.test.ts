@@ -39,7 +39,7 @@ test('a teacher proposes a change on the course page and governance approves it 
   const ends = Date.parse(created.json.ends_at as string);
   assert.equal((await api('/courses/stats1/approve', gov, 'POST', {})).status, 200);
   const code = (await api('/courses/stats1', ADMIN_TOKEN)).json.join.code as string;
-  for (const s of ['s1', 's2']) assert.equal((await api('/courses/stats1/participants', await userToken(hub, s), 'POST', { code })).status, 202);
+  for (const s of ['s1', 's2']) assert.equal((await api('/courses/stats1/participants', await userToken(hub, s), 'POST', { code, accepted_terms_version: '2026-1' })).status, 202);
   assert.equal((await api('/courses/stats1/participants/accept', teacher, 'POST', { users: ['s1', 's2'] })).status, 200);
   await advanceClockTo(hub, starts + MINUTE);
 

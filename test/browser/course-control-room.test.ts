@@ -37,7 +37,7 @@ test("a teacher starts and stops participants' servers from the course page", { 
   assert.equal(created.status, 201, created.text);
   assert.equal((await api('/courses/stats1/approve', gov!, 'POST', {})).status, 200);
   const code = (await api('/courses/stats1', ADMIN_TOKEN)).json.join.code as string;
-  for (const s of PARTICIPANTS) assert.equal((await api('/courses/stats1/participants', await userToken(hub, s), 'POST', { code })).status, 202);
+  for (const s of PARTICIPANTS) assert.equal((await api('/courses/stats1/participants', await userToken(hub, s), 'POST', { code, accepted_terms_version: '2026-1' })).status, 202);
   assert.equal((await api('/courses/stats1/participants/accept', teacher!, 'POST', { users: PARTICIPANTS })).status, 200);
   await advanceClockTo(hub, Date.parse(created.json.starts_at as string) + MINUTE);
 

@@ -104,6 +104,10 @@ test('a course from request to review, join link, acceptance and the participant
   assert.ok(await teacher.evaluate(() => document.documentElement.scrollWidth <= 390), 'the course page fits a 390 px wide screen');
   assert.match(joinUrl, new RegExp(`/hub/courses/${SLUG}/join\\?code=\\w+`));
   const student = await logIn(browser, 'student', joinUrl, new RegExp(`/hub/courses/${SLUG}/join`));
+  // The terms of use must be accepted to apply: the box is required, and the version is recorded.
+  await student.click('#apply');
+  assert.ok(await student.evaluate(() => !(document.getElementById('accept-terms') as HTMLInputElement).validity.valid), 'the browser asks for the terms first');
+  await student.check('#accept-terms');
   await Promise.all([student.waitForURL(new RegExp(`/hub/courses/${SLUG}$`)), student.click('#apply')]);
   assert.match((await student.textContent('#my-status')) ?? '', /waiting for the teacher/);
 
@@ -207,6 +211,7 @@ test('review decisions, editing a sent-back request, join codes, participants an
   const first = await logIn(browser, 'first', link, /\/hub\/courses\/second\/join/);
   assert.equal((await first.goto(oldLink))?.status(), 404, 'the old link no longer works');
   await first.goto(link);
+  await first.check('#accept-terms');
   await Promise.all([first.waitForURL(/\/hub\/courses\/second$/), first.click('#apply:has-text("Join")')]);
   assert.match((await first.textContent('#my-status')) ?? '', /You are a participant/);
 
@@ -217,6 +222,7 @@ test('review decisions, editing a sent-back request, join codes, participants an
   await Promise.all([teacher.waitForURL(/\/hub\/courses\/second/), teacher.click('button:has-text("Save settings")')]);
   assert.equal(await teacher.inputValue('#join-url'), link, 'saving settings keeps the code');
   const second = await logIn(browser, 'second-student', link, /\/hub\/courses\/second\/join/);
+  await second.check('#accept-terms');
   await Promise.all([second.waitForURL(/\/hub\/courses\/second$/), second.click('#apply:has-text("Apply")')]);
   await teacher.reload();
   await teacher.check('tr[data-participant="second-student"] input[name=users]');

@@ -62,7 +62,7 @@ test('an approved course changes only through review, and a failed one is retrie
   assert.equal((await as(gov)('/courses/stats1/approve', 'POST', {})).status, 200);
   const join = (await course()).join as { code: string };
   for (const [name, token] of [['s1', s1], ['s2', await userToken(hub, 's2')]] as const) {
-    assert.equal((await as(token!)('/courses/stats1/participants', 'POST', { code: join.code })).status, 202, name);
+    assert.equal((await as(token!)('/courses/stats1/participants', 'POST', { code: join.code, accepted_terms_version: '2026-1' })).status, 202, name);
   }
   assert.equal((await as(teacher)('/courses/stats1/participants/accept', 'POST', { users: ['s1', 's2'] })).status, 200);
   await advanceClockTo(hub, starts + MINUTE);

@@ -49,7 +49,7 @@ test("a course's new material reaches running servers on a push and stopped ones
   assert.equal(created.status, 201, created.text);
   assert.equal((await as(gov!)('/courses/stats1/approve', 'POST', {})).status, 200);
   const code = (await as(teacher!)('/courses/stats1')).json.join.code as string;
-  assert.equal((await as(p1!)('/courses/stats1/participants', 'POST', { code })).status, 202);
+  assert.equal((await as(p1!)('/courses/stats1/participants', 'POST', { code, accepted_terms_version: '2026-1' })).status, 202);
   assert.equal((await as(teacher!)('/courses/stats1/participants/accept', 'POST', { users: ['p1'] })).status, 200);
   await advanceClockTo(hub, Date.parse(created.json.starts_at as string) + MINUTE);
   assert.equal((await as(ADMIN_TOKEN)('/courses/stats1')).json.state, 'active');

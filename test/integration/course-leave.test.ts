@@ -27,7 +27,7 @@ test('a participant leaves a course and loses its server and access', { timeout:
   const starts = Date.parse(created.json.starts_at as string);
   assert.equal((await as(gov)('/courses/stats1/approve', 'POST', {})).status, 200);
   const code = (await as(teacher)('/courses/stats1')).json.join.code as string;
-  for (const token of [s1, s2, s3]) assert.equal((await as(token!)('/courses/stats1/participants', 'POST', { code })).status, 202);
+  for (const token of [s1, s2, s3]) assert.equal((await as(token!)('/courses/stats1/participants', 'POST', { code, accepted_terms_version: '2026-1' })).status, 202);
   assert.equal((await as(teacher)('/courses/stats1/participants/accept', 'POST', { users: ['s1', 's2', 's3'] })).status, 200);
   await advanceClockTo(hub, starts + MINUTE);
 

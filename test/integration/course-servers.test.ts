@@ -61,7 +61,7 @@ test("a teacher starts and stops all participants' course servers, with a result
   assert.equal(created.status, 201, created.text);
   assert.equal((await as(tokens.gov!)('/courses/lab/approve', 'POST', {})).status, 200);
   const code = (await teacher('/courses/lab')).json.join.code as string;
-  for (const p of PARTICIPANTS) assert.equal((await as(tokens[p]!)('/courses/lab/participants', 'POST', { code })).status, 202);
+  for (const p of PARTICIPANTS) assert.equal((await as(tokens[p]!)('/courses/lab/participants', 'POST', { code, accepted_terms_version: '2026-1' })).status, 202);
   assert.equal((await teacher('/courses/lab/participants/accept', 'POST', { users: PARTICIPANTS })).status, 200);
 
   const early = await teacher('/courses/lab/servers/start', 'POST', {});

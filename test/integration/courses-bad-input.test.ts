@@ -143,14 +143,14 @@ test('bad course input is refused with a message and changes nothing', { timeout
 
   await t.test('wrong and expired join codes, and the participant limit', async () => {
     const join = (await as('other')('/courses/physics')).json.join as { code: string };
-    assert.equal((await as('student')('/courses/physics/participants', 'POST', { code: 'abcdefghjk' })).status, 404);
+    assert.equal((await as('student')('/courses/physics/participants', 'POST', { code: 'abcdefghjk', accepted_terms_version: '2026-1' })).status, 404);
     assert.equal((await as('student')('/courses/physics/participants', 'POST', {})).status, 404);
-    assert.equal((await as('student')('/courses/nope/participants', 'POST', { code: join.code })).status, 404);
-    assert.equal((await as('student')('/courses/algebra/participants', 'POST', { code: join.code })).status, 404, "physics' code does not open algebra");
-    assert.equal((await as('student')('/courses/physics/participants', 'POST', { code: join.code, email: 'not-an-address' })).status, 400);
-    assert.equal((await as('student')('/courses/physics/participants', 'POST', { code: join.code })).status, 202);
-    assert.equal((await as('student')('/courses/physics/participants', 'POST', { code: join.code })).status, 409, 'applied already');
-    assert.equal((await as('nobody')('/courses/physics/participants', 'POST', { code: join.code })).status, 202);
+    assert.equal((await as('student')('/courses/nope/participants', 'POST', { code: join.code, accepted_terms_version: '2026-1' })).status, 404);
+    assert.equal((await as('student')('/courses/algebra/participants', 'POST', { code: join.code, accepted_terms_version: '2026-1' })).status, 404, "physics' code does not open algebra");
+    assert.equal((await as('student')('/courses/physics/participants', 'POST', { code: join.code, email: 'not-an-address', accepted_terms_version: '2026-1' })).status, 400);
+    assert.equal((await as('student')('/courses/physics/participants', 'POST', { code: join.code, accepted_terms_version: '2026-1' })).status, 202);
+    assert.equal((await as('student')('/courses/physics/participants', 'POST', { code: join.code, accepted_terms_version: '2026-1' })).status, 409, 'applied already');
+    assert.equal((await as('nobody')('/courses/physics/participants', 'POST', { code: join.code, accepted_terms_version: '2026-1' })).status, 202);
     assert.equal((await as('other')('/courses/physics/participants/accept', 'POST', { users: ['student'] })).status, 200);
     const full = await as('other')('/courses/physics/participants/accept', 'POST', { users: ['nobody'] });
     assert.equal(full.status, 409);
@@ -160,8 +160,8 @@ test('bad course input is refused with a message and changes nothing', { timeout
     const rotated = await as('other')('/courses/physics/join-code', 'POST', { expires_at: new Date(Date.now() - 1000).toISOString() });
     assert.equal(rotated.status, 200);
     assert.notEqual(rotated.json.code, join.code, 'rotated');
-    assert.equal((await as('nobody')('/courses/physics/participants', 'POST', { code: join.code })).status, 404, 'the old code is dead');
-    const expired = await as('nobody')('/courses/physics/participants', 'POST', { code: rotated.json.code });
+    assert.equal((await as('nobody')('/courses/physics/participants', 'POST', { code: join.code, accepted_terms_version: '2026-1' })).status, 404, 'the old code is dead');
+    const expired = await as('nobody')('/courses/physics/participants', 'POST', { code: rotated.json.code, accepted_terms_version: '2026-1' });
     assert.equal(expired.status, 410);
     assert.match(expired.json.message, /expired/);
     const members = (await as('other')('/courses/physics/participants')).json as Array<{ name: string; status: string }>;
@@ -174,7 +174,7 @@ test('bad course input is refused with a message and changes nothing', { timeout
       const res = await as('gov')('/courses/physics/participants', 'POST', { code: `wrongcode${i}` });
       assert.equal(res.status, 404, `guess ${i}`);
     }
-    const blocked = await as('gov')('/courses/physics/participants', 'POST', { code: join.code });
+    const blocked = await as('gov')('/courses/physics/participants', 'POST', { code: join.code, accepted_terms_version: '2026-1' });
     assert.equal(blocked.status, 429);
     assert.match(blocked.json.message, /Too many failed attempts/);
   });

@@ -106,11 +106,11 @@ test('a course from request to deletion, each step at its time, with its e-mails
   const code = ((await as(teacher)('/courses/stats1')).json.join as { code: string }).code;
 
   await t.test('students apply with the code; the teacher accepts one and rejects the other', async () => {
-    assert.equal((await as(s1)('/courses/stats1/participants', 'POST', { code: 'wrong-code' })).status, 404);
-    const a1 = await as(s1)('/courses/stats1/participants', 'POST', { code });
+    assert.equal((await as(s1)('/courses/stats1/participants', 'POST', { code: 'wrong-code', accepted_terms_version: '2026-1' })).status, 404);
+    const a1 = await as(s1)('/courses/stats1/participants', 'POST', { code, accepted_terms_version: '2026-1' });
     assert.equal(a1.status, 202, a1.text);
     assert.equal(a1.json.status, 'applied');
-    assert.equal((await as(s2)('/courses/stats1/participants', 'POST', { code: code.toUpperCase() })).status, 202, 'codes ignore case');
+    assert.equal((await as(s2)('/courses/stats1/participants', 'POST', { code: code.toUpperCase(), accepted_terms_version: '2026-1' })).status, 202, 'codes ignore case');
     assert.equal((await as(s1)('/courses/stats1/participants')).status, 403, 'a participant does not see the others');
     const accepted = await as(teacher)('/courses/stats1/participants/accept', 'POST', { users: ['s1'] });
     assert.equal(accepted.status, 200, accepted.text);

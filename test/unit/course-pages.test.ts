@@ -97,11 +97,12 @@ test('the form shows each problem next to its field and in the summary, and esca
   assert.match(out, /name="accepted_terms_version" value="2"/);
 });
 
-test('the course page escapes the teacher’s text', () => {
-  const course: CourseDetailsView = {
+/** A course as its page shows it to someone who does not read it in full. */
+function courseView(over: Partial<CourseDetailsView>): CourseDetailsView {
+  return {
     slug: 'intro',
-    title: '<script>t</script>',
-    description: '<img src=x>',
+    title: 'Intro',
+    description: '',
     state: 'pending',
     startsAt: '2027-04-12T08:00:00.000Z',
     endsAt: '2027-04-13T08:00:00.000Z',
@@ -110,8 +111,33 @@ test('the course page escapes the teacher’s text', () => {
     resources: { cpu: 1, memory_gb: 2, storage_gb: 1, gpu: 0 },
     teachers: ['teacher'],
     full: null,
+    ...over,
   };
-  const out = coursePage(ctx, { course, me: null, server: null, manage: null, canEdit: false, canCancel: false, review: null, events: null, changes: null, canRetry: false });
+}
+
+test('the course page escapes the teacher’s text', () => {
+  const course = courseView({ title: '<script>t</script>', description: '<img src=x>' });
+  const out = coursePage(ctx, { course, me: null, server: null, termsToAccept: null, manage: null, canEdit: false, canCancel: false, review: null, events: null, changes: null, canRetry: false });
   assert.ok(!out.includes('<script>t') && !out.includes('<img src=x>'));
   assert.match(out, /2027-04-12 08:00 UTC/);
+});
+
+test('a participant with new terms to accept sees them with the form that accepts them', () => {
+  const out = coursePage(ctx, {
+    course: courseView({ state: 'active' }),
+    me: { role: 'student', status: 'accepted' },
+    server: null,
+    termsToAccept: { version: '2027-1', text: 'Be <kind>.' },
+    manage: null,
+    canEdit: false,
+    canCancel: false,
+    review: null,
+    events: null,
+    changes: null,
+    canRetry: false,
+  });
+  assert.match(out, /<form id="accept-terms-form" method="post" action="\/hub\/courses\/intro\/terms"/);
+  assert.match(out, /name="accepted_terms_version" value="2027-1" required/);
+  assert.match(out, /Be &lt;kind&gt;\./);
+  assert.match(out, /The terms of use are new \(version 2027-1\)/);
 });

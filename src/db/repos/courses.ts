@@ -160,7 +160,7 @@ export class CourseRepo {
    * A student's application: a new member row, or a new application after a rejection. Accepted at
    * once when `accept` and the course has room (`limit` accepted students), in the same transaction.
    */
-  async apply(courseId: number, userId: number, email: string | null, accept: { limit: number } | null, event: CourseEvent): Promise<'applied' | 'accepted' | 'full' | 'already'> {
+  async apply(courseId: number, userId: number, email: string | null, termsVersion: string, accept: { limit: number } | null, event: CourseEvent): Promise<'applied' | 'accepted' | 'full' | 'already'> {
     return this.db.transaction().execute(async (tx) => {
       const existing = await tx.selectFrom('course_members').selectAll().where('course_id', '=', courseId).where('user_id', '=', userId).executeTakeFirst();
       if (existing && (existing.role === 'teacher' || existing.status !== 'rejected')) return 'already';
@@ -170,7 +170,7 @@ export class CourseRepo {
         status = 'accepted';
       }
       const now = isoNow();
-      const values = { role: 'student' as const, status, email, applied_at: now, decided_at: status === 'accepted' ? now : null };
+      const values = { role: 'student' as const, status, email, applied_at: now, decided_at: status === 'accepted' ? now : null, terms_version: termsVersion, terms_accepted_at: now };
       if (existing) await tx.updateTable('course_members').set(values).where('course_id', '=', courseId).where('user_id', '=', userId).execute();
       else await tx.insertInto('course_members').values({ course_id: courseId, user_id: userId, ...values }).execute();
       await insertEvent(tx, courseId, { ...event, detail: status });
@@ -203,6 +203,14 @@ export class CourseRepo {
         .execute();
       await insertEvent(tx, courseId, event);
       return 'ok';
+    });
+  }
+
+  /** A member accepts a version of the terms of use (a new one, before their next start). */
+  async acceptTerms(courseId: number, userId: number, version: string, event: CourseEvent): Promise<void> {
+    await this.db.transaction().execute(async (tx) => {
+      await tx.updateTable('course_members').set({ terms_version: version, terms_accepted_at: isoNow() }).where('course_id', '=', courseId).where('user_id', '=', userId).execute();
+      await insertEvent(tx, courseId, event);
     });
   }
 

@@ -2,6 +2,7 @@
 import type { CourseField, CourseFormValues } from '../course-form.js';
 import { hubPath, xsrfField } from './components.js';
 import { html, raw, type SafeHtml } from './html.js';
+import { termsBody } from './course-parts.js';
 import { page, type PageContext } from './layout.js';
 
 export type CourseFormView = {
@@ -92,9 +93,7 @@ function environmentField(view: CourseFormView): SafeHtml {
 }
 
 function termsField(view: CourseFormView): SafeHtml {
-  const text = view.terms.text;
-  // The terms file comes from the hub's configuration: HTML in it is the admin's, as a spawner's options form is.
-  const body = text === null ? html`<p>The terms of use of the course service apply.</p>` : /^\s*</.test(text) ? raw(text) : html`<div class="pre-line">${text}</div>`;
+  const body = termsBody(view.terms);
   const checked = view.values.accepted_terms_version === view.terms.version;
   return html`<fieldset class="field${view.errors.accepted_terms_version ? ' has-error' : ''}">
     <legend>${LABELS.accepted_terms_version} <span class="muted">(version ${view.terms.version})</span></legend>

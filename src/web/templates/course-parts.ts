@@ -1,8 +1,28 @@
 /** Pieces the course pages share: state badges, dates, a course's details, its server button, the review forms and the load table. */
 import type { CourseState } from '../../courses/state-machine.js';
 import { hubPath, xsrfField } from './components.js';
-import { html, type SafeHtml } from './html.js';
+import { html, raw, type SafeHtml } from './html.js';
 import type { PageContext } from './layout.js';
+
+/** The course service's terms of use: their version and text (null: no file configured). */
+export type TermsView = { version: string; text: string | null };
+
+/** The terms' text: the configured file's HTML as it is (it is the admin's, as a spawner's options form is), plain text as typed. */
+export function termsBody(terms: TermsView): SafeHtml {
+  const text = terms.text;
+  if (text === null) return html`<p>The terms of use of the course service apply.</p>`;
+  return /^\s*</.test(text) ? raw(text) : html`<div class="pre-line">${text}</div>`;
+}
+
+/** The terms in a box to read, and the box to tick: for joining a course and for accepting a new version. */
+export function termsAcceptField(terms: TermsView, error?: string): SafeHtml {
+  return html`<fieldset class="field${error ? ' has-error' : ''}">
+    <legend>Terms of use <span class="muted">(version ${terms.version})</span></legend>
+    <div class="terms-box" tabindex="0" role="region" aria-label="Terms of use">${termsBody(terms)}</div>
+    <label class="checkbox"><input id="accept-terms" type="checkbox" name="accepted_terms_version" value="${terms.version}" required> I accept the terms of use</label>
+    ${error && html`<p class="field-error" role="alert">${error}</p>`}
+  </fieldset>`;
+}
 
 export type CourseResourcesView = { cpu: number; memory_gb: number; storage_gb: number; gpu: number };
 

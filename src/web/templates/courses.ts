@@ -12,6 +12,8 @@ import {
   serverButton,
   stateBadge,
   stateSentence,
+  termsAcceptField,
+  type TermsView,
   type CourseDetailsView,
   type CourseServerView,
   type LoadView,
@@ -106,6 +108,10 @@ export type ParticipantView = {
   appliedAt: string;
   firstStarted: string | null;
   lastStarted: string | null;
+  /** The terms of use they accepted last (null: none recorded), and when; `termsCurrent` when that is today's version. */
+  termsVersion: string | null;
+  termsAcceptedAt: string | null;
+  termsCurrent: boolean;
   /** The participant's course server, for accepted participants. */
   serverUrl: string | null;
 };
@@ -117,6 +123,8 @@ export type CoursePageView = {
   me: { role: CourseMemberRole; status: CourseMemberStatus } | null;
   /** The caller's course server when they may run it now. */
   server: CourseServerView | null;
+  /** New terms of use the caller (a participant) must accept before their next start. */
+  termsToAccept: TermsView | null;
   /** For teachers and reviewers. */
   manage: {
     join: { code: string; url: string; expiresAt: string | null; autoAccept: boolean };
@@ -273,6 +281,16 @@ function myStatus(view: CoursePageView): SafeHtml {
 </div>`;
 }
 
+/** A participant accepts a new version of the terms before their next start. */
+function termsForm(ctx: PageContext, slug: string, terms: TermsView): SafeHtml {
+  return html`<form id="accept-terms-form" method="post" action="${coursePath(ctx, slug, 'terms')}" class="stack">
+  <div class="alert alert-info" role="status">The terms of use are new (version ${terms.version}): accept them before you start your course server again.</div>
+  ${xsrfField(ctx)}
+  ${termsAcceptField(terms)}
+  <button type="submit" class="btn btn-primary">Accept the terms</button>
+</form>`;
+}
+
 function cancelForm(ctx: PageContext, slug: string): SafeHtml {
   return html`<details class="cancel-course">
   <summary>Cancel the course…</summary>
@@ -326,6 +344,7 @@ function participantsCard(ctx: PageContext, slug: string, m: NonNullable<CourseP
     <td data-label="Applied">${timestamp(p.appliedAt)}</td>
     <td data-label="First start">${timestamp(p.firstStarted)}</td>
     <td data-label="Last start">${timestamp(p.lastStarted)}</td>
+    <td data-label="Terms" class="terms-cell">${p.termsVersion === null ? html`<span class="muted">none</span>` : html`${p.termsVersion}${!p.termsCurrent && html` <span class="badge badge-pending">old</span>`} <span class="muted">${timestamp(p.termsAcceptedAt)}</span>`}</td>
     <td data-label="" class="row-actions">
       ${p.serverUrl && html`<a class="btn btn-small" href="${p.serverUrl}">Server</a>`}
       ${m.canDecide &&
@@ -343,7 +362,7 @@ function participantsCard(ctx: PageContext, slug: string, m: NonNullable<CourseP
     <table id="participants" class="table responsive">
       <thead><tr>
         ${m.canDecide && html`<th scope="col"><input type="checkbox" class="select-all" data-select="users" aria-label="Select all"></th>`}
-        <th scope="col">Name</th><th scope="col">Status</th><th scope="col">Applied</th><th scope="col">First start</th><th scope="col">Last start</th><th scope="col"><span class="visually-hidden">Actions</span></th>
+        <th scope="col">Name</th><th scope="col">Status</th><th scope="col">Applied</th><th scope="col">First start</th><th scope="col">Last start</th><th scope="col">Terms</th><th scope="col"><span class="visually-hidden">Actions</span></th>
       </tr></thead>
       <tbody>${m.participants.map(row)}</tbody>
     </table>
@@ -448,6 +467,7 @@ export function coursePage(ctx: PageContext, view: CoursePageView): string {
   ${f?.failure && html`<div class="alert alert-error" role="alert"><strong>What went wrong:</strong> ${f.failure}</div>`}
   ${f?.reviewComment && html`<div class="alert alert-info" id="review-comment"><strong>${c.state === 'cancelled' ? 'Reason' : 'From the review'}:</strong> <span class="pre-line">${f.reviewComment}</span></div>`}
   ${myStatus(view)}
+  ${view.termsToAccept && termsForm(ctx, c.slug, view.termsToAccept)}
   ${(view.canEdit || view.canCancel) &&
   html`<div class="actions course-actions">
     ${view.canEdit && html`<a id="edit-course" class="btn" href="${coursePath(ctx, c.slug, 'edit')}">Edit the request</a>`}
@@ -483,7 +503,9 @@ export type JoinView = {
   code: string;
   autoAccept: boolean;
   email: string;
+  terms: TermsView;
   error?: string;
+  termsError?: string;
 };
 
 export function joinPage(ctx: PageContext, view: JoinView): string {
@@ -500,6 +522,7 @@ export function joinPage(ctx: PageContext, view: JoinView): string {
     <input type="hidden" name="code" value="${view.code}">
     <div class="field"><label for="join-email">E-mail <span class="muted">(optional, to hear about the course)</span></label>
       <input id="join-email" name="email" type="email" autocomplete="email" value="${view.email}"></div>
+    ${termsAcceptField(view.terms, view.termsError)}
     <button id="apply" type="submit" class="btn btn-primary btn-block">${verb}</button>
   </form>
 </section>`;
