@@ -122,6 +122,11 @@ export function registerCourseRoutes(app: FastifyInstance, ctx: HubContext, cour
     });
   }
 
+  // A teacher's e-mail to the participants.
+  app.post<Slug>('/courses/:slug/messages', api(caller('courses:manage on the course')), async (req, reply) =>
+    reply.code(202).send(await courses.message(requireCaller(req), req.params.slug, bodyOf(req))),
+  );
+
   app.get<Slug>('/courses/:slug/events', api(caller('read:courses on the course')), async (req) => (await courses.events(requireCaller(req), req.params.slug)).map(eventModel));
 
   app.get<Slug>('/courses/:slug/participants', api(caller('read:courses on the course')), async (req) => {

@@ -108,6 +108,11 @@ const WORDING: Record<CourseNotice, (d: NoticeData) => NoticeWording> = {
       `It runs from ${readableDate(d.course.starts_at)} to ${readableDate(d.course.ends_at)}; you can open it from the course page.`,
     commentLabel: 'Comment',
   }),
+  participant_message: (d) => ({
+    subject: d.message?.subject ?? `A message about ${d.course.title}`,
+    lead: `${d.actor ?? 'Your teacher'} writes to the participants of the course "${d.course.title}":\n\n${d.message?.text ?? ''}`,
+    commentLabel: 'Comment',
+  }),
   participant_rejected: (d) => ({
     subject: `Your request to join ${d.course.title} was declined`,
     lead: `We are sorry: your request to join the course "${d.course.title}" was declined${by(d.actor)}.`,
@@ -129,7 +134,7 @@ export function renderNotice(notice: CourseNotice, data: NoticeData): RenderedNo
       `State:   ${course.state.replaceAll('_', ' ')}`,
       `Page:    ${course.url}`,
     ].join('\n'),
-    '-- \nThis message was sent automatically by the course hub.',
+    `-- \n${footer(notice, data)}`,
   ];
   // A subject is one header line: a title with line breaks must not split it.
   const subject = `[Course ${course.slug}] ${wording.subject}`.replace(/\s+/g, ' ').trim();
@@ -141,6 +146,12 @@ export function readableDate(iso: string): string {
   const time = Date.parse(iso);
   if (Number.isNaN(time)) return iso;
   return `${new Date(time).toISOString().slice(0, 16).replace('T', ' ')} UTC`;
+}
+
+function footer(notice: CourseNotice, data: NoticeData): string {
+  if (notice !== 'participant_message') return 'This message was sent automatically by the course hub.';
+  const who = data.actor ?? 'a teacher';
+  return data.message?.reply_to ? `Sent by ${who} through the course hub; replies go to ${who}.` : `Sent by ${who} through the course hub; replies do not reach ${who}.`;
 }
 
 function by(actor: string | undefined): string {

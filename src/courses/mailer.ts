@@ -83,7 +83,9 @@ export class MailNotifier implements Notifier {
     const { subject, text } = renderNotice(notice, data);
     for (let attempt = 1; ; attempt++) {
       try {
-        await this.transport.sendMail({ from: this.smtp.from, to, subject, text, headers: { 'Auto-Submitted': 'auto-generated' } });
+        // A teacher's message is answered to the teacher; notices are answered to nobody in particular.
+        const replyTo = data.message?.reply_to ?? undefined;
+        await this.transport.sendMail({ from: this.smtp.from, to, subject, text, ...(replyTo ? { replyTo } : {}), headers: { 'Auto-Submitted': 'auto-generated' } });
         this.log.info({ notice, course, to_count: to.length }, 'course notice sent');
         this.log.debug({ notice, course, to }, 'course notice recipients');
         return;

@@ -22,7 +22,9 @@ export type CourseNotice =
   | 'change_rejected'
   /** to a participant */
   | 'participant_accepted'
-  | 'participant_rejected';
+  | 'participant_rejected'
+  /** a teacher's own message */
+  | 'participant_message';
 
 export interface NoticeData {
   course: {
@@ -40,6 +42,8 @@ export interface NoticeData {
   actor?: string;
   /** The participant concerned. */
   participant?: string;
+  /** A teacher's message to participants: its subject and text, and where replies go. */
+  message?: { subject: string; text: string; reply_to: string | null };
 }
 
 export interface Notifier {

@@ -18,6 +18,7 @@ import { escapePathSegment } from '../hub/urls.js';
 import { checkScope } from '../rbac/scopes.js';
 import { courseGroup, type CourseService } from './service.js';
 import { participantsMayStart, type CourseState } from './state-machine.js';
+import { selectParticipants } from './selection.js';
 
 /** How many starts or stops run at once. */
 const AT_ONCE = 8;
@@ -182,19 +183,6 @@ export class CourseServers {
     const outcome = await this.d.lifecycle.stop(user, row);
     return { user: user.name, result: outcome === 'stopped' ? 'stopped' : 'stopping' };
   }
-}
-
-/** The accepted participants (and teachers, when asked) to act on: all of them, or those named (each must be one). */
-function selectParticipants(members: MemberWithName[], users: unknown, slug: string, teachersToo = false): MemberWithName[] {
-  const accepted = members.filter((m) => (m.role === 'student' && m.status === 'accepted') || (teachersToo && m.role === 'teacher'));
-  if (users === undefined || users === null) return accepted;
-  if (!Array.isArray(users) || !users.every((u) => typeof u === 'string')) {
-    throw new HubError(400, 'users must be a list of user names', {}, { errors: { users: 'A list of user names.' } });
-  }
-  const byName = new Map(accepted.map((m) => [m.user_name, m]));
-  const unknown = users.filter((u) => !byName.has(u));
-  if (unknown.length) throw new HubError(400, `Not accepted participants of course ${slug}: ${unknown.join(', ')}`, {}, { errors: { users: `Not accepted participants: ${unknown.join(', ')}` } });
-  return [...new Set(users)].map((u) => byName.get(u)!);
 }
 
 function failure(user: string, err: unknown): ServerResult {

@@ -21,7 +21,8 @@ import type { CourseFiles } from './files.js';
 import { pullContent, type ContentRepo } from './content.js';
 import type { ResourceLimits } from '../spawners/spawner.js';
 import { joinCode, joinCodeMatches, newJoinNonce } from './join-code.js';
-import type { CourseNotice, Notifier } from './notices.js';
+import type { CourseNotice, NoticeData, Notifier } from './notices.js';
+import { selectParticipants } from './selection.js';
 import { checkCourseRequest, type CourseLimits, type CourseRequest, type FieldErrors } from './request.js';
 import { applyAction, canApply, CourseTransitionError, type CourseAction, type CourseState } from './state-machine.js';
 import { wallClock } from '../clock.js';
@@ -626,6 +627,45 @@ export class CourseService {
     return mustAcceptTerms(member, this.terms().version);
   }
 
+  /**
+   * A teacher's e-mail to the accepted participants (all, or those `users` names), one message to
+   * each (nobody sees the others' addresses), answered to the teacher's own address when the hub
+   * knows it (else the course's contact address). Participants with no known address are named in the answer.
+   */
+  async message(caller: Caller, slug: string, body: unknown): Promise<{ recipients: number; without_address: string[] }> {
+    const course = await this.withScope(caller, slug, 'courses:manage');
+    if (!this.d.config.smtp) throw new HubError(409, 'This hub sends no e-mail: courses.smtp is not configured');
+    const b = (typeof body === 'object' && body !== null ? body : {}) as Record<string, unknown>;
+    const errors: FieldErrors = {};
+    const subject = typeof b.subject === 'string' ? b.subject.trim() : '';
+    const text = typeof b.text === 'string' ? b.text.trim() : '';
+    if (!subject || subject.length > 200 || /[\r\n]/.test(subject)) errors.subject = 'A subject of one line, at most 200 characters.';
+    if (!text || text.length > 20_000) errors.text = 'A message of at most 20,000 characters.';
+    if (Object.keys(errors).length) throw fieldErrors(errors);
+    const members = await this.d.courses.members(course.id);
+    const selected = selectParticipants(members, b.users, slug);
+    const actor = this.actorName(caller);
+    const me = this.userOf(caller);
+    const myMember = me ? members.find((m) => m.user_id === me.id) : undefined;
+    // Replies reach the teacher who wrote: their address, else the course's contact address.
+    const replyTo = myMember?.email ?? (me ? this.d.emailOf(me) : null) ?? course.contact_email;
+    const without: string[] = [];
+    let sent = 0;
+    for (const m of selected) {
+      const user = await this.d.users.byId(m.user_id);
+      const address = m.email ?? (user ? this.d.emailOf(user) : null);
+      if (!address) {
+        without.push(m.user_name);
+        continue;
+      }
+      this.d.notifier.notify('participant_message', [address], this.noticeData(course, { actor, participant: m.user_name, message: { subject, text, reply_to: replyTo } }));
+      sent++;
+    }
+    await this.d.courses.record(course.id, { actor, action: 'message', detail: `"${subject}" to ${sent} of ${selected.length} participants` });
+    this.d.log.info({ course: slug, actor, recipients: sent }, 'message to participants');
+    return { recipients: sent, without_address: without };
+  }
+
   /** A participant accepts the current terms of use (when a new version asks them to). */
   async acceptTerms(caller: Caller, slug: string, body: unknown): Promise<MemberWithName> {
     const me = this.userOf(caller);
@@ -824,7 +864,7 @@ export class CourseService {
   // ------------------------------------------------------------------------------------------
   // notices
 
-  noticeData(course: CourseRow, extra: { comment?: string | null; actor?: string; participant?: string } = {}) {
+  noticeData(course: CourseRow, extra: Omit<NoticeData, 'course'> = {}): NoticeData {
     return {
       course: { slug: course.slug, title: course.title, starts_at: course.starts_at, ends_at: course.ends_at, state: course.state, url: this.courseUrl(course.slug) },
       ...extra,

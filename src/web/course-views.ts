@@ -124,7 +124,12 @@ export async function coursePageView(
   courses: CourseService,
   caller: PageCaller,
   slug: string,
-  changeForm?: { values: Record<string, string>; errors: Record<string, string> },
+  extra: {
+    /** After a refused change: what was typed and the problems by field. */
+    changeForm?: { values: Record<string, string>; errors: Record<string, string> };
+    /** After a message was sent: to how many. */
+    messageSent?: { recipients: number; withoutAddress: number };
+  } = {},
 ): Promise<CoursePageView> {
   const { course, member } = await courses.visible(caller, slug);
   const { details, join } = await courseDetails(courses, caller, course, member);
@@ -137,12 +142,12 @@ export async function coursePageView(
     me: member ? { role: member.role, status: member.status } : null,
     server: termsToAccept ? null : await courseServer(ctx, caller.principal.user, course, member),
     termsToAccept,
-    manage: manages && join ? await manageView(ctx, courses, caller, course, join) : null,
+    manage: manages && join ? await manageView(ctx, courses, caller, course, join, extra.messageSent) : null,
     canEdit: manages && courses.canDo(course, 'edit'),
     canCancel: (manages || reviews) && courses.canDo(course, 'cancel'),
     review: reviews && (actions.approve || actions.reject || actions.requestChanges) ? { actions, load: await courses.load(course) } : null,
     events: courses.canRead(caller, course) ? (await courses.events(caller, slug)).map(eventModel) : null,
-    changes: courses.canRead(caller, course) ? await changesView(courses, caller, course, manages, reviews, changeForm) : null,
+    changes: courses.canRead(caller, course) ? await changesView(courses, caller, course, manages, reviews, extra.changeForm) : null,
     canRetry: manages && courses.canDo(course, 'retry'),
   };
 }
@@ -214,7 +219,14 @@ async function serversView(ctx: HubContext, courses: CourseService, caller: Page
   };
 }
 
-async function manageView(ctx: HubContext, courses: CourseService, caller: PageCaller, course: CourseRow, join: JoinInfo): Promise<NonNullable<CoursePageView['manage']>> {
+async function manageView(
+  ctx: HubContext,
+  courses: CourseService,
+  caller: PageCaller,
+  course: CourseRow,
+  join: JoinInfo,
+  sent: { recipients: number; withoutAddress: number } | undefined,
+): Promise<NonNullable<CoursePageView['manage']>> {
   const state = course.state as CourseState;
   const { members } = await courses.participants(caller, course.slug);
   const archives = ARCHIVED.includes(state) ? (await courses.archives(caller, course.slug)).files : [];
@@ -235,6 +247,7 @@ async function manageView(ctx: HubContext, courses: CourseService, caller: PageC
       })),
     canDecide: courses.canDecide(course),
     servers: await serversView(ctx, courses, caller, course),
+    message: courses.config.smtp ? { participants: members.filter((m) => m.role === 'student' && m.status === 'accepted').map((m) => m.user_name), sent: sent ?? null } : null,
     archives: archives.map((f) => ({
       user: f.user,
       bytes: f.bytes,

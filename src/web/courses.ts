@@ -193,10 +193,25 @@ export function registerCoursePages(app: FastifyInstance, ctx: HubContext, cours
   // ------------------------------------------------------------------------------------------
   // a course
 
-  app.get<Slug>('/courses/:slug', page(caller('a member, or read:courses on the course')), async (req, reply) => {
+  app.get<Slug & { Querystring: { sent?: string; without?: string } }>('/courses/:slug', page(caller('a member, or read:courses on the course')), async (req, reply) => {
     const caller = await loggedIn(ctx, req);
     if (!caller) return redirectToLogin(ctx, req, reply);
-    return sendPage(reply, coursePage(pageCtx(req, reply, caller), await coursePageView(ctx, courses, caller, req.params.slug)));
+    // After a message: how many got it (the page's own redirect says so; only counts, nothing to inject).
+    const count = (v: string | undefined) => (v !== undefined && /^\d{1,6}$/.test(v) ? Number(v) : null);
+    const recipients = count(req.query.sent);
+    const messageSent = recipients === null ? undefined : { recipients, withoutAddress: count(req.query.without) ?? 0 };
+    return sendPage(reply, coursePage(pageCtx(req, reply, caller), await coursePageView(ctx, courses, caller, req.params.slug, { messageSent })));
+  });
+
+  app.post<Slug>('/courses/:slug/messages', page(caller('courses:manage on the course')), async (req, reply) => {
+    const back = coursePath(req.params.slug);
+    const caller = await poster(req, reply, back);
+    if (!caller) return reply;
+    const form = formOf(req);
+    const users = fieldList(form, 'users');
+    if (users.length === 0) throw new HubError(400, 'Tick at least one participant to write to');
+    const sent = await courses.message(caller, req.params.slug, { subject: field(form, 'subject'), text: field(form, 'text'), users });
+    return reply.redirect(`${back}?sent=${sent.recipients}&without=${sent.without_address.length}#message-title`, 303);
   });
 
   app.post<Slug>('/courses/:slug/join-code', page(caller('courses:manage on the course')), async (req, reply) => {
@@ -256,7 +271,7 @@ export function registerCoursePages(app: FastifyInstance, ctx: HubContext, cours
     } catch (err) {
       if (!(err instanceof HubError) || err.status !== 400) throw err;
       const errors = (err.extra.errors ?? { request: err.message }) as Record<string, string>;
-      return sendPage(reply, coursePage(pageCtx(req, reply, caller), await coursePageView(ctx, courses, caller, req.params.slug, { values, errors })), 400);
+      return sendPage(reply, coursePage(pageCtx(req, reply, caller), await coursePageView(ctx, courses, caller, req.params.slug, { changeForm: { values, errors } })), 400);
     }
     return reply.redirect(`${back}#changes-title`, 303);
   });

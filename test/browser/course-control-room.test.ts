@@ -1,7 +1,7 @@
 /**
  * The teacher's control room on the course page in Chromium, at a phone's width: "Start all" starts
  * every accepted participant's course server and reports each participant's result; a row's "Stop"
- * stops that participant's server only; "Stop all" stops the rest; without JavaScript the buttons post forms. A participant's page has no
+ * stops that participant's server only; "Stop all" stops the rest; without JavaScript the buttons post forms. The teacher e-mails two of the three participants from the same page. A participant's page has no
  * control room.
  */
 import { test } from 'node:test';
@@ -10,7 +10,8 @@ import type { Browser, Page } from 'playwright-core';
 import { launchBrowser } from '../helpers/browser.js';
 import { startHub } from '../helpers/hub-process.js';
 import { ADMIN_TOKEN } from '../helpers/fixtures.js';
-import { advanceClockTo, courseBody, mockCourseHubConfig, userToken } from '../helpers/courses.js';
+import { advanceClockTo, courseBody, courseSmtp, mockCourseHubConfig, userToken } from '../helpers/courses.js';
+import { startSmtpSink } from '../helpers/smtp-sink.js';
 
 const MINUTE = 60_000;
 const DAY = 86_400_000;
@@ -28,7 +29,9 @@ async function logIn(browser: Browser, name: string, url: string, options: { jav
 const stateOf = (page: Page, user: string) => page.locator(`#participant-servers tr[data-server-user="${user}"]`).getAttribute('data-state');
 
 test("a teacher starts and stops participants' servers from the course page", { timeout: 120_000 }, async (t) => {
-  const hub = await startHub({ clock: {}, config: mockCourseHubConfig() });
+  const smtp = await startSmtpSink();
+  t.after(() => smtp.close());
+  const hub = await startHub({ clock: {}, config: mockCourseHubConfig({ smtp: courseSmtp(smtp.port) }) });
   t.after(() => hub.stop());
   const api = (p: string, token: string, method = 'GET', body?: unknown) => hub.api(p, { method, token, body });
   assert.equal((await api('/users', ADMIN_TOKEN, 'POST', { usernames: ['teacher', 'gov', ...PARTICIPANTS] })).status, 201);
@@ -76,6 +79,16 @@ test("a teacher starts and stops participants' servers from the course page", { 
   await page.locator('#servers-progress', { hasText: /^Stop: / }).waitFor();
   for (const s of PARTICIPANTS) assert.equal(await stateOf(page, s), 'stopped');
   assert.match(await page.locator('#servers-progress').innerText(), /s2: Not running/);
+
+  // A message to two of the three participants.
+  await page.click('#message summary');
+  await page.fill('#message-subject', 'Room change');
+  await page.fill('#message-text', 'We meet in room 3 today.');
+  await page.uncheck('#message-form input[name=users][value=s3]');
+  await Promise.all([page.waitForURL((u) => u.hash === '#message-title'), page.click('#message-form button[type=submit]')]);
+  assert.match(await page.locator('#message-sent').innerText(), /went to 2 participants/);
+  for (const s of ['s1', 's2']) await smtp.waitFor((m) => m.subject === '[Course stats1] Room change' && m.to.includes(`${s}@uni.example`));
+  assert.ok(!smtp.messages.some((m) => m.subject.includes('Room change') && m.to.includes('s3@uni.example')));
 
   // Without JavaScript the same buttons post the form, and the page comes back with the new states.
   assert.equal((await api('/users/s1/servers/stats1', teacher!, 'POST')).status, 201);

@@ -17,6 +17,7 @@ const ALL_NOTICES: CourseNotice[] = [
   'cancelled',
   'participant_accepted',
   'participant_rejected',
+  'participant_message',
 ];
 const data: NoticeData = {
   course: {
@@ -65,6 +66,16 @@ test('actor and participant are named where they matter', () => {
   assert.ok(renderNotice('rejected', data).text.includes('by gov-anna'));
   assert.ok(renderNotice('participant_accepted', data).text.includes('student-ben'));
   assert.ok(renderNotice('participant_rejected', data).text.includes('student-ben'));
+});
+
+test("a teacher's message: their subject, their text, the participant greeted, and where replies go", () => {
+  const message = { subject: 'Exam room', text: 'The exam is in room 3.\nBring a pen.', reply_to: 'anna@uni.example' };
+  const { subject, text } = renderNotice('participant_message', { ...data, comment: null, actor: 'teacher-anna', message });
+  assert.equal(subject, '[Course phys-101] Exam room');
+  assert.ok(text.startsWith('Hello student-ben,\n\nteacher-anna writes to the participants of the course "Physics 101":\n\nThe exam is in room 3.\nBring a pen.'), text);
+  assert.ok(text.includes('Sent by teacher-anna through the course hub; replies go to teacher-anna.'), text);
+  const noReply = renderNotice('participant_message', { ...data, comment: null, actor: 'teacher-anna', message: { ...message, reply_to: null } });
+  assert.ok(noReply.text.includes('replies do not reach teacher-anna'), noReply.text);
 });
 
 test('a title with line breaks keeps the subject on one line', () => {

@@ -134,6 +134,8 @@ export type CoursePageView = {
     archives: Array<{ user: string; url: string; bytes: number }>;
     /** The control room: the accepted participants' course servers; null when the course runs none. */
     servers: CourseServersView | null;
+    /** Writing to participants: the accepted ones; null when the hub sends no e-mail. */
+    message: { participants: string[]; sent: { recipients: number; withoutAddress: number } | null } | null;
   } | null;
   canEdit: boolean;
   canCancel: boolean;
@@ -426,6 +428,32 @@ function serversCard(ctx: PageContext, slug: string, view: CourseServersView): S
 </section>`;
 }
 
+/** A teacher writes to all accepted participants, or to those ticked. */
+function messageCard(ctx: PageContext, slug: string, view: NonNullable<NonNullable<CoursePageView['manage']>['message']>): SafeHtml {
+  const sent = view.sent;
+  return html`<section class="card" aria-labelledby="message-title" id="message">
+  <h2 id="message-title">Message participants</h2>
+  ${sent &&
+  html`<div class="alert alert-success" role="status" id="message-sent">Your message went to ${sent.recipients} participant${sent.recipients === 1 ? '' : 's'}${sent.withoutAddress > 0 && `; ${sent.withoutAddress} without a known e-mail address did not get it`}.</div>`}
+  ${view.participants.length === 0
+    ? html`<p class="empty">No accepted participant yet.</p>`
+    : html`<details class="message-form"${sent && html` open`}>
+    <summary>Write an e-mail…</summary>
+    <form id="message-form" method="post" action="${coursePath(ctx, slug, 'messages')}" class="stack">
+      ${xsrfField(ctx)}
+      <div class="field"><label for="message-subject">Subject</label>
+        <input id="message-subject" name="subject" type="text" required maxlength="200"></div>
+      <div class="field"><label for="message-text">Message</label>
+        <textarea id="message-text" name="text" rows="6" required maxlength="20000"></textarea></div>
+      <fieldset class="field"><legend>To <span class="muted">(each gets their own e-mail; replies go to you)</span></legend>
+        <div class="checkbox-list">${view.participants.map((p) => html`<label class="checkbox"><input type="checkbox" name="users" value="${p}" checked> ${p}</label>`)}</div>
+      </fieldset>
+      <button type="submit" class="btn btn-primary">Send</button>
+    </form>
+  </details>`}
+</section>`;
+}
+
 function archivesCard(archives: NonNullable<CoursePageView['manage']>['archives']): SafeHtml {
   const size = (bytes: number) => (bytes >= 1048576 ? `${(bytes / 1048576).toFixed(1)} MB` : `${Math.ceil(bytes / 1024)} kB`);
   return html`<section class="card" aria-labelledby="archives-title">
@@ -490,6 +518,7 @@ ${view.changes && changesCard(ctx, c.slug, view.changes)}
 ${view.manage && joinCard(ctx, c.slug, view.manage.join)}
 ${view.manage && f && participantsCard(ctx, c.slug, view.manage, f.participants.accepted, f.expectedParticipants)}
 ${view.manage?.servers && serversCard(ctx, c.slug, view.manage.servers)}
+${view.manage?.message && messageCard(ctx, c.slug, view.manage.message)}
 ${view.manage && view.manage.archives.length > 0 && archivesCard(view.manage.archives)}
 ${view.events && eventsLog(view.events)}`;
   return page(ctx, c.title, body, ['courses.js']);
