@@ -4,10 +4,11 @@
  * caller's scopes (docs/courses.md lists them per endpoint).
  */
 import { createReadStream } from 'node:fs';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { HubError } from '../errors.js';
 import type { CourseService } from '../courses/service.js';
 import { CourseServers } from '../courses/servers.js';
+import { ParticipantFiles, type ZipDownload } from '../courses/participant-files.js';
 import { COURSE_STATES } from '../courses/state-machine.js';
 import { JOIN_CODE_FAILURES } from '../courses/join-code.js';
 import { archiveUrl, changeModel, eventModel, memberModel } from '../courses/models.js';
@@ -121,6 +122,19 @@ export function registerCourseRoutes(app: FastifyInstance, ctx: HubContext, cour
       return reply;
     });
   }
+
+  // Participants' files: everyone's as they are now (a zip), and hand-in collections.
+  const participantFiles = new ParticipantFiles(courses);
+  const sendZip = (reply: FastifyReply, zip: ZipDownload) =>
+    reply.type('application/zip').header('Content-Disposition', `attachment; filename="${zip.filename}"`).header('Cache-Control', 'no-store').send(zip.stream);
+  app.get<Slug>('/courses/:slug/files', api(caller('courses:manage on the course')), async (req, reply) => sendZip(reply, await participantFiles.currentFiles(requireCaller(req), req.params.slug)));
+  app.post<Slug>('/courses/:slug/collect', api(caller('courses:manage on the course')), async (req) => participantFiles.collect(requireCaller(req), req.params.slug, bodyOf(req)));
+  app.get<Slug>('/courses/:slug/collections', api(caller('courses:manage on the course; a participant sees their own')), async (req) => participantFiles.collections(requireCaller(req), req.params.slug));
+  app.get<{ Params: { slug: string; assignment: string }; Querystring: { at?: string } }>(
+    '/courses/:slug/collections/:assignment',
+    api(caller('courses:manage on the course; a participant downloads their own')),
+    async (req, reply) => sendZip(reply, await participantFiles.collectionZip(requireCaller(req), req.params.slug, req.params.assignment, req.query.at)),
+  );
 
   // A teacher's e-mail to the participants.
   app.post<Slug>('/courses/:slug/messages', api(caller('courses:manage on the course')), async (req, reply) =>

@@ -4,6 +4,8 @@
  *                                                 member's own uid (the one of their personal server), 0700
  *   <data_dir>/courses/<slug>/home/<user>/        the same without isolation (run_as hub)
  *   <data_dir>/courses/<slug>/archive/<user>.tar.gz   the hub's own, for the teachers to download
+ *   <data_dir>/courses/<slug>/collected/<assignment>/<time>/<user>.tar   hand-ins as collected: the
+ *                                                 hub's own, so nothing a participant does later changes them
  * A member's files are read and written only as their owner (src/spawners/user-files.ts): tar runs
  * as the owner of the directory it archives and writes to a file of the hub's. Commands run with an
  * argument list (no shell); user names are escaped into safe file names.
@@ -67,6 +69,67 @@ export class CourseFiles {
     }
     await this.userFiles.remove(homes);
     return written;
+  }
+
+  /**
+   * Each named member's course directory as it is now, as a tar its owner wrote (for a zip): the
+   * hub's own temporary files, which the caller deletes. Members without a directory are left out.
+   */
+  async snapshot(slug: string, userNames: readonly string[]): Promise<Array<{ user: string; file: string }>> {
+    const out: Array<{ user: string; file: string }> = [];
+    try {
+      for (const user of userNames) {
+        const home = this.homeDir(slug, user);
+        if (!(await exists(home))) continue;
+        const owner = await this.userFiles.forOwnerOf(home);
+        out.push({ user, file: await owner.runToFile(['tar', '--create', '--file=-', '.'], { cwd: home }) });
+      }
+    } catch (err) {
+      await Promise.all(out.map((f) => rm(f.file, { force: true })));
+      throw err;
+    }
+    return out;
+  }
+
+  /** Where a participant hands in: `hand-in/` in their course directory. */
+  handInDir(slug: string, userName: string): string {
+    return path.join(this.homeDir(slug, userName), 'hand-in');
+  }
+
+  /**
+   * Copies the member's `hand-in/` into the hub's own collection `<assignment>/<stamp>/<user>.tar`,
+   * reading it as the member; 'empty' when they have no such folder or nothing in it.
+   */
+  async collect(slug: string, assignment: string, stamp: string, user: { id: number; name: string }, limits: ResourceLimits): Promise<'collected' | 'empty'> {
+    const home = this.homeDir(slug, user.name);
+    if (!(await exists(home))) return 'empty';
+    const files = await this.userFiles.forUser(user, { home, limits });
+    const handIn = this.handInDir(slug, user.name);
+    if ((await files.lstat(handIn))?.kind !== 'directory' || (await files.readdir(handIn)).length === 0) return 'empty';
+    // tar stores links as links (never follows them); the zip leaves them out.
+    const tar = await files.runToFile(['tar', '--create', '--file=-', '-C', 'hand-in', '.'], { cwd: home });
+    const dir = path.join(this.collectedDir(slug), assignment, stamp);
+    await mkdir(dir, { recursive: true, mode: 0o700 });
+    await rename(tar, path.join(dir, `${escapeName(user.name)}.tar`));
+    return 'collected';
+  }
+
+  collectedDir(slug: string): string {
+    return path.join(this.courseDir(slug), 'collected');
+  }
+
+  /** The collections there are: assignment, when (the stamp) and the collected tars by file-safe user name, newest first per assignment. */
+  async collections(slug: string): Promise<Array<{ assignment: string; stamp: string; files: Array<{ user: string; file: string }> }>> {
+    const root = this.collectedDir(slug);
+    const out: Array<{ assignment: string; stamp: string; files: Array<{ user: string; file: string }> }> = [];
+    for (const assignment of (await readdir(root).catch(() => [] as string[])).sort()) {
+      for (const stamp of (await readdir(path.join(root, assignment)).catch(() => [] as string[])).sort().reverse()) {
+        const dir = path.join(root, assignment, stamp);
+        const names = (await readdir(dir).catch(() => [] as string[])).filter((n) => n.endsWith('.tar')).sort();
+        out.push({ assignment, stamp, files: names.map((n) => ({ user: n.slice(0, -'.tar'.length), file: path.join(dir, n) })) });
+      }
+    }
+    return out;
   }
 
   /** The archives there are, by user (the file-safe form of the name: the same for usual names), with their sizes. */

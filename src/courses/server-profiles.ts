@@ -59,15 +59,20 @@ export class CourseServerProfiles implements ServerProfileSource {
       },
       workDir,
       resources: { ...limits, gpu: resources.gpu, storageGb: resources.storage_gb },
-      prepare: repo
-        ? async (progress, signal) => {
-            progress(`Bringing the course content from ${repo.url}…`);
-            // As the member, with the course's limits: the checkout is in their directory, theirs.
-            const files = await this.files.memberFiles(course.slug, user, limits);
-            const done = await pullContent(files, repo, workDir, signal);
-            progress(done === 'cloned' ? 'Course content copied' : 'Course content up to date');
-          }
-        : undefined,
+      prepare: async (progress, signal) => {
+        // As the member, with the course's limits: everything made here is in their directory, theirs.
+        const files = await this.files.memberFiles(course.slug, user, limits);
+        if (repo) {
+          progress(`Bringing the course content from ${repo.url}…`);
+          const done = await pullContent(files, repo, workDir, signal);
+          progress(done === 'cloned' ? 'Course content copied' : 'Course content up to date');
+        }
+        // Where participants put what teachers collect (src/courses/participant-files.ts).
+        if (member.role === 'student') {
+          const made = await files.run(['mkdir', '-p', '--', this.files.handInDir(course.slug, user.name)], { signal });
+          if (made.code !== 0) progress(`Could not make the hand-in folder: ${made.stderr.trim() || `mkdir exited with ${made.code}`}`);
+        }
+      },
       onStarted: () => this.courses.markStarted(course.id, user.id),
     };
   }

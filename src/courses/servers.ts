@@ -39,6 +39,9 @@ export type ServerOutcome =
   | 'failed'
   | 'refused';
 
+/** How each action is named in the course's history. */
+const HISTORY: Record<ServerAction, string> = { start: 'start_servers', stop: 'stop_servers', content: 'push_content' };
+
 /** The scope each action needs on a participant's server: pushing content writes in their files, as their server does. */
 const SCOPE: Record<ServerAction, string> = { start: 'start:servers', stop: 'delete:servers', content: 'access:servers' };
 
@@ -142,7 +145,7 @@ export class CourseServers {
       onResult?.(result);
     });
     const ordered = plan.participants.map((m) => results.get(m.user_name)!);
-    await this.courses.recordServerAction(plan.caller, plan.course, plan.action, summary(ordered));
+    await this.courses.record(plan.caller, plan.course, HISTORY[plan.action], summary(ordered));
     return ordered;
   }
 

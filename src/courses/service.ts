@@ -192,10 +192,14 @@ export class CourseService {
     return this.withScope(caller, slug, 'courses:manage');
   }
 
-  /** The control room's start all, stop all and content push, in the course's history. */
-  async recordServerAction(caller: Caller, course: CourseRow, action: 'start' | 'stop' | 'content', detail: string): Promise<void> {
-    const names = { start: 'start_servers', stop: 'stop_servers', content: 'push_content' } as const;
-    await this.d.courses.record(course.id, { actor: this.actorName(caller), action: names[action], detail });
+  /** A teacher's action that changes nothing of the course itself (start all, a push, a collection), in its history. */
+  async record(caller: Caller, course: CourseRow, action: string, detail: string): Promise<void> {
+    await this.d.courses.record(course.id, { actor: this.actorName(caller), action, detail });
+  }
+
+  /** Where the course keeps its members' files (the control room's downloads and collections work there). */
+  get files(): CourseFiles {
+    return this.d.files;
   }
 
   /** Brings a member's copy of the course content up to date now, as them (a teacher's push to running servers). */

@@ -11,8 +11,9 @@ import { archiveUrl, eventModel } from '../courses/models.js';
 import type { Caller } from '../http/identity.js';
 import type { PageCaller } from './render.js';
 import { wallClock } from '../clock.js';
-import type { CourseDetailsView, CourseListItem, CoursePageView, CourseServersView, CourseServerView, ReviewActions } from './templates/index.js';
+import type { CollectionView, CourseDetailsView, CourseListItem, CoursePageView, CourseServersView, CourseServerView, ReviewActions } from './templates/index.js';
 import { CourseServers } from '../courses/servers.js';
+import { ParticipantFiles } from '../courses/participant-files.js';
 
 /** The fields of the service's course model the pages read (`CourseService.model`). */
 interface CourseModelFields {
@@ -142,6 +143,7 @@ export async function coursePageView(
     me: member ? { role: member.role, status: member.status } : null,
     server: termsToAccept ? null : await courseServer(ctx, caller.principal.user, course, member),
     termsToAccept,
+    myCollections: member?.role === 'student' && member.status === 'accepted' ? await collectionsView(ctx, courses, caller, course) : null,
     manage: manages && join ? await manageView(ctx, courses, caller, course, join, extra.messageSent) : null,
     canEdit: manages && courses.canDo(course, 'edit'),
     canCancel: (manages || reviews) && courses.canDo(course, 'cancel'),
@@ -196,6 +198,19 @@ async function changesView(
   };
 }
 
+/** States in which participants have course files (collections and the files zip apply). */
+const HAS_FILES: readonly CourseState[] = ['ready', 'active', 'ended', 'failed'];
+
+async function collectionsView(ctx: HubContext, courses: CourseService, caller: PageCaller, course: CourseRow): Promise<CollectionView[]> {
+  const list = await new ParticipantFiles(courses).collections(caller, course.slug);
+  return list.map((c) => ({
+    assignment: c.assignment,
+    collectedAt: c.collected_at,
+    users: c.users.length,
+    url: `${ctx.urls.api}courses/${escapePathSegment(course.slug)}/collections/${escapePathSegment(c.assignment)}?at=${encodeURIComponent(c.collected_at)}`,
+  }));
+}
+
 /** States in which participants' course servers may run (the control room shows them). */
 const SERVERS_RUN: readonly CourseState[] = ['ready', 'active'];
 
@@ -247,6 +262,7 @@ async function manageView(
       })),
     canDecide: courses.canDecide(course),
     servers: await serversView(ctx, courses, caller, course),
+    handIn: HAS_FILES.includes(state) ? { collections: await collectionsView(ctx, courses, caller, course), filesUrl: `${ctx.urls.api}courses/${escapePathSegment(course.slug)}/files` } : null,
     message: courses.config.smtp ? { participants: members.filter((m) => m.role === 'student' && m.status === 'accepted').map((m) => m.user_name), sent: sent ?? null } : null,
     archives: archives.map((f) => ({
       user: f.user,

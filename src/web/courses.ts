@@ -18,6 +18,7 @@ import { wallClock } from '../clock.js';
 import { JOIN_CODE_FAILURES } from '../courses/join-code.js';
 import { caller, page } from '../rbac/route-policy.js';
 import { CourseServers } from '../courses/servers.js';
+import { ParticipantFiles } from '../courses/participant-files.js';
 
 type Slug = { Params: { slug: string } };
 type Form = Record<string, unknown>;
@@ -201,6 +202,14 @@ export function registerCoursePages(app: FastifyInstance, ctx: HubContext, cours
     const recipients = count(req.query.sent);
     const messageSent = recipients === null ? undefined : { recipients, withoutAddress: count(req.query.without) ?? 0 };
     return sendPage(reply, coursePage(pageCtx(req, reply, caller), await coursePageView(ctx, courses, caller, req.params.slug, { messageSent })));
+  });
+
+  app.post<Slug>('/courses/:slug/collect', page(caller('courses:manage on the course')), async (req, reply) => {
+    const back = coursePath(req.params.slug);
+    const caller = await poster(req, reply, back);
+    if (!caller) return reply;
+    await new ParticipantFiles(courses).collect(caller, req.params.slug, { assignment: field(formOf(req), 'assignment') });
+    return reply.redirect(`${back}#hand-in-title`, 303);
   });
 
   app.post<Slug>('/courses/:slug/messages', page(caller('courses:manage on the course')), async (req, reply) => {

@@ -1,11 +1,13 @@
 /**
  * The teacher's control room on the course page in Chromium, at a phone's width: "Start all" starts
  * every accepted participant's course server and reports each participant's result; a row's "Stop"
- * stops that participant's server only; "Stop all" stops the rest; without JavaScript the buttons post forms. The teacher e-mails two of the three participants from the same page. A participant's page has no
+ * stops that participant's server only; "Stop all" stops the rest; without JavaScript the buttons post forms. The teacher e-mails two of the three participants and collects a hand-in from the same page; the participant downloads their collected copy from theirs. A participant's page has no
  * control room.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { launchBrowser } from '../helpers/browser.js';
 import { startHub } from '../helpers/hub-process.js';
@@ -97,6 +99,18 @@ test("a teacher starts and stops participants' servers from the course page", { 
   await Promise.all([plain.waitForURL((u) => u.hash === '#servers-title'), plain.locator('tr[data-server-user="s1"]').getByRole('button', { name: 'Stop' }).click()]);
   assert.equal(await stateOf(plain, 's1'), 'stopped');
 
+  // Hand-in: s1 put a file into hand-in/ (made at the start); the teacher collects week1 on the page.
+  writeFileSync(path.join(hub.dataDir, 'courses', 'stats1', 'home', 's1', 'hand-in', 'answer.txt'), 'mine');
+  await page.fill('#collect-assignment', 'week1');
+  await Promise.all([page.waitForURL((u) => u.hash === '#hand-in-title'), page.click('#collect-form button[type=submit]')]);
+  assert.match(await page.locator('#hand-in li[data-assignment="week1"]').innerText(), /week1 collected .*, 1 participant$/);
+
   const participant = await logIn(browser, 's1', courseUrl);
   assert.equal(await participant.locator('#servers').count(), 0, 'participants have no control room');
+  assert.equal(await participant.locator('#hand-in').count(), 0);
+  const mine = participant.locator('#my-hand-ins li[data-assignment="week1"] a');
+  const [download] = await Promise.all([participant.waitForEvent('download'), mine.click()]);
+  assert.match(download.suggestedFilename(), /^stats1-week1-.*\.zip$/);
+  const saved = await download.path();
+  assert.ok(saved && readFileSync(saved).subarray(0, 2).toString() === 'PK', 'a zip');
 });

@@ -117,7 +117,7 @@ function courseView(over: Partial<CourseDetailsView>): CourseDetailsView {
 
 test('the course page escapes the teacher’s text', () => {
   const course = courseView({ title: '<script>t</script>', description: '<img src=x>' });
-  const out = coursePage(ctx, { course, me: null, server: null, termsToAccept: null, manage: null, canEdit: false, canCancel: false, review: null, events: null, changes: null, canRetry: false });
+  const out = coursePage(ctx, { course, me: null, server: null, termsToAccept: null, myCollections: null, manage: null, canEdit: false, canCancel: false, review: null, events: null, changes: null, canRetry: false });
   assert.ok(!out.includes('<script>t') && !out.includes('<img src=x>'));
   assert.match(out, /2027-04-12 08:00 UTC/);
 });
@@ -128,6 +128,7 @@ test('a participant with new terms to accept sees them with the form that accept
     me: { role: 'student', status: 'accepted' },
     server: null,
     termsToAccept: { version: '2027-1', text: 'Be <kind>.' },
+    myCollections: null,
     manage: null,
     canEdit: false,
     canCancel: false,

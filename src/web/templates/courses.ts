@@ -125,6 +125,8 @@ export type CoursePageView = {
   server: CourseServerView | null;
   /** New terms of use the caller (a participant) must accept before their next start. */
   termsToAccept: TermsView | null;
+  /** A participant's own collected hand-ins (null for others). */
+  myCollections: CollectionView[] | null;
   /** For teachers and reviewers. */
   manage: {
     join: { code: string; url: string; expiresAt: string | null; autoAccept: boolean };
@@ -134,6 +136,8 @@ export type CoursePageView = {
     archives: Array<{ user: string; url: string; bytes: number }>;
     /** The control room: the accepted participants' course servers; null when the course runs none. */
     servers: CourseServersView | null;
+    /** Hand-in collections and the download of everyone's current files; null while the participants have no files. */
+    handIn: { collections: CollectionView[]; filesUrl: string } | null;
     /** Writing to participants: the accepted ones; null when the hub sends no e-mail. */
     message: { participants: string[]; sent: { recipients: number; withoutAddress: number } | null } | null;
   } | null;
@@ -146,6 +150,8 @@ export type CoursePageView = {
   /** A failed course its teachers may send through preparation again. */
   canRetry: boolean;
 };
+
+export type CollectionView = { assignment: string; collectedAt: string; users: number; url: string };
 
 export type ParticipantServerView = {
   user: string;
@@ -428,6 +434,28 @@ function serversCard(ctx: PageContext, slug: string, view: CourseServersView): S
 </section>`;
 }
 
+/** Teachers collect an assignment from every participant's hand-in/ folder, and download what they collected. */
+function handInCard(ctx: PageContext, slug: string, view: NonNullable<NonNullable<CoursePageView['manage']>['handIn']>): SafeHtml {
+  return html`<section class="card" aria-labelledby="hand-in-title" id="hand-in">
+  <h2 id="hand-in-title">Hand-in</h2>
+  <p class="muted">Participants hand in by putting files into the folder <code>hand-in</code> of their course folder. Collecting copies what is there now; later changes do not change the copy, and each participant can download theirs.</p>
+  <form id="collect-form" method="post" action="${coursePath(ctx, slug, 'collect')}" class="inline-form">
+    ${xsrfField(ctx)}
+    <div class="field"><label for="collect-assignment">Assignment</label>
+      <input id="collect-assignment" name="assignment" type="text" required maxlength="64" pattern="[A-Za-z0-9][A-Za-z0-9._\-]*" placeholder="week1" autocapitalize="none" spellcheck="false"></div>
+    <button type="submit" class="btn btn-primary">Collect</button>
+  </form>
+  ${view.collections.length > 0 && collectionList(view.collections)}
+  <p><a id="download-files" href="${view.filesUrl}" download>Download every participant's current files (zip)</a></p>
+</section>`;
+}
+
+function collectionList(collections: CollectionView[]): SafeHtml {
+  return html`<ul class="link-list collections">${collections.map(
+    (c) => html`<li data-assignment="${c.assignment}"><a href="${c.url}" download>${c.assignment}</a> <span class="muted">collected ${timestamp(c.collectedAt)}, ${c.users} participant${c.users === 1 ? '' : 's'}</span></li>`,
+  )}</ul>`;
+}
+
 /** A teacher writes to all accepted participants, or to those ticked. */
 function messageCard(ctx: PageContext, slug: string, view: NonNullable<NonNullable<CoursePageView['manage']>['message']>): SafeHtml {
   const sent = view.sent;
@@ -518,7 +546,14 @@ ${view.changes && changesCard(ctx, c.slug, view.changes)}
 ${view.manage && joinCard(ctx, c.slug, view.manage.join)}
 ${view.manage && f && participantsCard(ctx, c.slug, view.manage, f.participants.accepted, f.expectedParticipants)}
 ${view.manage?.servers && serversCard(ctx, c.slug, view.manage.servers)}
+${view.manage?.handIn && handInCard(ctx, c.slug, view.manage.handIn)}
 ${view.manage?.message && messageCard(ctx, c.slug, view.manage.message)}
+${view.myCollections &&
+html`<section class="card" aria-labelledby="my-hand-ins-title" id="my-hand-ins">
+  <h2 id="my-hand-ins-title">Your hand-ins</h2>
+  <p class="muted">Put what you hand in into the folder <code>hand-in</code> of your course folder; your teachers collect it. What they collected:</p>
+  ${view.myCollections.length > 0 ? collectionList(view.myCollections) : html`<p class="empty">Nothing collected yet.</p>`}
+</section>`}
 ${view.manage && view.manage.archives.length > 0 && archivesCard(view.manage.archives)}
 ${view.events && eventsLog(view.events)}`;
   return page(ctx, c.title, body, ['courses.js']);

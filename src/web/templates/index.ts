@@ -9,7 +9,7 @@ export { tokenPage, type TokenPageView, type TokenView, type OAuthGrantView } fr
 export { errorPage, type ErrorView } from './error.js';
 export { oauthConfirmPage, type OAuthConfirmView } from './oauth-authorize.js';
 export { acceptSharePage, type AcceptShareView } from './accept-share.js';
-export { coursesPage, coursePage, joinPage, type CoursesView, type CourseListItem, type CoursePageView, type ParticipantView, type CourseEventView, type JoinView, type CourseServersView, type ParticipantServerView } from './courses.js';
+export { coursesPage, coursePage, joinPage, type CoursesView, type CourseListItem, type CoursePageView, type ParticipantView, type CourseEventView, type JoinView, type CourseServersView, type ParticipantServerView, type CollectionView } from './courses.js';
 export { courseFormPage, type CourseFormView } from './course-form.js';
 export { reviewPage, type ReviewItem } from './course-review.js';
 export type { CourseDetailsView, CourseServerView, LoadView, ReviewActions } from './course-parts.js';
