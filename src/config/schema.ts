@@ -343,7 +343,7 @@ export const spawnerSchema = z
     uid_range: z
       .tuple([z.number().int().positive(), z.number().int().positive()])
       .default([200000, 299999])
-      .describe('run_as dynamic: the uids (and equal gids) given to users; keep it clear of the accounts in /etc/passwd, and give each hub on a host its own range'),
+      .describe('run_as dynamic: the uids (and equal gids) given to users; both modes: the gids of courses\' groups (shared folders); keep it clear of the accounts and groups in /etc/passwd and /etc/group, and give each hub on a host its own range'),
     min_uid: z.number().int().positive().default(1000).describe('the lowest uid a server may run as (run_as system, and the Slurm spawner\'s user names)'),
     trust_all_users: z
       .boolean()

@@ -3,6 +3,9 @@
  *   <users_root>/courses/<slug>/<user>/           a member's course directory, with isolation: the
  *                                                 member's own uid (the one of their personal server), 0700
  *   <data_dir>/courses/<slug>/home/<user>/        the same without isolation (run_as hub)
+ *   <users_root>/course-shared/<slug>/shared/     the course's shared folder: teachers write, members
+ *                                                 read (groups of the course's own, below); without
+ *                                                 isolation <data_dir>/courses/<slug>/shared-root/shared/
  *   <data_dir>/courses/<slug>/archive/<user>.tar.gz   the hub's own, for the teachers to download
  *   <data_dir>/courses/<slug>/collected/<assignment>/<time>/<user>.tar   hand-ins as collected: the
  *                                                 hub's own, so nothing a participant does later changes them
@@ -16,11 +19,41 @@ import type { ResourceLimits } from '../spawners/spawner.js';
 import { escapeName } from '../spawners/local-process/names.js';
 import type { UserFileAccess, UserFiles } from '../spawners/user-files.js';
 
+/**
+ * The course's two groups for its shared folder (gids of the hub's, from spawner.uid_range): its
+ * teachers, who write there, and all its members, who alone may enter the folder above it.
+ */
+export function courseUnixGroups(slug: string): { teachers: string; members: string } {
+  return { teachers: `course-${slug}-teachers`, members: `course-${slug}-members` };
+}
+
 export class CourseFiles {
   constructor(
     private readonly dataDir: string,
     private readonly userFiles: UserFiles,
   ) {}
+
+  /** Above the shared folder: only the course's members may enter it. */
+  sharedRoot(slug: string): string {
+    const usersRoot = this.userFiles.usersRoot;
+    return usersRoot ? path.resolve(usersRoot, 'course-shared', slug) : path.join(this.courseDir(slug), 'shared-root');
+  }
+
+  sharedDir(slug: string): string {
+    return path.join(this.sharedRoot(slug), 'shared');
+  }
+
+  /**
+   * Makes the shared folder when missing (idempotent): the folder above it belongs to the teachers'
+   * group's account and the members' group, mode 0750 (members only); the shared folder to the
+   * teachers' group, mode 2775 (teachers write, new files keep the group; members read).
+   */
+  async prepareShared(slug: string): Promise<string> {
+    const { teachers, members } = courseUnixGroups(slug);
+    await this.userFiles.groupDirectory(this.sharedRoot(slug), { owner: teachers, group: members, mode: 0o750 });
+    await this.userFiles.groupDirectory(this.sharedDir(slug), { owner: teachers, group: teachers, mode: 0o2775 });
+    return this.sharedDir(slug);
+  }
 
   /** The hub's own directory of the course (its archives). */
   courseDir(slug: string): string {
@@ -143,14 +176,15 @@ export class CourseFiles {
     return out;
   }
 
-  /** Whether anything of the course is on disk: its archives or members' directories. */
+  /** Whether anything of the course is on disk: its archives, members' directories or shared folder. */
   async exists(slug: string): Promise<boolean> {
-    return (await exists(this.courseDir(slug))) || exists(this.homesDir(slug));
+    return (await exists(this.courseDir(slug))) || (await exists(this.homesDir(slug))) || exists(this.sharedRoot(slug));
   }
 
-  /** Members' directories first (as the launcher removes them with isolation), then the hub's own. */
+  /** Members' directories and the shared folder first (as the launcher removes them with isolation), then the hub's own. */
   async remove(slug: string): Promise<void> {
     await this.userFiles.remove(this.homesDir(slug));
+    await this.userFiles.remove(this.sharedRoot(slug));
     await rm(this.courseDir(slug), { recursive: true, force: true });
   }
 }

@@ -9,7 +9,8 @@ import { HubError } from '../errors.js';
 import type { ServerProfile, ServerProfileSource } from '../hub/server-profiles.js';
 import { expandUserTemplate } from '../spawners/env.js';
 import { pullContent, type ContentRepo } from './content.js';
-import type { CourseFiles } from './files.js';
+import { courseUnixGroups, type CourseFiles } from './files.js';
+import path from 'node:path';
 import { memberLimits, mustAcceptTerms, type CourseResources } from './service.js';
 import { participantsMayStart, teachersMayEnter, type CourseState } from './state-machine.js';
 
@@ -48,6 +49,7 @@ export class CourseServerProfiles implements ServerProfileSource {
     const workDir = this.files.homeDir(course.slug, user.name);
     const repo = course.content_repo ? (JSON.parse(course.content_repo) as ContentRepo) : null;
     const limits = memberLimits(course);
+    const unixGroups = courseUnixGroups(course.slug);
     return {
       source: `course ${course.slug}`,
       cmd: env?.cmd,
@@ -59,6 +61,9 @@ export class CourseServerProfiles implements ServerProfileSource {
       },
       workDir,
       resources: { ...limits, gpu: resources.gpu, storageGb: resources.storage_gb },
+      // The shared folder: teachers write it (their files group-writable, for the other teachers), members read it.
+      groups: member.role === 'teacher' ? [unixGroups.teachers, unixGroups.members] : [unixGroups.members],
+      ...(member.role === 'teacher' ? { umask: 0o002 } : {}),
       prepare: async (progress, signal) => {
         // As the member, with the course's limits: everything made here is in their directory, theirs.
         const files = await this.files.memberFiles(course.slug, user, limits);
@@ -66,6 +71,12 @@ export class CourseServerProfiles implements ServerProfileSource {
           progress(`Bringing the course content from ${repo.url}…`);
           const done = await pullContent(files, repo, workDir, signal);
           progress(done === 'cloned' ? 'Course content copied' : 'Course content up to date');
+        }
+        // The course's shared folder, reached through `shared` in the member's directory (unless they made their own).
+        const shared = await this.files.prepareShared(course.slug);
+        const linked = await files.run(['ln', '-sT', '--', shared, path.join(workDir, 'shared')], { signal });
+        if (linked.code !== 0 && (await files.lstat(path.join(workDir, 'shared')))?.kind !== 'symlink') {
+          progress(`Your course folder has a "shared" of your own: the course's shared folder is ${shared}`);
         }
         // Where participants put what teachers collect (src/courses/participant-files.ts).
         if (member.role === 'student') {

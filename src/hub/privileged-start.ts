@@ -84,7 +84,7 @@ export async function startPrivileged(config: HubConfig, dataDir: string, log: L
 
 function accountSource(config: HubConfig, db: Kysely<Database>): AccountSource {
   const { run_as, uid_range, min_uid } = config.spawner;
-  return run_as === 'system' ? new SystemAccounts(min_uid) : new DynamicAccounts(new UnixIdRepo(db, uid_range), uid_range);
+  return run_as === 'system' ? new SystemAccounts(min_uid, new UnixIdRepo(db, uid_range)) : new DynamicAccounts(new UnixIdRepo(db, uid_range), uid_range);
 }
 
 function checkUidRange(config: HubConfig): void {

@@ -211,7 +211,7 @@ export class ServerLifecycle {
           resources,
           previousState,
           authState,
-          ...(profile ? { profile: { cmd: profile.cmd, workDir: profile.workDir } } : {}),
+          ...(profile ? { profile: { cmd: profile.cmd, workDir: profile.workDir, groups: profile.groups, umask: profile.umask } } : {}),
         },
         {
           progress: (e) => channel.push(e),

@@ -18,6 +18,9 @@ export interface ServerProfile {
   defaultUrl?: string;
   /** Working directory, for spawners that run servers on the hub's file system. */
   workDir?: string;
+  /** The hub's groups the server is in, and its umask, where servers run under their users' uids (SpawnRequest.profile). */
+  groups?: string[];
+  umask?: number;
   resources?: ResourceLimits & { gpu?: number; storageGb?: number };
   /**
    * Work before the spawner starts the server (e.g. cloning the course content), reporting progress;

@@ -44,7 +44,20 @@ export interface SpawnRequest {
   /** The user's decrypted auth_state (e.g. per-user credentials a spawner needs); null when auth_state is off. */
   authState: JsonObject | null;
   /** Set by a feature that owns this server (e.g. a course): the command and working directory to use instead of the config's. */
-  profile?: { cmd?: string[]; workDir?: string };
+  profile?: ProfileRun;
+}
+
+/** How a feature that owns a server (a course) wants it run. */
+export interface ProfileRun {
+  cmd?: string[];
+  workDir?: string;
+  /**
+   * The hub's groups (UserFiles.groupDirectory) whose gids the server gets besides its user's own,
+   * and its umask (default 0o077), where servers run under their users' own uids: a course's
+   * teachers share the course's shared folder this way. Others ignore both.
+   */
+  groups?: string[];
+  umask?: number;
 }
 
 /** What a spawner reports while it starts; the hub forwards events to the progress stream and persists state at once. */

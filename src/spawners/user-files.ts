@@ -76,6 +76,13 @@ export interface UserFiles {
   forUser(user: { id: number; name: string }, options: { home: string; limits?: ResourceLimits }): Promise<UserFileAccess>;
   /** Acting as whoever owns the existing directory `dir`, e.g. to archive the files of someone no longer a user. */
   forOwnerOf(dir: string, options?: { limits?: ResourceLimits }): Promise<UserFileAccess>;
+  /**
+   * Makes `dir` (idempotent) a folder of the hub's groups: owned by the uid of the same number as the
+   * group `owner`'s gid (an account nobody runs as) and by the group `group`, with `mode` (which may
+   * carry the setgid bit); the gids come from spawner.uid_range. Without isolation, a folder of the
+   * hub's account with `mode`.
+   */
+  groupDirectory(dir: string, owner: { owner: string; group: string; mode: number }): Promise<void>;
   /** Deletes `dir` and everything in it whoever owns it, never following a symbolic link; a missing one is fine. */
   remove(dir: string): Promise<void>;
 }
@@ -102,6 +109,11 @@ export class HubAccountFiles implements UserFiles {
 
   async forOwnerOf(dir: string): Promise<UserFileAccess> {
     return new HubAccountAccess(this.outputDir, dir);
+  }
+
+  async groupDirectory(dir: string, { mode }: { owner: string; group: string; mode: number }): Promise<void> {
+    await mkdir(dir, { recursive: true, mode: 0o700 });
+    await chmod(dir, mode);
   }
 
   async remove(dir: string): Promise<void> {

@@ -363,6 +363,7 @@ async function isolatedPlace(t: TestContext): Promise<Place> {
     recorded: async () => ({ ...USER, groups: [USER.gid], home: null }),
     uidRanges: () => [[100_000, 299_999]],
     forget: async () => undefined,
+    groupId: async () => Promise.reject(new Error('no groups in this test')),
   };
   const userFiles = new LaunchedUserFiles({ launcher, accounts, usersRoot: dirs.usersRoot, pidsLimit: 256 }, path.join(dirs.logsRoot, 'tasks'), { memLimit: '1G' });
   const root = path.join(dirs.usersRoot, 'home', 'ada');

@@ -39,7 +39,7 @@ async function asUserThroughLauncher(t: TestContext): Promise<Setup & { usersRoo
   const dirs = await launcherDirs(t);
   const launcher = await startLauncher(t, launcherConfig(dirs));
   const account = { ...USER, groups: [USER.gid], home: null };
-  const accounts: AccountSource = { kind: 'dynamic', accountFor: async () => account, recorded: async () => account, uidRanges: () => [[100_000, 299_999]], forget: async () => undefined };
+  const accounts: AccountSource = { kind: 'dynamic', accountFor: async () => account, recorded: async () => account, uidRanges: () => [[100_000, 299_999]], forget: async () => undefined, groupId: async () => Promise.reject(new Error('no groups in this test')) };
   const outputDir = path.join(dirs.logsRoot, 'tasks');
   const files = new LaunchedUserFiles({ launcher, accounts, usersRoot: dirs.usersRoot, pidsLimit: 64 }, outputDir, { memLimit: '256M' });
   const home = path.join(dirs.usersRoot, 'home', 'ada');

@@ -124,6 +124,13 @@ test('mkdir makes root-owned parents and the user-owned directory, and refuses s
   await assert.rejects(launcher.mkdir(path.join(dirs.dir, 'elsewhere'), { uid: ALICE, gid: ALICE, mode: 0o700 }), /is not inside users_root/);
   await assert.rejects(launcher.mkdir(path.join(dirs.usersRoot, 'x'), { uid: 0, gid: 0, mode: 0o700 }), /uid 0 \(root\) is never allowed/);
   await assert.rejects(launcher.mkdir(`${dirs.usersRoot}/x/../y`, { uid: ALICE, gid: ALICE, mode: 0o700 }), /must not contain \. or \.\./);
+
+  // A shared folder: setgid, so that new files keep its group; never setuid or sticky.
+  const shared = path.join(dirs.usersRoot, 'course-shared', 'c1', 'shared');
+  assert.equal(await launcher.mkdir(shared, { uid: ALICE, gid: BOB, mode: 0o2775 }), true);
+  assert.deepEqual([statSync(shared).uid, statSync(shared).gid, statSync(shared).mode & 0o7777], [ALICE, BOB, 0o2775]);
+  await assert.rejects(launcher.mkdir(path.join(dirs.usersRoot, 'suid'), { uid: ALICE, gid: ALICE, mode: 0o4755 }), /mode must be an integer from 0 to 1535/);
+  await assert.rejects(launcher.mkdir(path.join(dirs.usersRoot, 'sticky'), { uid: ALICE, gid: ALICE, mode: 0o1777 }), /the sticky bit is not for users' folders/);
 });
 
 test('a start with makeCwd makes the working directory as mkdir would, with the same refusals', needsRoot, async (t) => {
@@ -197,6 +204,11 @@ test('a server runs as the uid, gid and groups asked, in its own session, with i
   const log = lstatSync(path.join(dirs.logsRoot, 'alice.log'));
   assert.deepEqual([log.uid, log.gid, log.mode & 0o777], [HUB_ACCOUNT.uid, HUB_ACCOUNT.gid, 0o600], 'the hub can read the log, the server writes through its descriptor');
   await assert.rejects(launcher.launch(sleeper(dirs, 'alice')), /a server named alice is already running/);
+
+  // A looser umask only for a group (a course's teachers sharing a folder); others never write.
+  const teacher = await launcher.launch({ ...sleeper(dirs, 'teacher'), umask: 0o002 });
+  assert.equal(procStatus(teacher.pid).Umask, '0002');
+  await assert.rejects(launcher.launch({ ...sleeper(dirs, 'loose'), umask: 0o020 }), /umask 0020 would let everyone write/);
 });
 
 test('a server that cannot start says why: a command not found along its PATH, a directory it may not enter', needsRoot, async (t) => {

@@ -4,6 +4,10 @@
  * not deleted: the uid may still own files. A user created again under the same name gets it back
  * (the same name owns the same directory, as a Unix account's home would); any other user gets a
  * new uid until `forget` is called once the old owner's files are gone.
+ *
+ * The same range gives gids to groups of the hub's (a course's teachers, its members: shared folders),
+ * recorded as rows without a user under the name `group:<name>` and never released: a group id is
+ * never handed to a user, nor a user's to a group (a dynamic user's gid is its uid).
  */
 import { sql, type Kysely } from 'kysely';
 import type { Database } from '../schema.js';
@@ -20,6 +24,8 @@ export class UnixIdRepo {
    * forgetUser), which drops it.
    */
   private readonly known = new Map<number, number>();
+  /** Gids of the hub's groups by `group:<name>`: never change once recorded. */
+  private readonly groups = new Map<string, number>();
 
   constructor(
     private readonly db: Kysely<Database>,
@@ -35,7 +41,7 @@ export class UnixIdRepo {
       const candidates = await trx
         .selectFrom('unix_ids')
         .select(['uid', 'user_id'])
-        .where((eb) => eb.or([eb('user_id', '=', user.id), eb.and([eb('user_id', 'is', null), eb('user_name', '=', user.name)])]))
+        .where((eb) => eb.or([eb('user_id', '=', user.id), eb.and([eb('user_id', 'is', null), eb('released', 'is not', null), eb('user_name', '=', user.name)])]))
         .orderBy('uid')
         .execute();
       const own = candidates.find((c) => c.user_id === user.id);
@@ -60,6 +66,22 @@ export class UnixIdRepo {
     });
     this.known.set(user.id, uid);
     return uid;
+  }
+
+  /** The gid of the hub's group `name` (a course's teachers, say), recorded now when it has none. */
+  async groupId(name: string): Promise<number> {
+    const key = `group:${name}`;
+    const cached = this.groups.get(key);
+    if (cached !== undefined) return cached;
+    const gid = await this.db.transaction().execute(async (trx) => {
+      const found = await trx.selectFrom('unix_ids').select('uid').where('user_id', 'is', null).where('released', 'is', null).where('user_name', '=', key).executeTakeFirst();
+      if (found) return found.uid;
+      const free = await this.lowestFree(trx);
+      await trx.insertInto('unix_ids').values({ uid: free, user_id: null, user_name: key, created: isoNow(), released: null }).execute();
+      return free;
+    });
+    this.groups.set(key, gid);
+    return gid;
   }
 
   /** The uid recorded for this user, or undefined; records nothing. */
@@ -90,7 +112,7 @@ export class UnixIdRepo {
 
   /** Released uids whose files may remain, with the name they belonged to. */
   released(): Promise<{ uid: number; user_name: string }[]> {
-    return this.db.selectFrom('unix_ids').select(['uid', 'user_name']).where('user_id', 'is', null).orderBy('uid').execute();
+    return this.db.selectFrom('unix_ids').select(['uid', 'user_name']).where('user_id', 'is', null).where('released', 'is not', null).orderBy('uid').execute();
   }
 
   /** The lowest uid of the range no row holds: after the highest held one, else the first gap. */

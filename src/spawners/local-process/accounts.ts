@@ -19,6 +19,8 @@ export interface AccountSource {
   uidRanges(): [number, number][];
   /** The user's files are gone and the user is being deleted: its uid may go to someone else. */
   forget(user: { id: number }): Promise<void>;
+  /** The gid of the hub's group `name` (a course's teachers or members), from spawner.uid_range, recorded. */
+  groupId(name: string): Promise<number>;
 }
 
 /** The highest uid a launcher may be asked for (4294967295 is (uid_t)-1). */
@@ -47,6 +49,10 @@ export class DynamicAccounts implements AccountSource {
   forget(user: { id: number }): Promise<void> {
     return this.ids.forgetUser(user.id);
   }
+
+  groupId(name: string): Promise<number> {
+    return this.ids.groupId(name);
+  }
 }
 
 /** A dynamic uid's account: its gid is the same number, and it has no home of its own. */
@@ -56,7 +62,15 @@ function dynamicAccount(uid: number): ServerAccount {
 
 export class SystemAccounts implements AccountSource {
   readonly kind = 'system';
-  constructor(private readonly minUid: number) {}
+  constructor(
+    private readonly minUid: number,
+    /** spawner.uid_range, for the hub's own groups only: it must hold no account of the system's. */
+    private readonly ids: UnixIdRepo,
+  ) {}
+
+  groupId(name: string): Promise<number> {
+    return this.ids.groupId(name);
+  }
 
   async accountFor(user: { id: number; name: string }): Promise<ServerAccount> {
     return systemAccount(user.name, this.minUid);

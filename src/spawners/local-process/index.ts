@@ -330,15 +330,17 @@ export class LocalProcessSpawner implements Spawner {
     account: ServerAccount,
     run: { command: string; args: string[]; env: Record<string, string>; cwd: string; logFile: string; runDir: string | null; port: number },
   ): Promise<Child> {
-    const { launcher, pidsLimit } = this.isolation!;
+    const { launcher, pidsLimit, accounts } = this.isolation!;
     const name = cgroupName(request.user.id, request.serverName);
     this.startingCgroups.add(name);
     try {
+      const extra = await Promise.all((request.profile?.groups ?? []).map((group) => accounts.groupId(group)));
       const launched = await launcher.launch({
         name,
         uid: account.uid,
         gid: account.gid,
-        groups: account.groups,
+        groups: [...new Set([...account.groups, ...extra])],
+        ...(request.profile?.umask === undefined ? {} : { umask: request.profile.umask }),
         argv: [run.command, ...run.args],
         env: run.env,
         cwd: run.cwd,

@@ -77,6 +77,11 @@ export class LaunchedUserFiles implements UserFiles {
     await this.isolation.launcher.remove(dir);
   }
 
+  async groupDirectory(dir: string, { owner, group, mode }: { owner: string; group: string; mode: number }): Promise<void> {
+    const { accounts, launcher } = this.isolation;
+    await launcher.mkdir(dir, { uid: await accounts.groupId(owner), gid: await accounts.groupId(group), mode });
+  }
+
   async mkdir(dir: string, account: ServerAccount): Promise<void> {
     await this.isolation.launcher.mkdir(dir, { uid: account.uid, gid: account.gid, mode: 0o700 });
   }

@@ -71,6 +71,8 @@ export interface LaunchRequest {
   gid: number;
   /** Supplementary gids (default none). */
   groups?: number[];
+  /** The server's umask (default 0o077); it must keep others from writing (0o002 set). */
+  umask?: number;
   /** argv[0] is looked up along env.PATH when it has no slash. */
   argv: string[];
   /** The server's whole environment: nothing of the launcher's own is added. */
@@ -294,6 +296,7 @@ export class Launcher {
         uid: request.uid,
         gid: request.gid,
         groups: request.groups ?? [],
+        ...(request.umask === undefined ? {} : { umask: request.umask }),
         argv: request.argv,
         env: request.env,
         cwd: request.cwd,
@@ -332,6 +335,7 @@ export class Launcher {
    * Create `path` below usersRoot, owned by uid:gid with `mode` (parents it creates: root's, 0755).
    * Resolves to false when it existed already (then it is chowned and chmodded if it was the user's or root's).
    */
+  /** `mode` may carry the setgid bit (0o2000, a shared folder's files keep its group), never setuid. */
   mkdir(path: string, owner: { uid: number; gid: number; mode: number }): Promise<boolean> {
     return this.request('mkdir', { path, uid: owner.uid, gid: owner.gid, mode: owner.mode }, createdSchema);
   }

@@ -1107,6 +1107,10 @@ class Launcher:
         if not isinstance(groups, list):
             raise Refused('groups must be a list of gids')
         groups = [policy.check_gid(group, 'supplementary gid') for group in groups]
+        # Others never write: a looser umask only lets a group (a course's teachers) share files.
+        umask = integer(request.get('umask', 0o077), 'umask', 0, 0o777)
+        if not umask & 0o002:
+            raise Refused('umask %04o would let everyone write the server\'s files' % umask)
         argv = request.get('argv')
         if not isinstance(argv, list) or not argv or argv[0] == '':
             raise Refused('argv must be a non-empty list of strings')
@@ -1138,7 +1142,7 @@ class Launcher:
         except BaseException:
             os.close(log_fd)
             raise
-        plan = {'uid': uid, 'gid': gid, 'groups': groups, 'argv': argv, 'env': env, 'cwd': cwd}
+        plan = {'uid': uid, 'gid': gid, 'groups': groups, 'argv': argv, 'env': env, 'cwd': cwd, 'umask': umask}
         try:
             pid, report = self.spawn(plan, procs, log_fd)
         except BaseException:
@@ -1221,7 +1225,7 @@ class Launcher:
                 user=uid,
                 group=plan['gid'],
                 extra_groups=plan['groups'],
-                umask=0o077,
+                umask=plan['umask'],
                 restore_signals=True,
             ).pid, None
         except OSError as error:
@@ -1259,7 +1263,7 @@ class Launcher:
                     null, -1, -1, log_fd, -1, log_fd,
                     report_read, report_write,
                     True, True, -1,
-                    None, None, None, 0o077,
+                    None, None, None, plan['umask'],
                     None, True,
                 )
             finally:
@@ -1354,7 +1358,10 @@ class Launcher:
     def op_mkdir(self, request):
         uid = self.policy.check_uid(request.get('uid'))
         gid = self.policy.check_gid(request.get('gid'))
-        mode = integer(request.get('mode'), 'mode', 0, 0o777)
+        # Permission bits and the setgid bit (a shared folder's new files keep its group); never setuid or sticky.
+        mode = integer(request.get('mode'), 'mode', 0, 0o2777)
+        if mode & 0o1000:
+            raise Refused('mode %04o: the sticky bit is not for users\' folders' % mode)
         return {'created': self.make_directory(request.get('path'), uid, gid, mode)}
 
     def make_directory(self, path, uid, gid, mode):
