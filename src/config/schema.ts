@@ -476,6 +476,7 @@ export const cullerSchema = z
     timeout: seconds(600, 'seconds without activity (proxy traffic or the server\'s own reports) after which a server is stopped'),
     every: seconds(0, 'seconds between checks (0: timeout / 2)'),
     max_age: seconds(0, 'seconds after its start a server is stopped even when active (0: no limit)'),
+    warn_before: seconds(300, "seconds before a server is stopped that its user's hub pages warn, with a button that keeps an idle server running (0: no warning)"),
     cull_users: z.boolean().default(false).describe('also delete users with no server left who were inactive for timeout'),
     cull_admin_users: z.boolean().default(true).describe('with cull_users, delete inactive admins too'),
     remove_named_servers: z.boolean().default(false).describe('delete named servers once culled, not only stop them'),

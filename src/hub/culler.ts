@@ -18,6 +18,8 @@ import { inBatches } from './batches.js';
 
 export interface CullerSettings {
   enabled: boolean;
+  /** Seconds before a stop that the user's pages warn (0: never). */
+  warn_before: number;
   /** Seconds of inactivity after which a server is culled. */
   timeout: number;
   /** Seconds between runs; 0 means timeout / 2, as the service. */
@@ -41,6 +43,33 @@ export function cullReason(server: Pick<ServerWithUser, 'phase' | 'started' | 'l
   if (s.max_age > 0 && Number.isFinite(started) && now - started > s.max_age * 1000) return 'max_age';
   if (Number.isFinite(active) && now - active > s.timeout * 1000) return 'inactive';
   return null;
+}
+
+/** When the culler will stop a running server, and why. */
+export interface CullWarning {
+  /** The earliest moment (ms since the epoch) a culler pass stops it; not before now. */
+  at: number;
+  reason: CullReason;
+}
+
+/**
+ * The culler's next stop of `server` when it is `warn_before` seconds away or less (its user's pages
+ * say so); null when it is further, or the culler is off. Activity (or "keep it running") moves it.
+ */
+export function cullWarning(
+  server: Pick<ServerWithUser, 'phase' | 'started' | 'last_activity'>,
+  now: number,
+  s: Pick<CullerSettings, 'enabled' | 'timeout' | 'max_age' | 'warn_before'>,
+): CullWarning | null {
+  if (!s.enabled || s.warn_before <= 0 || server.phase !== 'running') return null;
+  const started = server.started ? Date.parse(server.started) : NaN;
+  const active = server.last_activity ? Date.parse(server.last_activity) : started;
+  const dates: Array<[number, CullReason]> = [];
+  if (Number.isFinite(active)) dates.push([active + s.timeout * 1000, 'inactive']);
+  if (s.max_age > 0 && Number.isFinite(started)) dates.push([started + s.max_age * 1000, 'max_age']);
+  const next = dates.sort((a, b) => a[0] - b[0])[0];
+  if (!next || next[0] - now > s.warn_before * 1000) return null;
+  return { at: Math.max(next[0], now), reason: next[1] };
 }
 
 export interface CullerDeps {

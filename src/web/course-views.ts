@@ -14,6 +14,7 @@ import { wallClock } from '../clock.js';
 import type { CollectionView, CourseDetailsView, CourseListItem, CoursePageView, CourseServersView, CourseServerView, ReviewActions } from './templates/index.js';
 import { CourseServers } from '../courses/servers.js';
 import { ParticipantFiles } from '../courses/participant-files.js';
+import { courseEndingsOf, cullWarningsOf } from './warnings.js';
 
 /** The fields of the service's course model the pages read (`CourseService.model`). */
 interface CourseModelFields {
@@ -143,6 +144,7 @@ export async function coursePageView(
     me: member ? { role: member.role, status: member.status } : null,
     server: termsToAccept ? null : await courseServer(ctx, caller.principal.user, course, member),
     termsToAccept,
+    warnings: member ? await courseWarnings(ctx, caller, course, member) : undefined,
     myCollections: member?.role === 'student' && member.status === 'accepted' ? await collectionsView(ctx, courses, caller, course) : null,
     manage: manages && join ? await manageView(ctx, courses, caller, course, join, extra.messageSent) : null,
     canEdit: manages && courses.canDo(course, 'edit'),
@@ -195,6 +197,15 @@ async function changesView(
         : null,
     canDecide: reviews,
     load: reviews && changes.some((c) => c.state === 'pending') ? await courses.load(course) : null,
+  };
+}
+
+/** The caller's course server about to be culled, and the course about to end (for its participants). */
+async function courseWarnings(ctx: HubContext, caller: PageCaller, course: CourseRow, member: CourseMemberRow) {
+  const server = await ctx.servers.get(caller.principal.user.id, course.slug);
+  return {
+    cull: server ? cullWarningsOf(ctx, [server], new Map([[course.slug, course.title]])) : [],
+    endings: courseEndingsOf([{ title: course.title, state: course.state, endsAt: course.ends_at, role: member.role, status: member.status }]),
   };
 }
 

@@ -13,8 +13,10 @@ import { acceptSharePage, homePage, spawnFormPage, spawnPendingPage, tokenPage, 
 import { loggedIn, pageContext, redirectToLogin, safeNext, sendPage, type PageCaller } from './render.js';
 import { defaultNextUrl } from './login.js';
 import { homeCourses } from './course-views.js';
+import { courseEndingsOf, cullWarningsOf } from './warnings.js';
 import { openContentLink } from './content-links.js';
 import { wallClock } from '../clock.js';
+import { isoNow } from '../db/time.js';
 import { fromAnotherSite } from '../http/fetch-metadata.js';
 import { anyone, caller, page, scopes, withoutCaller } from '../rbac/route-policy.js';
 
@@ -77,6 +79,7 @@ export function registerPageRoutes(app: FastifyInstance, ctx: HubContext): void 
     const user = caller.principal.user;
     const servers = await ctx.servers.forUser(user.id);
     const def = servers.find((s) => s.name === '') ?? (await ctx.servers.ensure(user.id, '', ctx.lifecycle.spawnerKind));
+    const courses = ctx.courses ? await homeCourses(ctx, ctx.courses, caller) : null;
     return sendPage(
       reply,
       homePage(pageContext(ctx, req, reply, user, 'home'), {
@@ -84,9 +87,25 @@ export function registerPageRoutes(app: FastifyInstance, ctx: HubContext): void 
         namedServers: servers.filter((s) => s.name !== '').map((s) => serverView(ctx, user.name, s)),
         allowNamedServers: ctx.config.allow_named_servers,
         services: ctx.services.filter((s) => s.display && s.url).map((s) => ({ name: s.name, url: ctx.urls.serviceUrl(s.name) })),
-        courses: ctx.courses ? await homeCourses(ctx, ctx.courses, caller) : null,
+        courses,
+        warnings: { cull: cullWarningsOf(ctx, servers, new Map((courses ?? []).map((c) => [c.slug, c.title]))), endings: courseEndingsOf(courses ?? []) },
       }),
     );
+  });
+
+  // "Keep it running" on a culler warning: the server counts as used now (as its own activity report would).
+  app.post('/keep-running', page(caller("the caller's own servers")), async (req, reply) => {
+    const caller = await loggedIn(ctx, req);
+    if (!caller) return redirectToLogin(ctx, req, reply);
+    const user = caller.principal.user;
+    const form = (req.body ?? {}) as Record<string, unknown>;
+    const name = typeof form.server === 'string' ? form.server : '';
+    const server = await ctx.servers.get(user.id, name);
+    if (!server || server.phase !== 'running') throw new HubError(404, `${name ? `Your server ${name}` : 'Your server'} is not running`);
+    const now = isoNow();
+    await ctx.servers.touch(server.id, now);
+    await ctx.users.touch(user.id, now);
+    return reply.redirect(safeNext(ctx, typeof form.next === 'string' ? form.next : undefined) ?? `${ctx.urls.hub}home`, 303);
   });
 
   const spawnGet = async (req: FastifyRequest<{ Params: UserServerParams; Querystring: { next?: string } }>, reply: FastifyReply) => {

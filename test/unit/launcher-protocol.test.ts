@@ -196,6 +196,9 @@ test('a server runs as the uid, gid and groups asked, in its own session, with i
   assert.equal(Number(stat[2]), server.pid, 'process group leader');
   assert.equal(Number(stat[19]), server.startTime);
   assert.equal(readlinkSync(`/proc/${server.pid}/cwd`), path.join(dirs.usersRoot, 'alice'));
+  // The start is answered once the process runs the server's program under its uid; the kernel fills
+  // in the new program's environment a moment after that (the exec's last step): wait for it.
+  await waitFor(() => readFileSync(`/proc/${server.pid}/environ`, 'utf8') !== '', 5_000, 'the exec to finish');
   const environ = readFileSync(`/proc/${server.pid}/environ`, 'utf8').split('\0').filter(Boolean).sort();
   assert.deepEqual(environ, Object.entries(SERVER_ENV).map(([k, v]) => `${k}=${v}`).sort(), 'nothing of the launcher\'s environment');
   assert.equal(readlinkSync(`/proc/${server.pid}/fd/0`), '/dev/null');

@@ -70,6 +70,23 @@ test('a user deleted without release keeps its uid taken (the foreign key only u
   await assert.rejects(ids.uidFor(fred), UidRangeExhausted);
 });
 
+test("the hub's groups get gids of their own from the range, kept, and never a user's", async (t) => {
+  const { database, users, ids } = await repos([200000, 200009]);
+  t.after(() => database.close());
+  const ann = await users.create('ann', false, 'local-process');
+  const annUid = await ids.uidFor(ann);
+  const teachers = await ids.groupId('course-x-teachers');
+  const members = await ids.groupId('course-x-members');
+  assert.deepEqual(new Set([annUid, teachers, members]).size, 3);
+  assert.equal(await new UnixIdRepo(database.db, [200000, 200009]).groupId('course-x-teachers'), teachers, 'recorded, not only cached');
+  // A user whose name is a group's row name gets a uid of its own, and no group's row is "released".
+  const sneaky = await users.create('group:course-x-teachers', false, 'local-process');
+  assert.ok(![teachers, members].includes(await ids.uidFor(sneaky)));
+  assert.deepEqual(await ids.released(), []);
+  await ids.forget(teachers);
+  assert.equal(await new UnixIdRepo(database.db, [200000, 200009]).groupId('course-x-teachers'), teachers, 'forget() is for users\' uids only');
+});
+
 test('system accounts: root, daemon and other accounts below min_uid are refused, a missing one too', () => {
   assert.throws(() => systemAccount('root', 1000), (e: unknown) => e instanceof SpawnFailure && /uid 0\) is a system account/.test(e.message));
   assert.throws(() => systemAccount('daemon', 1000), /system account: servers run only as accounts with uid 1000 or above/);

@@ -6,12 +6,16 @@
  * new uid until `forget` is called once the old owner's files are gone.
  *
  * The same range gives gids to groups of the hub's (a course's teachers, its members: shared folders),
- * recorded as rows without a user under the name `group:<name>` and never released: a group id is
- * never handed to a user, nor a user's to a group (a dynamic user's gid is its uid).
+ * recorded as rows without a user under the name `group:<name>`, with `released` set to `never`
+ * (GROUP_ROW): no user ever gets such a row, whatever their name, and no group a user's (a dynamic
+ * user's gid is its uid).
  */
 import { sql, type Kysely } from 'kysely';
 import type { Database } from '../schema.js';
 import { isoNow } from '../time.js';
+
+/** `released` of a group's row: it belongs to no user and is never handed to one. */
+const GROUP_ROW = 'never';
 
 export class UidRangeExhausted extends Error {
   override readonly name = 'UidRangeExhausted';
@@ -41,7 +45,7 @@ export class UnixIdRepo {
       const candidates = await trx
         .selectFrom('unix_ids')
         .select(['uid', 'user_id'])
-        .where((eb) => eb.or([eb('user_id', '=', user.id), eb.and([eb('user_id', 'is', null), eb('released', 'is not', null), eb('user_name', '=', user.name)])]))
+        .where((eb) => eb.or([eb('user_id', '=', user.id), eb.and([eb('user_id', 'is', null), eb.or([eb('released', 'is', null), eb('released', '!=', GROUP_ROW)]), eb('user_name', '=', user.name)])]))
         .orderBy('uid')
         .execute();
       const own = candidates.find((c) => c.user_id === user.id);
@@ -74,10 +78,10 @@ export class UnixIdRepo {
     const cached = this.groups.get(key);
     if (cached !== undefined) return cached;
     const gid = await this.db.transaction().execute(async (trx) => {
-      const found = await trx.selectFrom('unix_ids').select('uid').where('user_id', 'is', null).where('released', 'is', null).where('user_name', '=', key).executeTakeFirst();
+      const found = await trx.selectFrom('unix_ids').select('uid').where('released', '=', GROUP_ROW).where('user_name', '=', key).executeTakeFirst();
       if (found) return found.uid;
       const free = await this.lowestFree(trx);
-      await trx.insertInto('unix_ids').values({ uid: free, user_id: null, user_name: key, created: isoNow(), released: null }).execute();
+      await trx.insertInto('unix_ids').values({ uid: free, user_id: null, user_name: key, created: isoNow(), released: GROUP_ROW }).execute();
       return free;
     });
     this.groups.set(key, gid);
@@ -107,12 +111,18 @@ export class UnixIdRepo {
 
   /** The uid owns nothing any more (its files were removed): it may be handed to anyone. */
   async forget(uid: number): Promise<void> {
-    await this.db.deleteFrom('unix_ids').where('uid', '=', uid).where('user_id', 'is', null).execute();
+    await this.db.deleteFrom('unix_ids').where('uid', '=', uid).where('user_id', 'is', null).where((eb) => eb.or([eb('released', 'is', null), eb('released', '!=', GROUP_ROW)])).execute();
   }
 
   /** Released uids whose files may remain, with the name they belonged to. */
   released(): Promise<{ uid: number; user_name: string }[]> {
-    return this.db.selectFrom('unix_ids').select(['uid', 'user_name']).where('user_id', 'is', null).where('released', 'is not', null).orderBy('uid').execute();
+    return this.db
+      .selectFrom('unix_ids')
+      .select(['uid', 'user_name'])
+      .where('user_id', 'is', null)
+      .where((eb) => eb.or([eb('released', 'is', null), eb('released', '!=', GROUP_ROW)]))
+      .orderBy('uid')
+      .execute();
   }
 
   /** The lowest uid of the range no row holds: after the highest held one, else the first gap. */

@@ -20,6 +20,7 @@ import {
   type ReviewActions,
 } from './course-parts.js';
 import { html, type SafeHtml } from './html.js';
+import { cullWarnings, courseEndings, type CourseEndingView, type CullWarningView } from './warnings.js';
 import { page, type PageContext } from './layout.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -127,6 +128,8 @@ export type CoursePageView = {
   termsToAccept: TermsView | null;
   /** A participant's own collected hand-ins (null for others). */
   myCollections: CollectionView[] | null;
+  /** The caller's course server about to be culled, the course about to end. */
+  warnings?: { cull: CullWarningView[]; endings: CourseEndingView[] };
   /** For teachers and reviewers. */
   manage: {
     join: { code: string; url: string; expiresAt: string | null; autoAccept: boolean };
@@ -523,6 +526,8 @@ export function coursePage(ctx: PageContext, view: CoursePageView): string {
   ${f?.failure && html`<div class="alert alert-error" role="alert"><strong>What went wrong:</strong> ${f.failure}</div>`}
   ${f?.reviewComment && html`<div class="alert alert-info" id="review-comment"><strong>${c.state === 'cancelled' ? 'Reason' : 'From the review'}:</strong> <span class="pre-line">${f.reviewComment}</span></div>`}
   ${myStatus(view)}
+  ${view.warnings && cullWarnings(ctx, view.warnings.cull, self)}
+  ${view.warnings && courseEndings(view.warnings.endings)}
   ${view.termsToAccept && termsForm(ctx, c.slug, view.termsToAccept)}
   ${(view.canEdit || view.canCancel) &&
   html`<div class="actions course-actions">

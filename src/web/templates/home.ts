@@ -1,4 +1,5 @@
 /** /hub/home: the user's default server, their named servers and the hub's services. */
+import { cullWarnings, courseEndings, type CourseEndingView, type CullWarningView } from './warnings.js';
 import { errorAlert, hubPath, timestamp } from './components.js';
 import { courseDates, coursePath, serverButton, stateBadge } from './course-parts.js';
 import type { CourseListItem } from './courses.js';
@@ -38,6 +39,8 @@ export type HomeView = {
   services: { name: string; url: string }[];
   /** The courses the user teaches or takes part in; absent when the hub offers no courses. */
   courses?: CourseListItem[] | null;
+  /** Servers the culler is about to stop, courses about to end. */
+  warnings?: { cull: CullWarningView[]; endings: CourseEndingView[] };
 };
 
 function status(server: ServerView): SafeHtml {
@@ -151,6 +154,8 @@ export function homePage(ctx: PageContext, view: HomeView): string {
   const userName = ctx.user?.name ?? '';
   const body = html`<div id="home" data-user="${userName}">
 ${errorAlert(undefined, 'home-error')}
+${view.warnings && cullWarnings(ctx, view.warnings.cull, hubPath(ctx, 'home'))}
+${view.warnings && courseEndings(view.warnings.endings)}
 ${defaultServerCard(ctx, view.defaultServer)}
 ${view.courses && coursesSection(ctx, view.courses)}
 ${view.allowNamedServers && namedServersSection(ctx, userName, view.namedServers)}
