@@ -27,6 +27,41 @@ export interface AuthRefusal {
   refused: string;
 }
 
+/**
+ * The form's field that carries a second step's ticket. A form with it continues a login whose first
+ * step passed (and passed the site password, src/auth/shared-password.ts): the authenticator checks
+ * the ticket, which only it can have handed out.
+ */
+export const SECOND_STEP_FIELD = 'second_step';
+
+/**
+ * The first factor was right and a second is due that the login form did not carry (a passkey, or a
+ * code): the hub answers with the second step's page (src/web/templates/login.ts), whose form posts
+ * back to the login route with the ticket in SECOND_STEP_FIELD, the user name, and either a code
+ * (`otp`) or the browser's WebAuthn answer (`passkey`).
+ */
+export interface AuthSecondStep {
+  secondStep: SecondStepView;
+}
+
+export interface SecondStepView {
+  username: string;
+  /** Single-use and short-lived; ties the second step to the first. */
+  ticket: string;
+  /** A code field (name `otp`) with this label, when codes are accepted. */
+  codeLabel?: string;
+  /** Options for navigator.credentials.get() (WebAuthn's PublicKeyCredentialRequestOptionsJSON): a "Use a passkey" button. */
+  passkeyOptions?: object;
+  /** Why a passkey cannot be offered here (e.g. the hub reached by an IP address), shown as text. */
+  passkeyUnavailable?: string;
+}
+
+/** What the hub knows of a login request besides its form. */
+export interface LoginRequest {
+  /** The hub's origin as people reach it: public_url's (or subdomain_host's), else the request's (X-Forwarded-* of trusted proxies honoured). */
+  origin: string;
+}
+
 /** What the login form shows besides user name and password. */
 export interface LoginFormOptions {
   passwordRequired: boolean;
@@ -36,6 +71,8 @@ export interface LoginFormOptions {
   signupPath?: string;
   /** A "Site password" field (name `shared_password`), for authenticator.shared_password. */
   sharedPasswordField?: boolean;
+  /** The authenticator may answer with a second step (AuthSecondStep), and checks the tickets of the forms that continue one. */
+  secondStep?: boolean;
 }
 
 export interface LoginForm {
@@ -54,6 +91,8 @@ export interface HubLogin {
   takeLoginState(req: FastifyRequest, reply: FastifyReply): string | null;
   /** An absolute URL of a hub path (e.g. 'oauth_callback') as the browser sees the hub (X-Forwarded-* honoured). */
   publicHubUrl(req: FastifyRequest, path: string): string;
+  /** The hub's origin as people reach it (LoginRequest.origin): what WebAuthn checks. */
+  publicOrigin(req: FastifyRequest): string;
   /** A checked local `next` path, or null. */
   safeNext(next: unknown): string | null;
   /** Shows the login page with an error (403), for a refused login. */
@@ -84,8 +123,11 @@ export interface Authenticator {
   refresh?(authState: JsonObject): Promise<RefreshResult>;
   /** Where to send the browser after the hub's logout (e.g. the identity provider's end-session URL), if anywhere. */
   logoutUrl?(authState: JsonObject | null, req: FastifyRequest, hub: HubLogin): string | null;
-  /** Checks a submitted login form; null means the credentials are wrong (a refusal says more). */
-  authenticate(form: LoginForm): Promise<AuthResult | AuthRefusal | null>;
+  /**
+   * Checks a submitted login form; null means the credentials are wrong (a refusal says more). Only
+   * authenticators with a second step of their own answer with one.
+   */
+  authenticate(form: LoginForm, request: LoginRequest): Promise<AuthResult | AuthRefusal | AuthSecondStep | null>;
   /**
    * A hub path this logged-in user must visit before any other page (e.g. two-factor enrolment when
    * it is required), or null. Asked on every page request of a logged-in user.

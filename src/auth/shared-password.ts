@@ -6,7 +6,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { JsonObject } from '../spawners/spawner.js';
-import type { AuthRefusal, AuthResult, Authenticator, HubLogin, LoginForm, LoginFormOptions, RefreshResult } from './authenticator.js';
+import { SECOND_STEP_FIELD, type AuthRefusal, type AuthResult, type AuthSecondStep, type Authenticator, type HubLogin, type LoginForm, type LoginFormOptions, type LoginRequest, type RefreshResult } from './authenticator.js';
 
 /** Hashes first, so the comparison takes the same time whatever the lengths. */
 export function sameSecret(a: string, b: string): boolean {
@@ -25,9 +25,12 @@ export class SharedPasswordGate implements Authenticator {
     this.loginForm = { ...inner.loginForm, sharedPasswordField: true };
   }
 
-  async authenticate(form: LoginForm): Promise<AuthResult | AuthRefusal | null> {
+  async authenticate(form: LoginForm, request: LoginRequest): Promise<AuthResult | AuthRefusal | AuthSecondStep | null> {
+    // A second step's ticket was handed out only after this check passed; the inner authenticator checks it
+    // (one without second steps never sees the form without the site password).
+    if (this.inner.loginForm.secondStep && form[SECOND_STEP_FIELD]) return this.inner.authenticate(form, request);
     if (!sameSecret(form.shared_password ?? '', this.password)) return { refused: 'The site password is wrong.' };
-    return this.inner.authenticate(form);
+    return this.inner.authenticate(form, request);
   }
 
   registerRoutes(app: FastifyInstance, hub: HubLogin): void {

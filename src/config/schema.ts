@@ -134,8 +134,8 @@ export const nativeSchema = z
     password_min_length: z.number().int().min(8).default(10).describe('shortest password accepted'),
     lockout_attempts: z.number().int().positive().default(5).describe('failed logins in a row that lock an account'),
     lockout_minutes: z.number().positive().default(10).describe('how long a locked account stays locked'),
-    require_mfa: z.boolean().default(false).describe('every user must set up a TOTP second factor before using the hub'),
-    totp_issuer: z.string().default('Ganymede').describe('the name authenticator apps show for this hub'),
+    require_mfa: z.boolean().default(false).describe('every user must set up a second factor (an authenticator app or a passkey) before using the hub'),
+    totp_issuer: z.string().default('Ganymede').describe('the name authenticator apps and passkey dialogs show for this hub'),
   })
   .strict();
 

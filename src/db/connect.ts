@@ -13,6 +13,7 @@ import * as m005 from './migrations/005-unix-ids.js';
 import * as m006 from './migrations/006-login-sessions.js';
 import * as m007 from './migrations/007-course-changes.js';
 import * as m008 from './migrations/008-member-terms.js';
+import * as m009 from './migrations/009-passkeys.js';
 
 const MIGRATIONS: Record<string, Migration> = {
   '001-initial': m001,
@@ -23,6 +24,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '006-login-sessions': m006,
   '007-course-changes': m007,
   '008-member-terms': m008,
+  '009-passkeys': m009,
 };
 
 class StaticMigrations implements MigrationProvider {

@@ -174,6 +174,24 @@ export interface NativeAccountsTable {
   recovery_codes: Generated<string>;
 }
 
+/** A passkey or security key (WebAuthn credential) of a native account (migration 009). */
+export interface NativePasskeysTable {
+  id: Generated<number>;
+  account_id: number;
+  /** The credential's id as the browser gives it (base64url); unique across accounts. */
+  credential_id: string;
+  /** The COSE public key, base64url. */
+  public_key: string;
+  /** The authenticator's signature counter at its last use (0 for authenticators that keep none). */
+  counter: Generated<number>;
+  /** JSON string[]: how the browser reaches the authenticator (usb, nfc, ble, internal, hybrid). */
+  transports: Generated<string>;
+  /** What the person called it. */
+  name: string;
+  created: string;
+  last_used: string | null;
+}
+
 /** A course hub (src/courses/): its request, its state in the life cycle (courses/state-machine.ts) and its join settings. */
 export interface CoursesTable {
   id: Generated<number>;
@@ -298,6 +316,7 @@ export interface Database {
   shares: SharesTable;
   share_codes: ShareCodesTable;
   native_accounts: NativeAccountsTable;
+  native_passkeys: NativePasskeysTable;
   courses: CoursesTable;
   course_members: CourseMembersTable;
   course_events: CourseEventsTable;
@@ -317,6 +336,7 @@ export type RoleRow = Selectable<RolesTable>;
 export type ShareRow = Selectable<SharesTable>;
 export type ShareCodeRow = Selectable<ShareCodesTable>;
 export type NativeAccountRow = Selectable<NativeAccountsTable>;
+export type NativePasskeyRow = Selectable<NativePasskeysTable>;
 export type OAuthClientRow = Selectable<OAuthClientsTable>;
 export type CourseRow = Selectable<CoursesTable>;
 export type CourseMemberRow = Selectable<CourseMembersTable>;

@@ -5,7 +5,7 @@ import type { AuthResult, HubLogin } from '../auth/authenticator.js';
 import { normalizeUsername } from '../auth/authenticator.js';
 import type { UserRow } from '../db/schema.js';
 import { HubError } from '../errors.js';
-import { loginPage, logoutConfirmPage } from './templates/index.js';
+import { loginPage, logoutConfirmPage, secondStepPage } from './templates/index.js';
 import { fromAnotherSite } from '../http/fetch-metadata.js';
 import { pageContext, redirectToLogin, safeNext } from './render.js';
 import { XsrfError } from '../http/policy-check.js';
@@ -20,6 +20,14 @@ export async function defaultNextUrl(ctx: HubContext, user: UserRow): Promise<st
 
 const LOGIN_STATE_COOKIE = 'ganymede-login-state';
 
+/**
+ * The hub's origin as people reach it: public_url's (or subdomain_host's) when configured, else the
+ * request's, with X-Forwarded-Proto/Host believed from trusted_proxies only (Fastify's trustProxy).
+ */
+export function publicOrigin(ctx: HubContext, req: FastifyRequest): string {
+  return ctx.urls.publicOrigin || `${req.protocol}://${req.host}`;
+}
+
 export function createHubLogin(ctx: HubContext): HubLogin {
   return {
     saveLoginState(req, reply, value, maxAgeSeconds) {
@@ -30,6 +38,9 @@ export function createHubLogin(ctx: HubContext): HubLogin {
     },
     publicHubUrl(req, path) {
       return `${req.protocol}://${req.host}${ctx.urls.hub}${path}`;
+    },
+    publicOrigin(req) {
+      return publicOrigin(ctx, req);
     },
     safeNext(next) {
       return safeNext(ctx, next);
@@ -156,7 +167,12 @@ export function registerLoginRoutes(app: FastifyInstance, ctx: HubContext, hubLo
       reply.headers(err.headers);
       return show(req, reply, 429, { username, error: err.message });
     }
-    const result = await ctx.authenticator.authenticate({ ...body, username, password: typeof body.password === 'string' ? body.password : '' });
+    const result = await ctx.authenticator.authenticate({ ...body, username, password: typeof body.password === 'string' ? body.password : '' }, { origin: publicOrigin(ctx, req) });
+    if (result && 'secondStep' in result) {
+      // Neither a failure nor a login yet: the second step's answer comes back here.
+      const next = safeNext(ctx, req.query.next) ?? '';
+      return reply.code(200).type('text/html; charset=utf-8').header('Cache-Control', 'no-store').send(secondStepPage(pageContext(ctx, req, reply, null, 'login'), { ...result.secondStep, next }));
+    }
     if (result && 'refused' in result) {
       ctx.guessing.failed('login', who);
       ctx.log.warn({ user: username.slice(0, 100), reason: result.refused }, 'login refused');

@@ -50,7 +50,7 @@ const AUTHENTICATOR_ROUTES: Array<[Record<string, unknown>, string[]]> = [
 
 test('every route of a hub with every feature, and of every authenticator with routes, declares a complete policy naming real scopes', { timeout: 120_000 }, async () => {
   const everything = await declaredRoutes(FEATURES);
-  checkDeclarations(everything, ['GET /hub/api/users/:name', 'POST /hub/signup', 'POST /hub/totp', 'POST /hub/api/courses', 'POST /hub/courses/:slug/join', 'GET /hub/metrics', 'POST /hub/api/oauth2/token']);
+  checkDeclarations(everything, ['GET /hub/api/users/:name', 'POST /hub/signup', 'POST /hub/totp', 'POST /hub/passkeys/new', 'POST /hub/passkeys/:id/remove', 'POST /hub/api/courses', 'POST /hub/courses/:slug/join', 'GET /hub/metrics', 'POST /hub/api/oauth2/token']);
   // Open to anyone on the API: its version only. Every other API route needs a caller.
   const openApi = everything.filter((r) => r.policy.door === 'api' && r.policy.access.kind === 'anyone' && r.method !== 'HEAD');
   assert.deepEqual(openApi.map((r) => `${r.method} ${r.url}`), ['GET /hub/api']);

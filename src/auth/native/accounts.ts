@@ -1,8 +1,8 @@
 /**
  * Accounts kept by the hub (`native` authenticator): sign-up with password rules, approval by an
- * admin, argon2id password hashes, lock-out after repeated failures, and TOTP second factors with
- * one-time recovery codes. TOTP secrets are stored encrypted with a key derived from the hub's cookie
- * secret; recovery codes only as SHA-256 hashes.
+ * admin, argon2id password hashes, lock-out after repeated failures, and second factors (TOTP, and
+ * passkeys: passkeys.ts) with one-time recovery codes. TOTP secrets are stored encrypted with a key
+ * derived from the hub's cookie secret; recovery codes only as SHA-256 hashes.
  */
 import { createHash, hkdfSync, randomBytes, timingSafeEqual } from 'node:crypto';
 import argon2 from 'argon2';
@@ -13,11 +13,17 @@ import type { Database, NativeAccountRow } from '../../db/schema.js';
 import { isoNow } from '../../db/time.js';
 import { AuthStateCrypt } from '../crypt.js';
 import { wallClock } from '../../clock.js';
+import { Passkeys } from './passkeys.js';
 
 export type LoginCheck =
   | { ok: true; account: NativeAccountRow; usedRecoveryCode: boolean }
   | { ok: false; reason: 'credentials' | 'pending' | 'rejected' | 'code'; message: string }
-  | { ok: false; reason: 'locked'; message: string };
+  | { ok: false; reason: 'locked'; message: string }
+  /** The password is right and the account has a passkey, but no code came with it: a second step asks for either. */
+  | { ok: false; reason: 'second-factor'; account: NativeAccountRow };
+
+/** What proves the second factor in a login's second step: a code (TOTP or recovery), or a passkey the caller checks. */
+export type SecondFactorProof = { code: string } | { passkey: () => Promise<boolean> };
 
 const NAME = /^[a-z0-9][a-z0-9._-]{0,63}$/;
 const RECOVERY_CODES = 8;
@@ -28,6 +34,7 @@ function sha256(s: string): string {
 
 export class NativeAccounts {
   private readonly crypt: AuthStateCrypt;
+  readonly passkeys: Passkeys;
 
   constructor(
     private readonly db: Kysely<Database>,
@@ -37,10 +44,20 @@ export class NativeAccounts {
   ) {
     // A key of its own for TOTP secrets, derived from the cookie secret the hub already keeps private.
     this.crypt = new AuthStateCrypt([Buffer.from(hkdfSync('sha256', cookieSecret, Buffer.alloc(0), 'ganymede native totp', 32))]);
+    this.passkeys = new Passkeys(db, issuer);
   }
 
   byName(name: string): Promise<NativeAccountRow | undefined> {
     return this.db.selectFrom('native_accounts').selectAll().where('name', '=', name).executeTakeFirst();
+  }
+
+  byId(id: number): Promise<NativeAccountRow | undefined> {
+    return this.db.selectFrom('native_accounts').selectAll().where('id', '=', id).executeTakeFirst();
+  }
+
+  /** Whether logins need a second factor: an authenticator app, or at least one passkey. */
+  async hasSecondFactor(account: NativeAccountRow): Promise<boolean> {
+    return account.totp_enabled === 1 || (await this.passkeys.count(account.id)) > 0;
   }
 
   /** Problems with a new password, empty when it is acceptable. */
@@ -78,22 +95,59 @@ export class NativeAccounts {
       await argon2.hash(password || 'x', { type: argon2.argon2id }); // same time as a real check
       return credentials;
     }
-    if (account.locked_until && Date.parse(account.locked_until) > wallClock.now()) {
-      const minutes = Math.ceil((Date.parse(account.locked_until) - wallClock.now()) / 60_000);
-      return { ok: false, reason: 'locked', message: `This account is locked after too many failed logins. Try again in ${minutes} minute${minutes === 1 ? '' : 's'}.` };
-    }
+    const locked = this.lockRefusal(account);
+    if (locked) return locked;
     if (!(await argon2.verify(account.password_hash, password))) return this.fail(account, credentials);
+    const status = this.statusRefusal(account);
+    if (status) return status;
+    const passkeys = await this.passkeys.count(account.id);
+    if (!account.totp_enabled && passkeys === 0) return this.succeed(account, false);
+    const given = code.replace(/\s+/g, '');
+    // Not a failure: the second step (passkey, or a code) comes next, on a ticket only this answer gives.
+    if (!given && passkeys > 0) return { ok: false, reason: 'second-factor', account };
+    return this.checkCode(account, given);
+  }
+
+  /**
+   * The second step of a login whose password was right (checkLogin's 'second-factor'): a code, or a
+   * passkey. Lock-out, approval and failure counting as for the first step.
+   */
+  async checkSecondStep(accountId: number, proof: SecondFactorProof): Promise<LoginCheck> {
+    const account = await this.byId(accountId);
+    if (!account) return { ok: false, reason: 'credentials', message: 'Invalid username or password' };
+    const refused = this.lockRefusal(account) ?? this.statusRefusal(account);
+    if (refused) return refused;
+    if ('code' in proof) return this.checkCode(account, proof.code.replace(/\s+/g, ''));
+    if (!(await proof.passkey())) return this.fail(account, { ok: false, reason: 'code', message: 'That passkey was not accepted. Sign in again and use one of your passkeys, or a code.' });
+    return this.succeed(account, false);
+  }
+
+  private lockRefusal(account: NativeAccountRow): LoginCheck | null {
+    if (!account.locked_until || Date.parse(account.locked_until) <= wallClock.now()) return null;
+    const minutes = Math.ceil((Date.parse(account.locked_until) - wallClock.now()) / 60_000);
+    return { ok: false, reason: 'locked', message: `This account is locked after too many failed logins. Try again in ${minutes} minute${minutes === 1 ? '' : 's'}.` };
+  }
+
+  private statusRefusal(account: NativeAccountRow): LoginCheck | null {
     if (account.status === 'pending') return { ok: false, reason: 'pending', message: 'Your account is waiting for an administrator to approve it.' };
     if (account.status === 'rejected') return { ok: false, reason: 'rejected', message: 'Your account was not approved.' };
-    let usedRecoveryCode = false;
-    if (account.totp_enabled) {
-      const given = code.replace(/\s+/g, '');
-      if (!given) return this.fail(account, { ok: false, reason: 'code', message: 'Enter the code from your authenticator app.' });
-      if (!this.totpValid(account, given)) {
-        if (!(await this.useRecoveryCode(account, given))) return this.fail(account, { ok: false, reason: 'code', message: 'Wrong two-factor code.' });
-        usedRecoveryCode = true;
-      }
+    return null;
+  }
+
+  /** A TOTP code (when the app is on) or a recovery code, for an account with a second factor. */
+  private async checkCode(account: NativeAccountRow, given: string): Promise<LoginCheck> {
+    if (!given) {
+      const message = account.totp_enabled ? 'Enter the code from your authenticator app.' : 'Use your passkey, or enter a recovery code.';
+      return this.fail(account, { ok: false, reason: 'code', message });
     }
+    // A pending (unconfirmed) app secret proves nothing: only an enabled one counts.
+    if (account.totp_enabled && this.totpValid(account, given)) return this.succeed(account, false);
+    if (await this.useRecoveryCode(account, given)) return this.succeed(account, true);
+    return this.fail(account, { ok: false, reason: 'code', message: 'Wrong two-factor code.' });
+  }
+
+  /** The login succeeds: the failure count starts again. */
+  private async succeed(account: NativeAccountRow, usedRecoveryCode: boolean): Promise<LoginCheck> {
     // Only if no parallel attempt locked the account meanwhile (they were all checked before any failed).
     const now = new Date(wallClock.now()).toISOString();
     const cleared = await this.db
@@ -192,13 +246,22 @@ export class NativeAccounts {
   /** Confirms enrolment with a code from the app; returns the recovery codes (shown once), or null for a wrong code. */
   async confirmTotp(account: NativeAccountRow, code: string): Promise<string[] | null> {
     if (!this.totpValid(account, code.replace(/\s+/g, ''))) return null;
+    await this.db.updateTable('native_accounts').set({ totp_enabled: 1 }).where('id', '=', account.id).execute();
+    return this.issueRecoveryCodes(account.id);
+  }
+
+  // --- recovery codes ---------------------------------------------------------------------------
+
+  /** New recovery codes replacing any old ones: returned once in the clear, stored hashed. */
+  async issueRecoveryCodes(accountId: number): Promise<string[]> {
     const codes = Array.from({ length: RECOVERY_CODES }, () => randomBytes(5).toString('hex').replace(/(.{5})/, '$1-'));
-    await this.db
-      .updateTable('native_accounts')
-      .set({ totp_enabled: 1, recovery_codes: JSON.stringify(codes.map(sha256)) })
-      .where('id', '=', account.id)
-      .execute();
+    await this.db.updateTable('native_accounts').set({ recovery_codes: JSON.stringify(codes.map(sha256)) }).where('id', '=', accountId).execute();
     return codes;
+  }
+
+  /** With no second factor left, its recovery codes go too (the next one gets new codes). */
+  async forgetRecoveryCodes(accountId: number): Promise<void> {
+    await this.db.updateTable('native_accounts').set({ recovery_codes: '[]' }).where('id', '=', accountId).execute();
   }
 
   private async useRecoveryCode(account: NativeAccountRow, code: string): Promise<boolean> {

@@ -1,7 +1,7 @@
 /** The hub's pages: pure functions from view data to complete HTML documents. */
 export { html, raw, escapeHtml, SafeHtml, type Interpolation } from './html.js';
 export { page, type PageContext } from './layout.js';
-export { loginPage, logoutConfirmPage, type LoginView } from './login.js';
+export { loginPage, logoutConfirmPage, secondStepPage, type LoginView } from './login.js';
 export { homePage, type HomeView, type ServerView } from './home.js';
 export { spawnPendingPage, type SpawnPendingView } from './spawn-pending.js';
 export { spawnFormPage, type SpawnFormView } from './spawn-form.js';

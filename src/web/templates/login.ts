@@ -1,4 +1,5 @@
-/** The login form of authenticators that take a user name (and a password). */
+/** The login form of authenticators that take a user name (and a password), and its second step. */
+import type { SecondStepView } from '../../auth/authenticator.js';
 import { errorAlert, hubPath, xsrfField } from './components.js';
 import { html } from './html.js';
 import { page, type PageContext } from './layout.js';
@@ -56,6 +57,39 @@ export function loginPage(ctx: PageContext, view: LoginView): string {
   ${view.signupHref && html`<p>No account yet? <a id="signup_link" href="${view.signupHref}">Create one</a></p>`}
 </section>`;
   return page(ctx, 'Sign in', body);
+}
+
+/**
+ * The login's second step: the password was right, and the account has a passkey (and perhaps an
+ * authenticator app and recovery codes). "Use a passkey" runs the browser's WebAuthn dialog
+ * (passkeys.js puts its answer in the hidden `passkey` field and posts the form); a code posts the
+ * form as it is. Either way the ticket goes along and works once.
+ */
+export function secondStepPage(ctx: PageContext, view: SecondStepView & { next: string }): string {
+  const action = `${hubPath(ctx, 'login')}?next=${encodeURIComponent(view.next)}`;
+  const body = html`<section class="card card-narrow" aria-labelledby="second-step-title">
+  <h1 id="second-step-title">Second factor</h1>
+  <p>Signing in as <strong>${view.username}</strong>.</p>
+  <form id="second_step_form" method="post" action="${action}" class="stack">
+    ${xsrfField(ctx)}
+    <input type="hidden" name="username" value="${view.username}">
+    <input type="hidden" name="second_step" value="${view.ticket}">
+    ${view.passkeyOptions &&
+    html`<input type="hidden" name="passkey" id="passkey_response" value="">
+    <button id="passkey_login" type="button" class="btn btn-primary btn-block" data-passkey="get" data-field="passkey" data-error="passkey-error" data-options="${JSON.stringify(view.passkeyOptions)}">Use a passkey</button>
+    <noscript><p class="muted">Passkeys need JavaScript in this browser.</p></noscript>`}
+    ${view.passkeyUnavailable && html`<p class="muted" id="passkey-unavailable">${view.passkeyUnavailable}</p>`}
+    ${errorAlert(undefined, 'passkey-error')}
+    ${view.codeLabel &&
+    html`<div class="field">
+      <label for="otp_input">${view.codeLabel}</label>
+      <input id="otp_input" name="otp" autocomplete="one-time-code" autocapitalize="none" spellcheck="false"${view.passkeyOptions ? '' : html` autofocus`}>
+    </div>
+    <button id="second_step_submit" type="submit" class="btn${view.passkeyOptions ? '' : html` btn-primary`} btn-block">Sign in with the code</button>`}
+  </form>
+  <p><a href="${hubPath(ctx, 'login')}">Start again</a></p>
+</section>`;
+  return page(ctx, 'Second factor', body, ['passkeys.js']);
 }
 
 /** /hub/logout reached by a link from another site: logging out takes a click (POST with XSRF). */

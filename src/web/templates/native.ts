@@ -2,6 +2,7 @@
 import { errorAlert, hubPath, timestamp, xsrfField } from './components.js';
 import { html, raw } from './html.js';
 import { page, type PageContext } from './layout.js';
+import { passkeysCard, type PasskeysView } from './passkeys.js';
 
 export function signupPage(ctx: PageContext, view: { username?: string; error?: string; done?: string }): string {
   const body = html`<section class="card card-narrow" aria-labelledby="signup-title">
@@ -24,14 +25,15 @@ export function signupPage(ctx: PageContext, view: { username?: string; error?: 
   return page(ctx, 'Create an account', body);
 }
 
-export type AccountView = { name: string; status: string; created: string; totp: boolean; locked: boolean };
+/** `twoFactor`: what the account's logins need besides the password, e.g. "app, 2 passkeys", or "off". */
+export type AccountView = { name: string; status: string; created: string; twoFactor: string; locked: boolean };
 
 export function approvalPage(ctx: PageContext, view: { accounts: AccountView[]; message?: string; error?: string }): string {
   const row = (a: AccountView) => html`<tr>
     <td data-label="User">${a.name}</td>
     <td data-label="Status" class="account-status">${a.status}${a.locked ? ' (locked)' : ''}</td>
     <td data-label="Created">${timestamp(a.created)}</td>
-    <td data-label="Two-factor">${a.totp ? 'on' : 'off'}</td>
+    <td data-label="Two-factor">${a.twoFactor}</td>
     <td data-label="Actions">
       <form method="post" action="${hubPath(ctx, 'authorize', a.name)}" class="inline-form">
         ${xsrfField(ctx)}
@@ -57,15 +59,30 @@ export function approvalPage(ctx: PageContext, view: { accounts: AccountView[]; 
   return page(ctx, 'Accounts', body);
 }
 
-export function totpPage(ctx: PageContext, view: { qrSvg?: string; secret?: string; enabled: boolean; required: boolean; recoveryCodes?: string[]; error?: string }): string {
+export type TotpView = {
+  qrSvg?: string;
+  secret?: string;
+  enabled: boolean;
+  /** require_mfa, and the account has no second factor yet. */
+  required: boolean;
+  recoveryCodes?: string[];
+  error?: string;
+  /** A success line above the recovery codes (e.g. the passkey that turned two-factor on). */
+  message?: string;
+  /** The passkeys card below the app's; absent on the recovery codes' page. */
+  passkeys?: PasskeysView;
+};
+
+export function totpPage(ctx: PageContext, view: TotpView): string {
   let content;
   if (view.recoveryCodes) {
-    content = html`<div class="alert alert-success" role="status">Two-factor authentication is on.</div>
-    <p>Keep these recovery codes somewhere safe. Each one logs you in once if you lose your phone; they are not shown again.</p>
+    content = html`<div class="alert alert-success" role="status">${view.message ?? 'Two-factor authentication is on.'}</div>
+    <p>Keep these recovery codes somewhere safe. Each one logs you in once if you lose your phone or security key; they are not shown again.</p>
     <ul class="recovery-codes" id="recovery-codes">${view.recoveryCodes.map((c) => html`<li><code>${c}</code></li>`)}</ul>
     <a class="btn btn-primary" href="${hubPath(ctx, 'home')}">Continue</a>`;
   } else if (view.enabled) {
-    content = html`<p>Two-factor authentication is on for your account.</p>
+    content = html`<h2>Authenticator app</h2>
+    <p>Your authenticator app is on for your account.</p>
     ${errorAlert(view.error, 'totp-error')}
     <form method="post" action="${hubPath(ctx, 'totp')}" class="stack">
       ${xsrfField(ctx)}
@@ -76,7 +93,8 @@ export function totpPage(ctx: PageContext, view: { qrSvg?: string; secret?: stri
       <button name="action" value="restart" class="btn">Set up a new authenticator app</button>
     </form>`;
   } else {
-    content = html`${view.required && html`<div class="alert alert-info" role="status">This hub requires two-factor authentication: set it up to continue.</div>`}
+    content = html`${view.required && html`<div class="alert alert-info" role="status">This hub requires two-factor authentication: set up an authenticator app or a passkey to continue.</div>`}
+    <h2>Authenticator app</h2>
     <ol>
       <li>Scan this code with an authenticator app (FreeOTP, Aegis, Google Authenticator…):
         <div class="qr">${raw(view.qrSvg ?? '')}</div>
@@ -91,7 +109,9 @@ export function totpPage(ctx: PageContext, view: { qrSvg?: string; secret?: stri
       <button id="totp_submit" name="action" value="confirm" class="btn btn-primary">Turn on</button>
     </form>`;
   }
-  return page(ctx, 'Two-factor authentication', html`<section class="card card-narrow" aria-labelledby="totp-title"><h1 id="totp-title">Two-factor authentication</h1>${content}</section>`);
+  const body = html`<section class="card card-narrow" aria-labelledby="totp-title"><h1 id="totp-title">Two-factor authentication</h1>${content}</section>
+${view.passkeys && passkeysCard(ctx, view.passkeys)}`;
+  return page(ctx, 'Two-factor authentication', body);
 }
 
 export function changePasswordPage(ctx: PageContext, view: { error?: string; done?: boolean }): string {
