@@ -3,7 +3,8 @@
  * and, for the caller's own course server, from the server table.
  */
 import type { HubContext } from '../http/context.js';
-import type { CourseResources, CourseService } from '../courses/service.js';
+import { requestBodyOf, type CourseResources, type CourseService } from '../courses/service.js';
+import { valuesOfRequest } from './course-form.js';
 import { participantsMayStart, teachersMayEnter, type CourseState } from '../courses/state-machine.js';
 import type { CourseMemberRow, CourseRow, UserRow } from '../db/schema.js';
 import { escapePathSegment } from '../hub/urls.js';
@@ -163,6 +164,13 @@ export function changeFieldText(field: string, value: unknown): string {
   return typeof value === 'string' ? value : JSON.stringify(value);
 }
 
+/** The course as the change form shows it at first: every changeable field as it is now. */
+export async function currentValues(courses: CourseService, caller: PageCaller, course: CourseRow): Promise<Record<string, string>> {
+  const teachers = (await courses.participants(caller, course.slug)).members.filter((m) => m.role === 'teacher');
+  const values = valuesOfRequest(requestBodyOf(course, teachers));
+  return Object.fromEntries(Object.entries(values).filter((e): e is [string, string] => e[1] !== undefined));
+}
+
 async function changesView(
   courses: CourseService,
   caller: PageCaller,
@@ -172,7 +180,6 @@ async function changesView(
   form: { values: Record<string, string>; errors: Record<string, string> } | undefined,
 ): Promise<NonNullable<CoursePageView['changes']>> {
   const { changes } = await courses.changes(caller, course.slug);
-  const current: Record<string, unknown> = { title: course.title, description: course.description, starts_at: course.starts_at, ends_at: course.ends_at, expected_participants: course.expected_participants };
   return {
     list: changes.map((c) => {
       const to = JSON.parse(c.changes) as Record<string, unknown>;
@@ -190,9 +197,10 @@ async function changesView(
     form:
       manages && courses.canDo(course, 'change')
         ? {
-            values: form?.values ?? Object.fromEntries(Object.entries(current).map(([k, v]) => [k, changeFieldText(k, v)])),
+            values: form?.values ?? (await currentValues(courses, caller, course)),
             errors: form?.errors ?? {},
             startFixed: Date.parse(course.starts_at) <= wallClock.now(),
+            environments: [...new Set([...Object.keys(courses.config.environments), 'custom', course.environment])],
           }
         : null,
     canDecide: reviews,

@@ -11,7 +11,8 @@ import type { CourseRow } from '../db/schema.js';
 import { HubError } from '../errors.js';
 import { escapePathSegment } from '../hub/urls.js';
 import { COURSE_FIELDS, formValues, requestBody, utcOfDateTimeLocal, valuesOfRequest, type CourseFormValues } from './course-form.js';
-import { changeFieldText, courseDetails, coursePageView, coursesOf, reviewActions } from './course-views.js';
+import { courseDetails, coursePageView, coursesOf, currentValues, reviewActions } from './course-views.js';
+import { CHANGEABLE_FIELDS } from '../courses/changes.js';
 import { loggedIn, pageContext, redirectToLogin, safeNext, sendPage, type PageCaller } from './render.js';
 import { courseFormPage, coursePage, coursesPage, joinPage, reviewPage, type CourseFormView, type ReviewItem } from './templates/index.js';
 import { wallClock } from '../clock.js';
@@ -23,6 +24,13 @@ import { ParticipantFiles } from '../courses/participant-files.js';
 type Slug = { Params: { slug: string } };
 type Form = Record<string, unknown>;
 
+
+/** Whether a typed value is the course's current one: the same moment for dates, the same text whatever the line ends. */
+function sameValue(field: string, typed: unknown, current: unknown): boolean {
+  if ((field === 'starts_at' || field === 'ends_at') && typeof typed === 'string' && typeof current === 'string') return Date.parse(typed) === Date.parse(current);
+  if (typeof typed === 'string' && typeof current === 'string') return typed.replace(/\r\n/g, '\n').trim() === current.replace(/\r\n/g, '\n').trim();
+  return JSON.stringify(typed) === JSON.stringify(current);
+}
 
 function formOf(req: FastifyRequest): Form {
   const b = req.body;
@@ -261,26 +269,26 @@ export function registerCoursePages(app: FastifyInstance, ctx: HubContext, cours
     const back = coursePath(req.params.slug);
     const caller = await poster(req, reply, back);
     if (!caller) return reply;
-    const form = formOf(req);
     const { course } = await courses.visible(caller, req.params.slug);
-    const values: Record<string, string> = {};
-    const body: Record<string, unknown> = {};
-    for (const name of ['title', 'description', 'starts_at', 'ends_at', 'expected_participants']) {
-      const typed = field(form, name);
-      if (typed === undefined) continue;
-      values[name] = typed;
-      const current = changeFieldText(name, (course as Record<string, unknown>)[name]);
-      if (typed.trim() === current.trim()) continue;
-      if (name === 'starts_at' || name === 'ends_at') body[name] = utcOfDateTimeLocal(typed.trim()) ?? typed;
-      else if (name === 'expected_participants') body[name] = /^\d+$/.test(typed.trim()) ? Number(typed.trim()) : typed;
-      else body[name] = typed.trim();
+    // The form has every changeable field, as it is now: the change is what differs (the start only while it can).
+    const values = formValues(req.body);
+    const { body, problems } = requestBody(values);
+    const current = await currentValues(courses, caller, course);
+    const typedCurrent = requestBody(current).body;
+    const change: Record<string, unknown> = {};
+    for (const name of CHANGEABLE_FIELDS) {
+      if (name === 'starts_at' && values.starts_at === undefined) continue;
+      if (!sameValue(name, body[name], typedCurrent[name])) change[name] = body[name];
     }
+    const shown = Object.fromEntries(Object.entries(values).filter((e): e is [string, string] => e[1] !== undefined));
     try {
-      await courses.proposeChange(caller, req.params.slug, body);
+      const relevant = Object.fromEntries(Object.entries(problems).filter(([k]) => CHANGEABLE_FIELDS.some((f) => k === f || k.startsWith(`${f}.`)) && !(k === 'starts_at' && values.starts_at === undefined)));
+      if (Object.keys(relevant).length) throw new HubError(400, 'The change has problems', {}, { errors: relevant });
+      await courses.proposeChange(caller, req.params.slug, change);
     } catch (err) {
       if (!(err instanceof HubError) || err.status !== 400) throw err;
       const errors = (err.extra.errors ?? { request: err.message }) as Record<string, string>;
-      return sendPage(reply, coursePage(pageCtx(req, reply, caller), await coursePageView(ctx, courses, caller, req.params.slug, { changeForm: { values, errors } })), 400);
+      return sendPage(reply, coursePage(pageCtx(req, reply, caller), await coursePageView(ctx, courses, caller, req.params.slug, { changeForm: { values: shown, errors } })), 400);
     }
     return reply.redirect(`${back}#changes-title`, 303);
   });

@@ -1,6 +1,6 @@
 /**
  * A change to a running course in Chromium, at a phone's width: the teacher proposes a later end and
- * a higher participant limit on the course page (a limit below the accepted participants is refused
+ * a higher participant limit and more memory on the course page (a limit below the accepted participants is refused
  * next to the form, with nothing recorded); governance sees the change with the load on the same
  * page and approves it; the course has the new values. A participant leaves the course from its
  * page after being told what happens to their server and files.
@@ -58,10 +58,13 @@ test('a teacher proposes a change on the course page and governance approves it 
 
   await teacherPage.fill('#change-expected_participants', '4');
   await teacherPage.fill('#change-ends_at', newEnd);
+  await teacherPage.fill('#change-resources-memory_gb', '3');
   await teacherPage.click('#propose-change button[type=submit]');
   const change = teacherPage.locator('.course-change[data-state="pending"]');
   await change.waitFor();
   assert.match(await change.innerText(), /expected_participants\s+2\s+4/);
+  assert.match(await change.innerText(), /resources\s+\{"cpu":1,"memory_gb":2,"storage_gb":1,"gpu":0\}\s+\{"cpu":1,"memory_gb":3,"storage_gb":1,"gpu":0\}/);
+  assert.deepEqual(Object.keys((await api('/courses/stats1/changes', teacher)).json[0].changes).sort(), ['ends_at', 'expected_participants', 'resources'], 'only what was changed');
   assert.equal(await change.locator('button', { hasText: 'Approve' }).count(), 0, 'a teacher does not decide');
 
   const govPage = await logIn(browser, 'gov', courseUrl);
@@ -71,6 +74,7 @@ test('a teacher proposes a change on the course page and governance approves it 
   const course = (await api('/courses/stats1', ADMIN_TOKEN)).json;
   assert.equal(course.ends_at, `${newEnd}:00.000Z`);
   assert.equal(course.participants.limit, 4);
+  assert.equal(course.resources.memory_gb, 3);
 
   // A participant leaves, told first what that means for their server and files.
   const student = await logIn(browser, 's2', courseUrl);

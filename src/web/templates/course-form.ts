@@ -55,6 +55,9 @@ function described(view: CourseFormView, field: CourseField, help?: string): Saf
 
 type InputOptions = { type?: string; required?: boolean; help?: string; optional?: boolean; attrs?: SafeHtml };
 
+/** A stored time may have seconds: off the default 60 s step, an edited date would block the form. */
+const ANY_SECOND = html` step="1"`;
+
 function input(view: CourseFormView, field: CourseField, o: InputOptions = {}): SafeHtml {
   const id = fieldId(field);
   return html`<div class="field${view.errors[field] ? ' has-error' : ''}">
@@ -132,8 +135,8 @@ export function courseFormPage(ctx: PageContext, view: CourseFormView): string {
         ${fieldError(view, 'description')}
       </div>
       <div class="form-row">
-        ${input(view, 'starts_at', { type: 'datetime-local', required: true, help: `Now: ${view.nowUtc} UTC` })}
-        ${input(view, 'ends_at', { type: 'datetime-local', required: true, help: `At most ${l.days} days after the start.` })}
+        ${input(view, 'starts_at', { type: 'datetime-local', required: true, help: `Now: ${view.nowUtc} UTC`, attrs: ANY_SECOND })}
+        ${input(view, 'ends_at', { type: 'datetime-local', required: true, help: `At most ${l.days} days after the start.`, attrs: ANY_SECOND })}
       </div>
       ${input(view, 'expected_participants', { type: 'number', required: true, attrs: raw(` min="1" max="${l.participants}" step="1" inputmode="numeric"`), help: `At most ${l.participants}.` })}
     </fieldset>

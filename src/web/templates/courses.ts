@@ -189,18 +189,39 @@ export type CourseChangeView = {
 export type CourseChangesView = {
   list: CourseChangeView[];
   /** The form for a new change (teachers of an approved course), with what was typed and the problems by field after a refusal. */
-  form: { values: Record<string, string>; errors: Record<string, string>; startFixed: boolean } | null;
+  form: { values: Record<string, string>; errors: Record<string, string>; startFixed: boolean; environments: string[] } | null;
   canDecide: boolean;
   /** For reviewers while a change waits: the course's load against capacity (today's values). */
   load: LoadView | null;
 };
 
-const CHANGE_FORM_FIELDS: Array<[name: string, label: string, type: string]> = [
+/** The change form's fields: named as the request form's (and the service's error keys), each with its input's type and attributes. */
+const CHANGE_FORM_FIELDS: Array<[name: string, label: string, type: string, attrs?: SafeHtml]> = [
   ['title', 'Title', 'text'],
-  ['starts_at', 'Start (UTC)', 'datetime-local'],
-  ['ends_at', 'End (UTC)', 'datetime-local'],
-  ['expected_participants', 'Participant limit', 'number'],
+  // step 1: a stored time may have seconds, and a field whose value is off the default 60 s step blocks the form.
+  ['starts_at', 'Start (UTC)', 'datetime-local', html` step="1"`],
+  ['ends_at', 'End (UTC)', 'datetime-local', html` step="1"`],
+  ['expected_participants', 'Participant limit', 'number', html` min="1" step="1"`],
+  ['environment', 'Environment', 'select'],
+  ['custom_image', 'Custom image (only with “custom”)', 'text'],
+  ['resources.cpu', 'CPUs per participant', 'number', html` min="0" step="0.1"`],
+  ['resources.memory_gb', 'Memory per participant (GB)', 'number', html` min="0" step="0.1"`],
+  ['resources.storage_gb', 'Storage per participant (GB)', 'number', html` min="0" step="0.1"`],
+  ['resources.gpu', 'GPUs per participant', 'number', html` min="0" step="1"`],
+  ['content_repo.url', 'Content repository (git URL)', 'text'],
+  ['content_repo.branch', 'Branch', 'text'],
+  ['co_teachers', 'Co-teachers (user names, comma-separated)', 'text'],
 ];
+
+function changeField(form: NonNullable<CourseChangesView['form']>, [name, label, type, attrs]: (typeof CHANGE_FORM_FIELDS)[number]): SafeHtml {
+  const id = `change-${name.replace('.', '-')}`;
+  const value = form.values[name] ?? '';
+  const input =
+    type === 'select'
+      ? html`<select id="${id}" name="${name}">${form.environments.map((e) => html`<option value="${e}"${e === value && html` selected`}>${e}</option>`)}</select>`
+      : html`<input id="${id}" name="${name}" type="${type}" value="${value}"${attrs ?? ''}>`;
+  return html`<div class="field${form.errors[name] ? ' has-error' : ''}"><label for="${id}">${label}</label>${input}</div>`;
+}
 
 function changesCard(ctx: PageContext, slug: string, view: CourseChangesView): SafeHtml {
   const form = view.form;
@@ -234,10 +255,7 @@ function changesCard(ctx: PageContext, slug: string, view: CourseChangesView): S
     ${Object.keys(form.errors).length ? errorAlert(Object.entries(form.errors).map(([k, v]) => `${k}: ${v}`).join('\n'), 'change-errors') : ''}
     <form method="post" action="${coursePath(ctx, slug, 'changes')}" class="stack" id="propose-change">
       ${xsrfField(ctx)}
-      ${CHANGE_FORM_FIELDS.filter(([name]) => !(name === 'starts_at' && form.startFixed)).map(
-        ([name, label, type]) => html`<div class="field${form.errors[name] ? ' has-error' : ''}"><label for="change-${name}">${label}</label>
-        <input id="change-${name}" name="${name}" type="${type}" value="${form.values[name] ?? ''}"${type === 'number' ? html` min="1"` : ''}></div>`,
-      )}
+      ${CHANGE_FORM_FIELDS.filter(([name]) => !(name === 'starts_at' && form.startFixed)).map((field) => changeField(form, field))}
       <div class="field${form.errors.description ? ' has-error' : ''}"><label for="change-description">Description</label>
         <textarea id="change-description" name="description" rows="3" maxlength="5000">${form.values.description ?? ''}</textarea></div>
       <button type="submit" class="btn btn-primary">Propose the change</button>
