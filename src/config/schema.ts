@@ -586,7 +586,7 @@ export const configSchema = z
       .default({})
       .describe("scopes of the site's own services, as JupyterHub's c.JupyterHub.custom_scopes: names start with custom:, and roles and tokens may grant them"),
     last_activity_interval: seconds(300, 'seconds between updates of last_activity from proxy traffic'),
-    concurrent_spawn_limit: z.number().int().nonnegative().default(100).describe('most servers starting at once (0 = no limit)'),
+    concurrent_spawn_limit: z.number().int().nonnegative().default(100).describe('most servers starting at once (0 = no limit); further starts wait their turn in a first-come queue, each told its place and the expected wait'),
     active_server_limit: z.number().int().nonnegative().default(0).describe('most servers running or starting at once (0 = no limit)'),
     api_page_default_limit: z.number().int().positive().default(50).describe('page size of list endpoints when none is asked'),
     api_page_max_limit: z.number().int().positive().default(200).describe('largest page size a client may ask'),

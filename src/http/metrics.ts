@@ -60,6 +60,14 @@ export function registerMetrics(app: FastifyInstance, ctx: HubContext, sources: 
     },
   });
   new Gauge({
+    name: 'ganymede_spawn_queue',
+    help: 'Starts waiting their turn beyond concurrent_spawn_limit',
+    registers: [registry],
+    collect() {
+      this.set(ctx.lifecycle.queue.queued);
+    },
+  });
+  new Gauge({
     name: 'ganymede_culled',
     help: 'Servers stopped and users deleted by the idle culler since start',
     labelNames: ['kind'],

@@ -9,10 +9,25 @@ export class ProgressChannel {
   private resolveDone!: (o: SpawnOutcome) => void;
   readonly done: Promise<SpawnOutcome> = new Promise((r) => (this.resolveDone = r));
   outcome: SpawnOutcome | null = null;
+  /** The kind of the last event when it was a status that the next of its kind replaces. */
+  private lastStatus: string | null = null;
 
   push(event: ProgressEvent): void {
     if (this.outcome) return;
     this.events.push(event);
+    this.lastStatus = null;
+    for (const l of this.listeners) l(event);
+  }
+
+  /**
+   * A status that changes while nothing else happens (a place in the queue): listeners get each one,
+   * the replay for late subscribers only the latest.
+   */
+  pushStatus(event: ProgressEvent, kind: string): void {
+    if (this.outcome) return;
+    if (this.lastStatus === kind) this.events[this.events.length - 1] = event;
+    else this.events.push(event);
+    this.lastStatus = kind;
     for (const l of this.listeners) l(event);
   }
 

@@ -17,6 +17,7 @@ import { SpawnFailure, type JsonObject, type LocationReport, type ServerDetail, 
 import type { UserFileAccess } from '../spawners/user-files.js';
 import { waitForHttp } from '../spawners/wait-for-http.js';
 import { ProgressBoard, type ProgressChannel } from './progress.js';
+import { queueMessage, SpawnQueue, type SpawnSlot } from './spawn-queue.js';
 import type { ServerProfile } from './server-profiles.js';
 import { HubUrls } from './urls.js';
 import { secondsSince, type HubMetrics, type StopStatus } from './metrics.js';
@@ -64,13 +65,17 @@ function logName(userName: string, serverName: string): string {
 
 export class ServerLifecycle {
   readonly progress = new ProgressBoard();
+  /** concurrent_spawn_limit: the spawns beyond it wait here, in order. */
+  readonly queue: SpawnQueue;
   /** Set by shutdown(): polls stop, so that servers the hub stops itself are not reported as failed. */
   private shuttingDown = false;
   private stopping = new Map<number, Promise<void>>();
   private spawnAborts = new Map<number, AbortController>();
   private pollTimer: NodeJS.Timeout | null = null;
 
-  constructor(private readonly d: LifecycleDeps) {}
+  constructor(private readonly d: LifecycleDeps) {
+    this.queue = new SpawnQueue(() => d.config.concurrent_spawn_limit);
+  }
 
   get spawnerKind(): string {
     return this.d.spawner.kind;
@@ -99,10 +104,6 @@ export class ServerLifecycle {
     const name = logName(user.name, server.name);
     const { config } = this.d;
     const began = performance.now();
-    if (config.concurrent_spawn_limit > 0 && this.progress.pendingCount >= config.concurrent_spawn_limit) {
-      this.d.metrics?.spawn('throttled', secondsSince(began));
-      throw new HubError(429, 'Too many users trying to log in right now. Try again in 30 seconds.', { 'Retry-After': '30' });
-    }
     if (config.active_server_limit > 0 && (await this.d.servers.countActive()) >= config.active_server_limit) {
       this.d.metrics?.spawn('too-many-users', secondsSince(began));
       throw new HubError(429, 'Active user limit exceeded. Try again in a few minutes.', { 'Retry-After': '60' });
@@ -180,14 +181,23 @@ export class ServerLifecycle {
     const prefix = this.routePrefix(user.name, server.name);
     const abort = new AbortController();
     this.spawnAborts.set(server.id, abort);
-    const timeout = setTimeout(
-      () => abort.abort(new Error(`Server didn't start within ${config.spawner.start_timeout} seconds`)),
-      config.spawner.start_timeout * 1000,
-    );
+    let timeout: NodeJS.Timeout | undefined;
+    let slot: SpawnSlot | undefined;
     let state: SpawnerState = {};
     const { token, tokenId } = claimed;
     try {
       channel.push({ progress: 0, message: 'Server requested' });
+      // Beyond concurrent_spawn_limit, wait for a turn (told the place); start_timeout counts from the turn.
+      let queued = false;
+      slot = await this.queue.enter((place) => {
+        queued = true;
+        channel.pushStatus({ progress: 0, message: queueMessage(place) }, 'queue');
+      }, abort.signal);
+      if (queued) {
+        channel.push({ progress: 0, message: 'Your turn: starting your server' });
+        await this.d.servers.update(server.id, { started: isoNow() });
+      }
+      timeout = setTimeout(() => abort.abort(new Error(`Server didn't start within ${config.spawner.start_timeout} seconds`)), config.spawner.start_timeout * 1000);
       const authState = this.d.authState(user);
       const resources = { memLimit: profile?.resources?.memLimit ?? config.spawner.mem_limit, cpuLimit: profile?.resources?.cpuLimit ?? config.spawner.cpu_limit };
       const spawnerConfig = { ...config.spawner, ...(profile?.workDir ? { notebook_dir: undefined } : {}), default_url: profile?.defaultUrl ?? config.spawner.default_url, mem_limit: resources.memLimit, cpu_limit: resources.cpuLimit };
@@ -255,6 +265,7 @@ export class ServerLifecycle {
       return outcome;
     } finally {
       clearTimeout(timeout);
+      slot?.release();
       this.spawnAborts.delete(server.id);
       // Keep the finished channel briefly so late subscribers see the ending; the row has it after that.
       setTimeout(() => this.progress.close(server.id, channel), 30_000).unref();
