@@ -64,6 +64,20 @@ async function pollUser(
 }
 
 /**
+ * A token the hub itself generated for a new admin user (POST /users/{name}/tokens), as the tokens
+ * people and scripts use: JupyterHub stores a generated token with one round of SHA-512, but a token
+ * given in its config with 16,384 rounds, checked again on every request.
+ */
+export async function generatedAdminToken(hub: RunningHub, name: string): Promise<string> {
+  const created = await api(hub, 'POST', `/users/${name}`, { admin: true });
+  if (created.status !== 201) throw new Error(`${hub.name}: creating ${name} answered ${created.status}: ${created.text.slice(0, 200)}`);
+  const token = await api(hub, 'POST', `/users/${name}/tokens`, { note: 'bench' });
+  const value = (token.json as { token?: unknown } | null)?.token;
+  if (token.status !== 201 || typeof value !== 'string') throw new Error(`${hub.name}: a token for ${name} answered ${token.status}: ${token.text.slice(0, 200)}`);
+  return value;
+}
+
+/**
  * `concurrency` clients each start servers one after the other, as a class of students would:
  * POST /users/{name}/server; on 202 (still starting after the hub's 10 s wait) poll the user until
  * the server is ready. Seconds until every server is ready.
@@ -169,9 +183,9 @@ export interface LoadResult {
 }
 
 /** autocannon against a hub path (with the hub's token unless auth is false), or, with no hub, against the full URL `target`. */
-export async function loadTest(hub: RunningHub | null, target: string, connections: number, seconds: number, opts: { auth?: boolean } = {}): Promise<LoadResult> {
+export async function loadTest(hub: RunningHub | null, target: string, connections: number, seconds: number, opts: { auth?: boolean; token?: string } = {}): Promise<LoadResult> {
   const url = hub ? hub.url.replace(/\/$/, '') + target : target;
-  const headers: Record<string, string> = hub && opts.auth !== false ? { Authorization: `token ${hub.apiToken}` } : {};
+  const headers: Record<string, string> = hub && opts.auth !== false ? { Authorization: `token ${opts.token ?? hub.apiToken}` } : {};
   const result = await autocannon({ url, connections, duration: seconds, headers });
   if (result.non2xx > 0 || result.errors > 0) {
     throw new Error(`load test on ${url}: ${result.non2xx} non-2xx answers, ${result.errors} errors`);
