@@ -17,8 +17,8 @@ import { api, generatedAdminToken, latencyAtRate, launchMocksDirectly, loadTest,
 
 const quick = process.argv.includes('--quick');
 const P = quick
-  ? { storm: 20, real: 2, users: 500, batch: 100, reps: 1, seconds: 2, restart: 20, visitors: 3, searchUsers: 2000, searchRunning: 50, searches: 50 }
-  : { storm: 300, real: 20, users: 5000, batch: 500, reps: 3, seconds: 5, restart: 300, visitors: 10, searchUsers: 50_000, searchRunning: 1000, searches: 300 };
+  ? { storm: 20, bigStorm: 40, real: 2, users: 500, batch: 100, reps: 1, seconds: 2, restart: 20, visitors: 3, searchUsers: 2000, searchRunning: 50, searches: 50 }
+  : { storm: 300, bigStorm: 1000, real: 20, users: 5000, batch: 500, reps: 3, seconds: 5, restart: 300, visitors: 10, searchUsers: 50_000, searchRunning: 1000, searches: 300 };
 /** BENCH_ONLY=storm, proxy, admin or workshop runs those figures alone (while working on them). */
 const only = process.env.BENCH_ONLY;
 
@@ -194,6 +194,23 @@ async function stormFigures(mock: string) {
   record({ figure: `Spawn storm: hub process CPU per spawn (user + system, from /proc/<hub pid>/stat)`, ganymede: storm.ganymede?.cpuPerSpawn ?? null, jupyterhub: storm.jupyterhub?.cpuPerSpawn ?? null, unit: 'ms', higherIsBetter: false });
   record({ figure: `Memory: the launcher's RSS with ${P.storm} servers running`, ganymede: storm.ganymede?.launcherRss ?? null, jupyterhub: null, unit: 'MB', higherIsBetter: false });
   record({ figure: `Spawn storm: stop ${P.storm} servers`, ganymede: storm.ganymede?.stop ?? null, jupyterhub: storm.jupyterhub?.stop ?? null, unit: 's', higherIsBetter: false });
+
+  // 1b. A bigger storm from more clients (once per hub), and the hub's memory with that many running.
+  const big = await alternate(
+    async (h) =>
+      withHub(h, { serverCmd: [mock], concurrentSpawnLimit: 0 }, async (hub) => {
+        const names = userNames('m', P.bigStorm);
+        await createUsers(hub, names, P.batch);
+        const start = await spawnStorm(hub, names, 64, 600_000);
+        await new Promise((r) => setTimeout(r, 500));
+        const rss = rssOfPids(hub.pids());
+        await stopStorm(hub, names, 64, 600_000);
+        return { start, rss };
+      }),
+    1,
+  );
+  record({ figure: `Spawn storm: ${P.bigStorm} servers ready, 64 clients (one run)`, ganymede: big.ganymede?.start ?? null, jupyterhub: big.jupyterhub?.start ?? null, unit: 's', higherIsBetter: false });
+  record({ figure: `Memory: RSS with ${P.bigStorm} servers running (Ganymede: hub and launcher; JupyterHub: hub and proxy)`, ganymede: big.ganymede?.rss ?? null, jupyterhub: big.jupyterhub?.rss ?? null, unit: 'MB', higherIsBetter: false });
   return storm;
 }
 
