@@ -13,6 +13,7 @@ import { COURSE_STATES } from '../courses/state-machine.js';
 import { JOIN_CODE_FAILURES } from '../courses/join-code.js';
 import { archiveUrl, changeModel, eventModel, memberModel } from '../courses/models.js';
 import { type HubContext, emptyReply, requireCaller } from '../http/context.js';
+import { openEventStream } from '../http/event-stream.js';
 import { api, caller } from '../rbac/route-policy.js';
 
 type Slug = { Params: { slug: string } };
@@ -104,20 +105,15 @@ export function registerCourseRoutes(app: FastifyInstance, ctx: HubContext, cour
       const plan = await rooms.plan(requireCaller(req), req.params.slug, action, bodyOf(req).users);
       if (!wantsEventStream(req)) return { results: await rooms.carryOut(plan) };
       // As each participant's server is done, one event; then one with every result.
-      reply.hijack();
-      const res = reply.raw;
-      res.writeHead(200, { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-cache', 'X-Accel-Buffering': 'no' });
-      const write = (e: object) => res.write(`data: ${JSON.stringify(e)}\n\n`);
-      const keepalive = setInterval(() => res.write('\n\n'), 8000);
+      const stream = openEventStream(reply);
       try {
-        const results = await rooms.carryOut(plan, write);
-        write({ done: true, results });
+        const results = await rooms.carryOut(plan, (r) => stream.send(r));
+        stream.send({ done: true, results });
       } catch (err) {
-        req.log.error({ err: (err as Error).message, course: plan.course.slug, action }, "course servers: could not finish");
-        write({ done: true, failed: true, message: 'The hub could not finish: see its log' });
+        req.log.error({ err: (err as Error).message, course: plan.course.slug, action }, 'course servers: could not finish');
+        stream.send({ done: true, failed: true, message: 'The hub could not finish: see its log' });
       } finally {
-        clearInterval(keepalive);
-        res.end();
+        stream.end();
       }
       return reply;
     });

@@ -5,6 +5,7 @@ import type { JsonObject, ProgressEvent } from '../spawners/spawner.js';
 import { type HubContext, emptyReply, findUserOr404, requireCaller } from '../http/context.js';
 import { api, caller, scopes } from '../rbac/route-policy.js';
 import { logName, startServer } from '../hub/start-server.js';
+import { openEventStream } from '../http/event-stream.js';
 
 type ServerParams = { name: string; server?: string };
 
@@ -73,27 +74,22 @@ export function registerServerRoutes(app: FastifyInstance, ctx: HubContext): voi
       if (server.failure) return sendEvents(reply, [failedEvent(server.failure)]);
       throw new HubError(400, `${logName(user.name, serverName)} is not starting...`);
     }
-    reply.hijack();
-    const res = reply.raw;
-    res.writeHead(200, { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-cache', 'X-Accel-Buffering': 'no' });
-    const write = (e: object) => res.write(`data: ${JSON.stringify(e)}\n\n`);
+    const stream = openEventStream(reply);
     if (!channel) {
       // Spawning according to the database but started by a previous hub: nothing to stream but the ending.
-      write({ progress: 50, message: 'Server is starting' });
-      res.end();
+      stream.send({ progress: 50, message: 'Server is starting' });
+      stream.end();
       return;
     }
-    const keepalive = setInterval(() => res.write('\n\n'), 8000);
-    const unsubscribe = channel.subscribe((e: ProgressEvent) => write(e));
+    const unsubscribe = channel.subscribe((e: ProgressEvent) => stream.send(e));
     req.raw.on('close', () => {
-      clearInterval(keepalive);
       unsubscribe();
+      stream.end();
     });
     const outcome = await channel.done;
-    clearInterval(keepalive);
     unsubscribe();
-    write(outcome.ready ? readyEvent : failedEvent(outcome.message));
-    res.end();
+    stream.send(outcome.ready ? readyEvent : failedEvent(outcome.message));
+    stream.end();
   };
 
   const server = { server: ['name', 'server'] } as const;

@@ -8,12 +8,12 @@
  */
 import { rm } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
-import type { MemberWithName } from '../db/repos/courses.js';
 import type { CourseRow } from '../db/schema.js';
 import { isoNow } from '../db/time.js';
 import { HubError } from '../errors.js';
 import type { Caller } from '../hub/access.js';
-import { inBatches } from '../hub/batches.js';
+import { mapInBatches } from '../hub/batches.js';
+import { acceptedParticipants } from './selection.js';
 import { escapeName } from '../spawners/local-process/names.js';
 import { fieldErrors, memberLimits, type CourseService } from './service.js';
 import type { CourseState } from './state-machine.js';
@@ -51,7 +51,7 @@ export class ParticipantFiles {
     const course = await this.courses.managed(caller, slug);
     if (NO_FILES.includes(course.state as CourseState)) throw new HubError(409, `The course ${course.title} is ${course.state}: its participants have no files on the hub`);
     const { members } = await this.courses.participants(caller, slug);
-    const tars = await this.courses.files.snapshot(course.slug, accepted(members).map((m) => m.user_name));
+    const tars = await this.courses.files.snapshot(course.slug, acceptedParticipants(members).map((m) => m.user_name));
     return { filename: `${course.slug}-files-${fileStamp(isoNow()).slice(0, 10)}.zip`, stream: withCleanup(zipOfTars(tars.map((t) => ({ prefix: t.user, file: t.file }))), tars) };
   }
 
@@ -68,17 +68,12 @@ export class ParticipantFiles {
     const collectedAt = isoNow();
     const stamp = fileStamp(collectedAt);
     const limits = memberLimits(course);
-    const results = new Map<string, CollectResult>();
-    const selected = accepted(members);
-    await inBatches(selected, AT_ONCE, async (m) => {
-      const user = { id: m.user_id, name: m.user_name };
-      const result = await this.courses.files
-        .collect(course.slug, assignment, stamp, user, limits)
+    const ordered = await mapInBatches(acceptedParticipants(members), AT_ONCE, (m) =>
+      this.courses.files
+        .collect(course.slug, assignment, stamp, { id: m.user_id, name: m.user_name }, limits)
         .then((r): CollectResult => ({ user: m.user_name, result: r }))
-        .catch((err: unknown): CollectResult => ({ user: m.user_name, result: 'failed', message: (err as Error).message }));
-      results.set(m.user_name, result);
-    });
-    const ordered = selected.map((m) => results.get(m.user_name)!);
+        .catch((err: unknown): CollectResult => ({ user: m.user_name, result: 'failed', message: (err as Error).message })),
+    );
     const counts = (r: CollectResult['result']) => ordered.filter((x) => x.result === r).length;
     await this.courses.record(caller, course, 'collect', `${assignment}: ${counts('collected')} collected, ${counts('empty')} with nothing handed in, ${counts('failed')} failed`);
     return { assignment, collected_at: collectedAt, results: ordered };
@@ -110,10 +105,6 @@ export class ParticipantFiles {
     if (member?.role === 'student' && caller.principal.kind === 'user') return { course, own: escapeName(caller.principal.user.name) };
     throw new HubError(403, `Action is not authorized with current scopes; requires any of [courses:manage!group=course-${slug}]`);
   }
-}
-
-function accepted(members: MemberWithName[]): MemberWithName[] {
-  return members.filter((m) => m.role === 'student' && m.status === 'accepted');
 }
 
 /** An ISO time as a folder name (no ':'), and back. */

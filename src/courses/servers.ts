@@ -11,14 +11,14 @@ import type { CourseMemberStatus, CourseRow, ServerRow, UserRow } from '../db/sc
 import type { MemberWithName } from '../db/repos/courses.js';
 import { HubError } from '../errors.js';
 import type { Caller } from '../hub/access.js';
-import { inBatches } from '../hub/batches.js';
+import { mapInBatches } from '../hub/batches.js';
 import { startServer, type StartServerDeps } from '../hub/start-server.js';
 import type { HubUrls } from '../hub/urls.js';
 import { escapePathSegment } from '../hub/urls.js';
 import { checkScope } from '../rbac/scopes.js';
 import { courseGroup, type CourseService } from './service.js';
 import { participantsMayStart, type CourseState } from './state-machine.js';
-import { selectParticipants } from './selection.js';
+import { acceptedParticipants, selectParticipants } from './selection.js';
 
 /** How many starts or stops run at once. */
 const AT_ONCE = 8;
@@ -98,9 +98,8 @@ export class CourseServers {
   /** The accepted participants with their course servers (`read:courses` on the course). */
   async list(caller: Caller, slug: string): Promise<ParticipantServer[]> {
     const { course, members } = await this.courses.participants(caller, slug);
-    const accepted = members.filter((m) => m.role === 'student' && m.status === 'accepted');
     return Promise.all(
-      accepted.map(async (m) => {
+      acceptedParticipants(members).map(async (m) => {
         const row = await this.d.servers.get(m.user_id, course.slug);
         const usage = row ? await this.d.lifecycle.usage(row).catch(() => null) : null;
         return {
@@ -138,13 +137,11 @@ export class CourseServers {
 
   /** Carries out a plan, calling `onResult` as each participant's server is done; every result, in the participants' order. */
   async carryOut(plan: ServerPlan, onResult?: (r: ServerResult) => void): Promise<ServerResult[]> {
-    const results = new Map<string, ServerResult>();
-    await inBatches(plan.participants, AT_ONCE, async (m) => {
+    const ordered = await mapInBatches(plan.participants, AT_ONCE, async (m) => {
       const result = await this.one(plan.caller, plan.action, plan.course.slug, m).catch((err: unknown) => failure(m.user_name, err));
-      results.set(m.user_name, result);
       onResult?.(result);
+      return result;
     });
-    const ordered = plan.participants.map((m) => results.get(m.user_name)!);
     await this.courses.record(plan.caller, plan.course, HISTORY[plan.action], summary(ordered));
     return ordered;
   }

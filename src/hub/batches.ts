@@ -6,3 +6,16 @@ export async function inBatches<T>(items: readonly T[], size: number, work: (ite
   });
   await Promise.all(workers);
 }
+
+/** As inBatches, with each item's result, in the items' order whatever order they finish in. */
+export async function mapInBatches<T, R>(items: readonly T[], size: number, work: (item: T) => Promise<R>): Promise<R[]> {
+  const results = new Array<R>(items.length);
+  await inBatches(
+    items.map((item, i) => ({ item, i })),
+    size,
+    async ({ item, i }) => {
+      results[i] = await work(item);
+    },
+  );
+  return results;
+}

@@ -15,6 +15,7 @@ import { wallClock } from '../clock.js';
 import type { CollectionView, CourseDetailsView, CourseListItem, CoursePageView, CourseServersView, CourseServerView, ReviewActions } from './templates/index.js';
 import { CourseServers } from '../courses/servers.js';
 import { ParticipantFiles } from '../courses/participant-files.js';
+import { acceptedParticipants } from '../courses/selection.js';
 import { courseEndingsOf, cullWarningsOf } from './warnings.js';
 
 /** The fields of the service's course model the pages read (`CourseService.model`). */
@@ -282,7 +283,7 @@ async function manageView(
     canDecide: courses.canDecide(course),
     servers: await serversView(ctx, courses, caller, course),
     handIn: HAS_FILES.includes(state) ? { collections: await collectionsView(ctx, courses, caller, course), filesUrl: `${ctx.urls.api}courses/${escapePathSegment(course.slug)}/files` } : null,
-    message: courses.config.smtp ? { participants: members.filter((m) => m.role === 'student' && m.status === 'accepted').map((m) => m.user_name), sent: sent ?? null } : null,
+    message: courses.config.smtp ? { participants: acceptedParticipants(members).map((m) => m.user_name), sent: sent ?? null } : null,
     archives: archives.map((f) => ({
       user: f.user,
       bytes: f.bytes,
